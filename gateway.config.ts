@@ -1,0 +1,63 @@
+/**
+ * The platform team's config: provider connections, the model catalog with prices, and the
+ * defaults new teams get. Edit it, then `cdk deploy`; it is validated at synth time and again
+ * when each Lambda starts. Prices are USD per million tokens, as providers publish them.
+ */
+import { defineGatewayConfig } from './lambdas/shared/catalog/schema';
+
+export const gatewayConfig = defineGatewayConfig({
+  providers: {
+    // Built-in deterministic models: no credentials, no network. Useful for smoke tests.
+    mock: { adapter: 'mock' },
+    // Amazon Bedrock through the Converse API, in the deploying region, with the Lambda's role.
+    bedrock: { adapter: 'bedrock' },
+  },
+  models: [
+    {
+      id: 'mock-small',
+      provider: 'mock',
+      upstreamModel: 'mock-small',
+      description: 'Deterministic mock model, for tests and local use',
+      prices: { input: 0.1, output: 0.4 },
+      maxOutputTokens: 4096,
+    },
+    {
+      id: 'mock-large',
+      provider: 'mock',
+      upstreamModel: 'mock-large',
+      description: 'Deterministic mock model with cache prices, for tests and local use',
+      prices: { input: 2, output: 8, cacheRead: 0.5, cacheWrite: 2.5 },
+      maxOutputTokens: 8192,
+    },
+    {
+      id: 'claude-sonnet-4',
+      provider: 'bedrock',
+      upstreamModel: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
+      description: 'Anthropic Claude Sonnet 4 on Amazon Bedrock (US cross-region inference profile)',
+      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      maxOutputTokens: 8192,
+    },
+    {
+      id: 'claude-3-5-haiku',
+      provider: 'bedrock',
+      upstreamModel: 'us.anthropic.claude-3-5-haiku-20241022-v1:0',
+      description: 'Anthropic Claude 3.5 Haiku on Amazon Bedrock (US cross-region inference profile)',
+      prices: { input: 0.8, output: 4, cacheRead: 0.08, cacheWrite: 1 },
+      maxOutputTokens: 8192,
+    },
+    {
+      id: 'nova-lite',
+      provider: 'bedrock',
+      upstreamModel: 'us.amazon.nova-lite-v1:0',
+      description: 'Amazon Nova Lite on Amazon Bedrock (US cross-region inference profile)',
+      prices: { input: 0.06, output: 0.24 },
+      maxOutputTokens: 5000,
+    },
+  ],
+  teamDefaults: {
+    requestsPerMinute: 60,
+    tokensPerMinute: 200_000,
+    softAlertPercent: 80,
+    allowedModels: ['*'],
+  },
+});

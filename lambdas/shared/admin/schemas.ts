@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { formatMicros } from '../cost/money';
+import type { ApiKeyRecord } from '../keys/schema';
+import { modelPatternSchema, teamIdSchema, type TeamRecord } from '../teams/schema';
+
+/** Admin API bodies use snake_case, like the rest of the gateway's HTTP surface. */
+const limit = z.number().int().positive().max(10_000_000);
+
+/** Body of `POST /v1/admin/teams`. Unset limits take the config's team defaults. */
+export const createTeamInputSchema = z.strictObject({
+  id: teamIdSchema,
+  name: z.string().trim().min(1).max(100),
+  cost_center: z.string().trim().min(1).max(64).optional(),
+  monthly_budget_usd: z.number().nonnegative().max(100_000_000).optional(),
+  soft_alert_percent: z.number().int().min(1).max(100).optional(),
+  requests_per_minute: limit.optional(),
+  tokens_per_minute: limit.optional(),
+  allowed_models: z.array(modelPatternSchema).min(1).max(100).optional(),
+});
+
+/** Body of `POST /v1/admin/teams/{teamId}/keys`. */
+export const createKeyInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  /** ISO 8601 instant after which the key stops working. */
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  requests_per_minute: limit.optional(),
+  tokens_per_minute: limit.optional(),
+  /** Narrows the team's list: a model must be allowed by both. */
+  allowed_models: z.array(modelPatternSchema).min(1).max(100).optional(),
+});
+
+/** Validated create-team input. */
+export type CreateTeamInput = z.infer<typeof createTeamInputSchema>;
+/** Validated create-key input. */
+export type CreateKeyInput = z.infer<typeof createKeyInputSchema>;
+
+/** A team as the admin API shows it. */
+export function teamView(team: TeamRecord) {
+  return {
+    id: team.teamId,
+    name: team.name,
+    cost_center: team.costCenter ?? null,
+    monthly_budget_usd: team.monthlyBudgetMicros === undefined ? null : formatMicros(team.monthlyBudgetMicros),
+    soft_alert_percent: team.softAlertPercent,
+    requests_per_minute: team.requestsPerMinute,
+    tokens_per_minute: team.tokensPerMinute,
+    allowed_models: team.allowedModels,
+    status: team.status,
+    created_at: team.createdAt,
+    updated_at: team.updatedAt,
+  };
+}
+
+/** A key as the admin API shows it: never its hash, never its secret. */
+export function keyView(key: ApiKeyRecord) {
+  return {
+    id: key.keyId,
+    team: key.teamId,
+    name: key.name ?? null,
+    created_at: key.createdAt,
+    created_by: key.createdBy ?? null,
+    expires_at: key.expiresAt ?? null,
+    revoked_at: key.revokedAt ?? null,
+    requests_per_minute: key.requestsPerMinute ?? null,
+    tokens_per_minute: key.tokensPerMinute ?? null,
+    allowed_models: key.allowedModels ?? null,
+  };
+}

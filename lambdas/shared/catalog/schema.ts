@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { usdToMicros } from '../cost/money';
+import { providerConnectionSchema } from '../providers/options';
+import { modelPatternSchema } from '../teams/schema';
+
+/** Public model ids and aliases: what clients send as `model`. */
+const modelId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/,
+    'model ids use letters, digits and . _ : / - (at most 128 characters)',
+  );
+
+/** Names of provider connections in the config. */
+const connectionName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'provider names are lower-case kebab-case');
+
+/**
+ * A price in USD per million tokens as a human writes it (`3.75`), parsed to integer µ$ per
+ * million tokens. A price with more precision than one micro-dollar per million tokens is refused.
+ */
+const usdPerMillionTokens = z
+  .number()
+  .nonnegative()
+  .max(100_000)
+  .transform((usd, ctx) => {
+    try {
+      return usdToMicros(usd);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * Prices of one model. Cache reads and writes are their own line items; when a provider reports
+ * cache tokens for a model without those prices, they are charged at the input price, which is
+ * never less than what the provider charges.
+ */
+const pricesSchema = z
+  .strictObject({
+    input: usdPerMillionTokens,
+    output: usdPerMillionTokens,
+    cacheRead: usdPerMillionTokens.optional(),
+    cacheWrite: usdPerMillionTokens.optional(),
+  })
+  .transform((p) => ({
+    inputMicrosPerMTok: p.input,
+    outputMicrosPerMTok: p.output,
+    cacheReadMicrosPerMTok: p.cacheRead ?? p.input,
+    cacheWriteMicrosPerMTok: p.cacheWrite ?? p.input,
+  }));
+
+/** One entry of the model catalog. */
+const modelSchema = z.strictObject({
+  /** The id clients send as `model`. */
+  id: modelId,
+  /** Name of the provider connection (a key of `providers`) that serves it. */
+  provider: connectionName,
+  /** The provider's own model id (a Bedrock model id, inference profile id or ARN; an OpenAI model name). */
+  upstreamModel: z.string().min(1).max(2048),
+  /** Human description shown by `GET /v1/models`. */
+  description: z.string().max(500).optional(),
+  prices: pricesSchema,
+  /** The most output tokens one call may produce; also the cap used when a request names none. */
+  maxOutputTokens: z.number().int().positive().max(1_000_000).default(4096),
+});
+
+/** Team settings a new team gets when the admin does not say otherwise. */
+const teamDefaultsSchema = z.strictObject({
+  requestsPerMinute: z.number().int().positive().default(60),
+  tokensPerMinute: z.number().int().positive().default(200_000),
+  softAlertPercent: z.number().int().min(1).max(100).default(80),
+  /** Model ids or `*` patterns; `*` lets new teams use the whole catalog. */
+  allowedModels: z.array(modelPatternSchema).min(1).default(['*']),
+});
+
+/**
+ * The platform team's one typed config: providers, model catalog and defaults. It is validated
+ * when the CDK app synthesizes and again when a Lambda starts, with the same schema.
+ */
+export const gatewayConfigSchema = z
+  .strictObject({
+    providers: z.record(connectionName, providerConnectionSchema),
+    models: z.array(modelSchema).min(1),
+    teamDefaults: teamDefaultsSchema.default({
+      requestsPerMinute: 60,
+      tokensPerMinute: 200_000,
+      softAlertPercent: 80,
+      allowedModels: ['*'],
+    }),
+  })
+  .superRefine(
+    (config, ctx) => {
+      const seen = new Set<string>();
+      config.models.forEach((model, index) => {
+        if (seen.has(model.id)) {
+          ctx.addIssue({ code: 'custom', path: ['models', index, 'id'], message: `duplicate model id "${model.id}"` });
+        }
+        seen.add(model.id);
+        if (!(model.provider in config.providers)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', index, 'provider'],
+            message: `unknown provider "${model.provider}"; declared: ${Object.keys(config.providers).join(', ')}`,
+          });
+        }
+      });
+    },
+    // Cross-checks run even when a field failed, so one run reports every problem.
+    { when: ({ value }) => isConfigShaped(value) },
+  );
+
+function isConfigShaped(
+  value: unknown,
+): value is { models: { id?: unknown; provider?: unknown }[]; providers: object } {
+  const v = value as { models?: unknown; providers?: unknown } | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray(v.models) &&
+    v.models.every((m) => typeof m === 'object' && m !== null) &&
+    typeof v.providers === 'object' &&
+    v.providers !== null
+  );
+}
+
+/** The config as written in `gateway.config.ts`. */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+/** The config after validation, with prices in µ$ per million tokens. */
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+/** One validated catalog entry. */
+export type ModelEntry = GatewayConfig['models'][number];
+/** Prices of one model in integer µ$ per million tokens. */
+export type ModelPrices = ModelEntry['prices'];
+
+/** Raised when the config does not validate; its message lists every problem with its path. */
+export class GatewayConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GatewayConfigError';
+  }
+}
+
+/**
+ * Validates a gateway config, throwing one error that lists every problem found.
+ *
+ * @example
+ * const config = parseGatewayConfig(gatewayConfig); // at synth time and at Lambda start
+ */
+export function parseGatewayConfig(input: unknown): GatewayConfig {
+  const result = gatewayConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new GatewayConfigError(`invalid gateway config:\n${problems.join('\n')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Identity function that gives `gateway.config.ts` its type checking and editor completion.
+ *
+ * @example
+ * export const gatewayConfig = defineGatewayConfig({ providers: {...}, models: [...] });
+ */
+export function defineGatewayConfig(config: GatewayConfigInput): GatewayConfigInput {
+  return config;
+}

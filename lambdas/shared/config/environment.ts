@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { TABLES, type TableId } from '../store/schema';
+
+/** Raised at start-up when the environment lacks or garbles a setting. */
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvironmentError';
+  }
+}
+
+const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.url().optional());
+
+const baseSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** DynamoDB Local in tests and the local runtime; unset in AWS. */
+  DYNAMODB_ENDPOINT: optionalUrl,
+  /**
+   * How long a Lambda instance trusts a key or team it has read. It bounds how long a revoked
+   * key keeps working (see README), so it is kept short.
+   */
+  IDENTITY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** Longest wait for a provider; must stay under the API's timeout (30 s on an HTTP API). */
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(25_000),
+});
+
+/** The environment a Lambda runs with, checked; `T` are the tables it was asked to require. */
+export interface GatewayEnvironment<T extends TableId = TableId> {
+  region: string;
+  dynamodbEndpoint: string | undefined;
+  tables: Record<T, string>;
+  identityCacheTtlMs: number;
+  providerTimeoutMs: number;
+}
+
+/**
+ * Reads and checks a Lambda's environment once, at start-up, failing with every problem listed
+ * rather than with `undefined` table names on the first request.
+ *
+ * @example
+ * const env = loadEnvironment(['identity', 'counters', 'usage']);
+ */
+export function loadEnvironment<T extends TableId>(
+  requiredTables: readonly T[],
+  source: NodeJS.ProcessEnv = process.env,
+): GatewayEnvironment<T> {
+  const problems: string[] = [];
+  const parsed = baseSchema.safeParse(source);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const tables: Partial<Record<T, string>> = {};
+  for (const id of requiredTables) {
+    const name = source[TABLES[id].envVar];
+    if (!name) problems.push(`${TABLES[id].envVar}: required (name of the ${id} table)`);
+    else tables[id] = name;
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new EnvironmentError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    region: parsed.data.AWS_REGION,
+    dynamodbEndpoint: parsed.data.DYNAMODB_ENDPOINT,
+    tables: tables as Record<T, string>,
+    identityCacheTtlMs: parsed.data.IDENTITY_CACHE_TTL_SECONDS * 1000,
+    providerTimeoutMs: parsed.data.PROVIDER_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,1 @@
+export { EnvironmentError, loadEnvironment, type GatewayEnvironment } from './environment';

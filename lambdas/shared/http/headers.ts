@@ -1,0 +1,23 @@
+/** Response headers the gateway adds to describe what it did, defined once. */
+export const GATEWAY_HEADERS = {
+  /** Same id as the `gateway.request_id` field, the ledger and the logs. */
+  requestId: 'x-request-id',
+  team: 'x-gateway-team',
+  keyId: 'x-gateway-key-id',
+  provider: 'x-gateway-provider',
+  upstreamModel: 'x-gateway-upstream-model',
+  costUsd: 'x-gateway-cost-usd',
+  /** Tells OpenAI's SDKs not to retry (they retry 429 and 5xx otherwise). */
+  shouldRetry: 'x-should-retry',
+} as const;
+
+/** OpenAI's rate-limit headers. */
+export const RATE_LIMIT_HEADERS = {
+  limitRequests: 'x-ratelimit-limit-requests',
+  remainingRequests: 'x-ratelimit-remaining-requests',
+  resetRequests: 'x-ratelimit-reset-requests',
+  limitTokens: 'x-ratelimit-limit-tokens',
+  remainingTokens: 'x-ratelimit-remaining-tokens',
+  resetTokens: 'x-ratelimit-reset-tokens',
+  retryAfter: 'retry-after',
+} as const;

@@ -1,0 +1,28 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { logger } from '../observability/logger';
+import { GatewayError, internalError } from './errors';
+import { errorResponse, requestIdHeader, type HttpResponse } from './response';
+
+/**
+ * Turns any error a handler throws into an OpenAI-shaped response. Gateway errors keep their
+ * status and message; anything else is logged and answered with a bare 500, so no internal
+ * detail (table names, stack traces, upstream payloads) reaches a client.
+ *
+ * @example
+ * export const handler = middy(route).use(openAiErrors());
+ */
+export function openAiErrors(): MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
+  const openAiErrorsOnError: MiddlewareObj<APIGatewayProxyEventV2, HttpResponse>['onError'] = async (request) => {
+    const error = request.error;
+    let gatewayError: GatewayError;
+    if (error instanceof GatewayError) {
+      gatewayError = error;
+    } else {
+      logger.error('unhandled error', { error: error as Error });
+      gatewayError = internalError();
+    }
+    request.response = errorResponse(gatewayError, requestIdHeader(request.event.requestContext.requestId));
+  };
+  return { onError: openAiErrorsOnError };
+}

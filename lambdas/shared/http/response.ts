@@ -1,0 +1,39 @@
+import type { GatewayError } from './errors';
+import { GATEWAY_HEADERS } from './headers';
+
+/** A buffered HTTP API (payload 2.0) response. */
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * A JSON response.
+ *
+ * @example
+ * return jsonResponse(200, { status: 'ok' });
+ */
+export function jsonResponse(statusCode: number, payload: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(payload),
+  };
+}
+
+/**
+ * The response for a gateway error: OpenAI's error body, the error's own headers (such as
+ * `retry-after`) and any context headers the caller adds.
+ *
+ * @example
+ * return errorResponse(error, { 'x-request-id': requestId });
+ */
+export function errorResponse(error: GatewayError, headers: Record<string, string> = {}): HttpResponse {
+  return jsonResponse(error.status, error.toBody(), { ...headers, ...error.headers });
+}
+
+/** Header naming the request, added to every response the handlers produce. */
+export function requestIdHeader(requestId: string): Record<string, string> {
+  return { [GATEWAY_HEADERS.requestId]: requestId };
+}

@@ -1,0 +1,9 @@
+export {
+  ApiKeyAuthenticator,
+  createAuthenticator,
+  type ApiKeyAuthenticatorDeps,
+  type AuthenticatedCaller,
+} from './authenticator';
+export { API_KEY_PREFIX, generateApiKey, generateKeyId, hashApiKey, keyIdOf, matchesHash } from './format';
+export { ApiKeyRepository, KeyIdCollisionError } from './repository';
+export { apiKeyRecordSchema, type ApiKeyRecord } from './schema';

@@ -1,0 +1,1 @@
+export { isModelAllowed, matchesModelPattern } from './model-access';

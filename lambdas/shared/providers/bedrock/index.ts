@@ -1,0 +1,5 @@
+export { bedrockAdapter } from './adapter';
+export { toProviderError } from './errors';
+export { bedrockOptionsSchema, type BedrockOptions } from './options';
+export { toConverseInput } from './request';
+export { finishReasonOf, fromConverseOutput, usageOf } from './response';

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/**
+ * Connection options of Amazon Bedrock (Converse API). Credentials come from the Lambda role; no
+ * secret is configured here.
+ */
+export const bedrockOptionsSchema = z.strictObject({
+  adapter: z.literal('bedrock'),
+  /** Region of the Bedrock runtime endpoint; defaults to the Lambda's own region. */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+    .optional(),
+  /** Endpoint override (a VPC endpoint, or a local fake in tests). */
+  endpoint: z.url().optional(),
+});
+
+/** Parsed Bedrock connection options. */
+export type BedrockOptions = z.infer<typeof bedrockOptionsSchema>;

@@ -1,0 +1,106 @@
+import type {
+  ContentBlock,
+  ConverseCommandInput,
+  ImageFormat,
+  Message,
+  SystemContentBlock,
+  Tool,
+  ToolChoice as BedrockToolChoice,
+} from '@aws-sdk/client-bedrock-runtime';
+import type { DocumentType } from '@smithy/types';
+import type { ChatRequest, ImageMediaType, ToolChoice } from '../../chat/types';
+
+const IMAGE_FORMATS: Record<ImageMediaType, ImageFormat> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+function parseToolArguments(text: string): DocumentType {
+  try {
+    return JSON.parse(text === '' ? '{}' : text) as DocumentType;
+  } catch {
+    // The model produced invalid JSON earlier; hand it back as a string rather than failing the turn.
+    return { arguments: text };
+  }
+}
+
+function toolChoiceOf(choice: ToolChoice | undefined): BedrockToolChoice | undefined {
+  if (choice === undefined || choice === 'auto' || choice === 'none')
+    return choice === 'auto' ? { auto: {} } : undefined;
+  if (choice === 'required') return { any: {} };
+  return { tool: { name: choice.name } };
+}
+
+/**
+ * Maps the gateway's request to a Converse request. Converse wants system text apart, tool
+ * results inside user turns, and strictly alternating roles, so consecutive turns of the same
+ * role (e.g. several tool results) are merged into one message.
+ *
+ * @example
+ * const input = toConverseInput(request, 'us.amazon.nova-lite-v1:0');
+ */
+export function toConverseInput(request: ChatRequest, modelId: string): ConverseCommandInput {
+  const system: SystemContentBlock[] = [];
+  const messages: Message[] = [];
+  const push = (role: 'user' | 'assistant', blocks: ContentBlock[]) => {
+    if (blocks.length === 0) return;
+    const last = messages[messages.length - 1];
+    if (last && last.role === role) last.content!.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  for (const message of request.messages) {
+    switch (message.role) {
+      case 'system':
+        system.push({ text: message.content });
+        break;
+      case 'user':
+        push(
+          'user',
+          message.content.map((part): ContentBlock =>
+            part.type === 'text'
+              ? { text: part.text }
+              : {
+                  image: {
+                    format: IMAGE_FORMATS[part.mediaType],
+                    source: { bytes: Buffer.from(part.base64, 'base64') },
+                  },
+                },
+          ),
+        );
+        break;
+      case 'assistant':
+        push('assistant', [
+          ...(message.content ? [{ text: message.content }] : []),
+          ...message.toolCalls.map((call): ContentBlock => ({
+            toolUse: { toolUseId: call.id, name: call.name, input: parseToolArguments(call.arguments) },
+          })),
+        ]);
+        break;
+      case 'tool':
+        push('user', [{ toolResult: { toolUseId: message.toolCallId, content: [{ text: message.content }] } }]);
+        break;
+    }
+  }
+  const tools: Tool[] | undefined = request.tools?.map((tool) => ({
+    toolSpec: {
+      name: tool.name,
+      ...(tool.description ? { description: tool.description } : {}),
+      inputSchema: { json: tool.parameters as DocumentType },
+    },
+  }));
+  const toolChoice = toolChoiceOf(request.toolChoice);
+  return {
+    modelId,
+    messages,
+    ...(system.length > 0 ? { system } : {}),
+    inferenceConfig: {
+      maxTokens: request.maxOutputTokens,
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(request.topP !== undefined ? { topP: request.topP } : {}),
+      ...(request.stop ? { stopSequences: request.stop } : {}),
+    },
+    ...(tools && tools.length > 0 ? { toolConfig: { tools, ...(toolChoice ? { toolChoice } : {}) } } : {}),
+  };
+}

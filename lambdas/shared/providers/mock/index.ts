@@ -1,0 +1,2 @@
+export { mockAdapter, mockCompletion, mockTokens } from './adapter';
+export { mockOptionsSchema, type MockOptions } from './options';

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { bedrockOptionsSchema } from './bedrock/options';
+import { mockOptionsSchema } from './mock/options';
+
+/**
+ * Every provider connection the config may declare, discriminated by `adapter`. This module is
+ * pure (schemas only) so the CDK app can validate the config without loading any SDK client; the
+ * adapters themselves are registered in `registry.ts`, which the compiler keeps in step with this
+ * union.
+ */
+export const providerConnectionSchema = z.discriminatedUnion('adapter', [mockOptionsSchema, bedrockOptionsSchema]);
+
+/** A parsed provider connection. */
+export type ProviderConnection = z.infer<typeof providerConnectionSchema>;
+
+/** Ids of the adapters the gateway ships, derived from the connection union. */
+export type ProviderAdapterId = ProviderConnection['adapter'];
+
+/** The connection options of one adapter. */
+export type ConnectionOf<A extends ProviderAdapterId> = Extract<ProviderConnection, { adapter: A }>;

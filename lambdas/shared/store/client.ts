@@ -1,0 +1,31 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** Where a DynamoDB client connects. */
+export interface DynamoDbClientOptions {
+  region: string;
+  /** DynamoDB Local (tests, local runtime); unset in AWS. */
+  endpoint?: string;
+}
+
+/**
+ * A document client with the gateway's defaults: short timeouts (the request path has a latency
+ * budget), `undefined` attributes dropped. Against a local endpoint it signs with placeholder
+ * credentials, because DynamoDB Local ignores them and a developer may have none.
+ *
+ * @example
+ * const db = createDocumentClient({ region: 'us-east-1', endpoint: 'http://localhost:8000' });
+ */
+export function createDocumentClient(options: DynamoDbClientOptions): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: options.region,
+    ...(options.endpoint
+      ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+    maxAttempts: 3,
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}

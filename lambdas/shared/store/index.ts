@@ -1,0 +1,3 @@
+export { createDocumentClient, type DynamoDbClientOptions } from './client';
+export { BY_PARENT_INDEX, itemKeys, TABLES, type TableDefinition, type TableId, type TableNames } from './schema';
+export { TransactionCancelledError, transactWrite, type ConflictRetryOptions, type TransactItem } from './transactions';

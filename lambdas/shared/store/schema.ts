@@ -1,0 +1,85 @@
+/**
+ * DynamoDB tables and item keys, defined once. The CDK app creates tables from these
+ * definitions, the local runtime and the tests create the same tables in DynamoDB Local, and
+ * the repositories build every item key with the functions below.
+ */
+
+/** The tables of the gateway. */
+export type TableId = 'identity' | 'usage' | 'counters';
+
+/** What the CDK app and the local runtime need to create one table. */
+export interface TableDefinition {
+  id: TableId;
+  /** Environment variable through which a Lambda learns the table's name. */
+  envVar: string;
+  /** Construct id in the CDK app. */
+  constructId: string;
+  partitionKey: string;
+  sortKey?: string;
+  /** Attribute holding an epoch-seconds expiry, when items expire. */
+  timeToLiveAttribute?: string;
+  globalSecondaryIndexes: readonly { indexName: string; partitionKey: string; sortKey: string }[];
+}
+
+/** Name of the identity table's index that lists teams, and keys per team. */
+export const BY_PARENT_INDEX = 'byParent';
+
+/** Every table. All keys are strings. */
+export const TABLES = {
+  /** Teams and API keys. */
+  identity: {
+    id: 'identity',
+    envVar: 'IDENTITY_TABLE',
+    constructId: 'IdentityTable',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    globalSecondaryIndexes: [{ indexName: BY_PARENT_INDEX, partitionKey: 'parent', sortKey: 'parentSort' }],
+  },
+  /** The per-request ledger and the aggregates reports read (team × model × day, team × month). */
+  usage: {
+    id: 'usage',
+    envVar: 'USAGE_TABLE',
+    constructId: 'UsageTable',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: 'expiresAt',
+    globalSecondaryIndexes: [],
+  },
+  /** Rate-limit windows; each item expires shortly after its window ends. */
+  counters: {
+    id: 'counters',
+    envVar: 'COUNTERS_TABLE',
+    constructId: 'CountersTable',
+    partitionKey: 'pk',
+    timeToLiveAttribute: 'expiresAt',
+    globalSecondaryIndexes: [],
+  },
+} as const satisfies Record<TableId, TableDefinition>;
+
+/** The names the tables have in one deployment (or one test run). */
+export type TableNames = Record<TableId, string>;
+
+/** Item keys, built in one place so that no repository spells a key by hand. */
+export const itemKeys = {
+  team: (teamId: string) => ({ pk: `TEAM#${teamId}`, sk: 'TEAM' }),
+  apiKey: (keyId: string) => ({ pk: `KEY#${keyId}`, sk: 'KEY' }),
+  /** Index partition under which every team is listed. */
+  allTeamsParent: 'TEAMS',
+  /** Index partition under which a team's keys are listed. */
+  teamKeysParent: (teamId: string) => `TEAM#${teamId}`,
+  /** One request in the ledger; partitioned by team and UTC day. */
+  ledger: (teamId: string, day: string, timestamp: string, requestId: string) => ({
+    pk: `LEDGER#${teamId}#${day}`,
+    sk: `${timestamp}#${requestId}`,
+  }),
+  ledgerPartition: (teamId: string, day: string) => `LEDGER#${teamId}#${day}`,
+  /** Partition holding a team's aggregates for one UTC month. */
+  aggregatePartition: (teamId: string, month: string) => `AGG#${teamId}#${month}`,
+  dayModelAggregate: (teamId: string, month: string, day: string, model: string) => ({
+    pk: `AGG#${teamId}#${month}`,
+    sk: `DAY#${day}#MODEL#${model}`,
+  }),
+  monthAggregate: (teamId: string, month: string) => ({ pk: `AGG#${teamId}#${month}`, sk: 'MONTH' }),
+  /** A team's fixed rate-limit window (team and per-key counters live in the same item). */
+  rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
+} as const;

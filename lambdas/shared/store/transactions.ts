@@ -1,0 +1,65 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+
+/** One item of a write transaction. */
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Raised when a transaction is cancelled for a reason other than a retryable conflict. */
+export class TransactionCancelledError extends Error {
+  constructor(
+    /** DynamoDB's cancellation code per item, in request order (`None` for items that were fine). */
+    readonly reasons: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`transaction cancelled: ${reasons.join(', ')}`, options);
+    this.name = 'TransactionCancelledError';
+  }
+
+  /** Whether the item at `index` failed its condition. */
+  conditionFailedAt(index: number): boolean {
+    return this.reasons[index] === 'ConditionalCheckFailed';
+  }
+}
+
+/** How a transaction retries when DynamoDB reports a conflict with a concurrent transaction. */
+export interface ConflictRetryOptions {
+  maxAttempts?: number;
+  baseDelayMs?: number;
+}
+
+/**
+ * Writes items in one DynamoDB transaction. DynamoDB cancels a transaction that touches an item
+ * another transaction is writing at the same moment (`TransactionConflict`); the SDK does not
+ * retry that, so this does, with full-jitter backoff, because hot counters (one busy team) make
+ * such conflicts routine. Condition failures are final and surface as a
+ * {@link TransactionCancelledError} naming which item failed.
+ *
+ * @example
+ * await transactWrite(db, [{ Put: {...} }, { Update: {...} }]);
+ */
+export async function transactWrite(
+  db: DynamoDBDocumentClient,
+  items: TransactItem[],
+  options: ConflictRetryOptions = {},
+): Promise<void> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const baseDelayMs = options.baseDelayMs ?? 10;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.send(new TransactWriteCommand({ TransactItems: items }));
+      return;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
+      const conflictOnly =
+        reasons.some((r) => r === 'TransactionConflict') && !reasons.includes('ConditionalCheckFailed');
+      if (!conflictOnly || attempt >= maxAttempts) throw new TransactionCancelledError(reasons, { cause: error });
+      const ceiling = baseDelayMs * 2 ** (attempt - 1);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { TeamAlreadyExistsError, TeamRepository } from './repository';
+export { modelPatternSchema, teamIdSchema, teamRecordSchema, type TeamRecord } from './schema';

@@ -1,0 +1,104 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { itemKeys } from '../store/schema';
+import { addTotals, emptyTotals, monthOf, type UsageTotals } from './record';
+
+/** A team's usage over a range of UTC days, read from the aggregates, never from the ledger. */
+export interface TeamUsageReport {
+  teamId: string;
+  from: string;
+  to: string;
+  totals: UsageTotals;
+  byModel: (UsageTotals & { model: string })[];
+  byDay: (UsageTotals & { day: string })[];
+}
+
+/**
+ * Every UTC month (`YYYY-MM`) that overlaps the day range, oldest first.
+ *
+ * @example
+ * monthsBetween('2026-01-30', '2026-03-02') // ['2026-01', '2026-02', '2026-03']
+ */
+export function monthsBetween(fromDay: string, toDay: string): string[] {
+  const months: string[] = [];
+  let [year, month] = monthOf(fromDay).split('-').map(Number);
+  const last = monthOf(toDay);
+  for (;;) {
+    const current = `${year}-${String(month).padStart(2, '0')}`;
+    if (current > last) return months;
+    months.push(current);
+    month += 1;
+    if (month > 12) {
+      month = 1;
+      year += 1;
+    }
+  }
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** Reads usage reports from the aggregate rows. */
+export class UsageReader {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Usage of one team between two UTC days, inclusive: one query per month touched.
+   *
+   * @example
+   * const report = await reader.teamUsage('payments', '2026-11-01', '2026-11-23');
+   */
+  async teamUsage(teamId: string, fromDay: string, toDay: string): Promise<TeamUsageReport> {
+    const totals = emptyTotals();
+    const byModel = new Map<string, UsageTotals & { model: string }>();
+    const byDay = new Map<string, UsageTotals & { day: string }>();
+    for (const month of monthsBetween(fromDay, toDay)) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pk': itemKeys.aggregatePartition(teamId, month),
+              ':from': `DAY#${fromDay}`,
+              // '~' sorts after every character used in model ids, so the whole last day is included.
+              ':to': `DAY#${toDay}#~`,
+            },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const model = String(item.model);
+          const day = String(item.day);
+          addTotals(totals, item);
+          addTotals(
+            getOrCreate(byModel, model, () => ({ model, ...emptyTotals() })),
+            item,
+          );
+          addTotals(
+            getOrCreate(byDay, day, () => ({ day, ...emptyTotals() })),
+            item,
+          );
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return {
+      teamId,
+      from: fromDay,
+      to: toDay,
+      totals,
+      byModel: [...byModel.values()].sort((a, b) => b.costMicros - a.costMicros || a.model.localeCompare(b.model)),
+      byDay: [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)),
+    };
+  }
+}

@@ -1,0 +1,91 @@
+import type { TokenUsage } from '../chat/types';
+import type { CostBreakdown } from '../cost/pricing';
+
+/** One request in the ledger: who, what, how many tokens, what it cost. */
+export interface UsageRecord {
+  requestId: string;
+  teamId: string;
+  keyId: string;
+  /** Public model id the caller asked for. */
+  model: string;
+  /** Provider connection that served it. */
+  provider: string;
+  upstreamModel: string;
+  status: 'ok' | 'error';
+  httpStatus: number;
+  streamed: boolean;
+  usage: TokenUsage;
+  cost: CostBreakdown;
+  latencyMs: number;
+  /** When the gateway received the request (ISO 8601, UTC); fixes the ledger day and month. */
+  createdAt: string;
+}
+
+/** The numbers every aggregate row sums. */
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costMicros: number;
+}
+
+/** Names of the summed attributes, in one place for writers and readers. */
+export const TOTAL_FIELDS = [
+  'requests',
+  'errors',
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'costMicros',
+] as const satisfies readonly (keyof UsageTotals)[];
+
+/** Totals of zero. */
+export function emptyTotals(): UsageTotals {
+  return {
+    requests: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costMicros: 0,
+  };
+}
+
+/**
+ * What one ledger record adds to every aggregate it belongs to.
+ *
+ * @example
+ * totalsOf(record).costMicros === record.cost.totalMicros
+ */
+export function totalsOf(record: UsageRecord): UsageTotals {
+  return {
+    requests: 1,
+    errors: record.status === 'ok' ? 0 : 1,
+    inputTokens: record.usage.inputTokens,
+    outputTokens: record.usage.outputTokens,
+    cacheReadTokens: record.usage.cacheReadTokens,
+    cacheWriteTokens: record.usage.cacheWriteTokens,
+    costMicros: record.cost.totalMicros,
+  };
+}
+
+/** Adds `delta` into `target` in place and returns it. */
+export function addTotals(target: UsageTotals, delta: Partial<UsageTotals>): UsageTotals {
+  for (const field of TOTAL_FIELDS) target[field] += Number(delta[field] ?? 0);
+  return target;
+}
+
+/** UTC day (`YYYY-MM-DD`) of an ISO timestamp. */
+export function dayOf(isoTimestamp: string): string {
+  return isoTimestamp.slice(0, 10);
+}
+
+/** UTC month (`YYYY-MM`) of an ISO timestamp or day. */
+export function monthOf(isoTimestampOrDay: string): string {
+  return isoTimestampOrDay.slice(0, 7);
+}

@@ -1,0 +1,75 @@
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { GatewayConfig } from '../lambdas/shared/catalog/schema';
+
+/** Where the statements are scoped: the stack's partition, region and account (tokens are fine). */
+export interface BedrockScope {
+  partition: string;
+  region: string;
+  account: string;
+}
+
+/** System-defined cross-region inference profiles are the model id with a geography prefix. */
+const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\.(.+)$/;
+
+/** IAM actions the Bedrock adapter calls (Converse is authorised as InvokeModel). */
+export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel'] as const;
+
+/**
+ * Least-privilege IAM statements for the Bedrock models in the catalog, and no others:
+ * - a foundation model id: that model in the connection's region;
+ * - a system inference profile (`us.anthropic…`): the profile, and the model in every region the
+ *   profile may route to;
+ * - an inference-profile or application-inference-profile ARN: the profile, and foundation
+ *   models only when invoked through that profile (`bedrock:InferenceProfileArn` condition),
+ *   because which model an application profile wraps is not known at synth time;
+ * - any other ARN (provisioned throughput): that ARN.
+ *
+ * @example
+ * bedrockInvokeStatements(config, { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID })
+ */
+export function bedrockInvokeStatements(config: GatewayConfig, scope: BedrockScope): PolicyStatement[] {
+  const resources = new Set<string>();
+  const profileArns = new Set<string>();
+  for (const model of config.models) {
+    const connection = config.providers[model.provider];
+    if (connection?.adapter !== 'bedrock') continue;
+    const region = connection.region ?? scope.region;
+    const id = model.upstreamModel;
+    if (id.startsWith('arn:')) {
+      if (/:(application-)?inference-profile\//.test(id)) profileArns.add(id);
+      else resources.add(id);
+      continue;
+    }
+    const profile = INFERENCE_PROFILE_PREFIX.exec(id);
+    if (profile) {
+      resources.add(`arn:${scope.partition}:bedrock:${region}:${scope.account}:inference-profile/${id}`);
+      resources.add(`arn:${scope.partition}:bedrock:*::foundation-model/${profile[2]}`);
+    } else {
+      resources.add(`arn:${scope.partition}:bedrock:${region}::foundation-model/${id}`);
+    }
+  }
+  const statements: PolicyStatement[] = [];
+  if (resources.size > 0) {
+    statements.push(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [...BEDROCK_INVOKE_ACTIONS],
+        resources: [...resources].sort(),
+      }),
+    );
+  }
+  for (const arn of profileArns) {
+    statements.push(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: [...BEDROCK_INVOKE_ACTIONS], resources: [arn] }),
+    );
+    statements.push(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [...BEDROCK_INVOKE_ACTIONS],
+        resources: [`arn:${scope.partition}:bedrock:*::foundation-model/*`],
+        conditions: { StringEquals: { 'bedrock:InferenceProfileArn': arn } },
+      }),
+    );
+  }
+  return statements;
+}

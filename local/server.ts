@@ -1,0 +1,236 @@
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { ERROR_CODES, GatewayError, forbidden, notFound, payloadTooLarge } from '../lambdas/shared/http/errors';
+import { MAX_BODY_BYTES } from '../lambdas/shared/http/request';
+import { ROUTES, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
+
+/** A Lambda handler for HTTP API events, as each Lambda's `index.ts` exports it. */
+export type HttpLambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+/** What the local server serves. */
+export interface LocalServerOptions {
+  handlers: Record<FunctionName, HttpLambdaHandler>;
+  /** Stands in for IAM on admin routes: `Authorization: Bearer <adminToken>`. */
+  adminToken: string;
+  /** IAM principal reported to admin handlers for the local admin. */
+  adminPrincipal?: string;
+}
+
+const compiledRoutes = ROUTES.map((route: RouteDefinition) => {
+  const names: string[] = [];
+  const pattern = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route, names, regex: new RegExp(`^${pattern}$`) };
+});
+
+/**
+ * The route a request matches, with its path parameters, as API Gateway would resolve it.
+ *
+ * @example
+ * matchRoute('POST', '/v1/admin/teams/payments/keys') // { route, pathParameters: { teamId: 'payments' } }
+ */
+export function matchRoute(method: string, path: string) {
+  for (const { route, names, regex } of compiledRoutes) {
+    if (route.method !== method) continue;
+    const match = regex.exec(path);
+    if (!match) continue;
+    const pathParameters = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+    return { route, pathParameters };
+  }
+  return undefined;
+}
+
+/** API Gateway joins repeated headers and query parameters with commas; so does this. */
+function joinValues(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+const TEXT_CONTENT = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/i;
+
+/** A plain HTTP request, as the local server (or a test) has it. */
+export interface PlainHttpRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/usage?days=7`. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body?: Buffer | string;
+  sourceIp?: string;
+  httpVersion?: string;
+}
+
+/**
+ * The HTTP API payload 2.0 event API Gateway would send for a request: lower-case headers,
+ * `rawPath`, `rawQueryString`, `requestContext.http`, a request id and `timeEpoch`, a body that
+ * is base64-encoded unless it is text, and the IAM authorizer's context on admin routes.
+ *
+ * @example
+ * toHttpApiEvent({ method: 'GET', url: '/health', headers: {} }, matchRoute('GET', '/health')!)
+ */
+export function toHttpApiEvent(
+  request: PlainHttpRequest,
+  matched: { route: RouteDefinition; pathParameters: Record<string, string> },
+  iamPrincipal?: string,
+): APIGatewayProxyEventV2 {
+  const url = new URL(request.url, 'http://localhost');
+  const body = typeof request.body === 'string' ? Buffer.from(request.body) : (request.body ?? Buffer.alloc(0));
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    const joined = joinValues(value);
+    if (joined !== undefined && name.toLowerCase() !== 'cookie') headers[name.toLowerCase()] = joined;
+  }
+  const query: Record<string, string> = {};
+  for (const name of new Set(url.searchParams.keys())) query[name] = url.searchParams.getAll(name).join(',');
+  const cookieHeader = joinValues(request.headers['cookie']);
+  const cookies = cookieHeader?.split(';').map((c) => c.trim());
+  const now = Date.now();
+  const isText = body.length === 0 || TEXT_CONTENT.test(headers['content-type'] ?? 'application/json');
+  const key = routeKey(matched.route);
+  const event: APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } } = {
+    version: '2.0',
+    routeKey: key,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(cookies ? { cookies } : {}),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    ...(Object.keys(matched.pathParameters).length > 0 ? { pathParameters: matched.pathParameters } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers['host'] ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: request.method,
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion ?? '1.1'}`,
+        sourceIp: request.sourceIp ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomBytes(12).toString('base64'),
+      routeKey: key,
+      stage: '$default',
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+      ...(iamPrincipal ? { authorizer: { iam: { userArn: iamPrincipal, userId: 'LOCALADMIN' } } } : {}),
+    },
+    ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !isText,
+  };
+  return event;
+}
+
+/** A Lambda context good enough for middy and Powertools. */
+export function lambdaContext(functionName: string, timeoutMs = 29_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(payloadTooLarge(`The request body exceeds ${MAX_BODY_BYTES} bytes.`));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function sameSecret(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function sendError(response: ServerResponse, error: GatewayError): void {
+  response.writeHead(error.status, { 'content-type': 'application/json', ...error.headers });
+  response.end(JSON.stringify(error.toBody()));
+}
+
+function sendResult(response: ServerResponse, result: APIGatewayProxyResultV2): void {
+  if (typeof result === 'string') {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(result);
+    return;
+  }
+  const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  response.writeHead(result.statusCode ?? 200, headers);
+  response.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
+}
+
+/**
+ * An HTTP server that plays API Gateway for the gateway's Lambdas: it matches the shared route
+ * table, enforces the admin credential where API Gateway would enforce IAM, builds the payload
+ * 2.0 event, calls the same handler the Lambda exports and writes its response back.
+ *
+ * @example
+ * createLocalServer({ handlers, adminToken }).listen(8080);
+ */
+export function createLocalServer(options: LocalServerOptions): Server {
+  const adminPrincipal = options.adminPrincipal ?? 'arn:aws:iam::000000000000:user/local-admin';
+  return createServer((request, response) => {
+    void (async () => {
+      try {
+        const url = new URL(request.url ?? '/', 'http://localhost');
+        const matched = matchRoute(request.method ?? 'GET', url.pathname);
+        if (!matched) throw notFound(`Unknown route: ${request.method} ${url.pathname}`);
+        let iamPrincipal: string | undefined;
+        if (matched.route.auth === 'iam') {
+          const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+          if (!token || !sameSecret(token, options.adminToken)) {
+            throw forbidden(
+              'Admin routes need the local admin token (Authorization: Bearer <token>); team API keys are not accepted.',
+              ERROR_CODES.adminOnly,
+            );
+          }
+          iamPrincipal = adminPrincipal;
+        }
+        // Leave room for the JSON envelope so the handler, not this server, reports oversized bodies.
+        const body = await readBody(request, MAX_BODY_BYTES + 64 * 1024);
+        const event = toHttpApiEvent(
+          {
+            method: request.method ?? 'GET',
+            url: request.url ?? '/',
+            headers: request.headers,
+            body,
+            sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+            httpVersion: request.httpVersion,
+          },
+          matched,
+          iamPrincipal,
+        );
+        const handler = options.handlers[matched.route.function];
+        const result = await handler(event, lambdaContext(`llm-gateway-${matched.route.function}`));
+        sendResult(response, result);
+      } catch (error) {
+        if (error instanceof GatewayError) return sendError(response, error);
+        process.stderr.write(`local server error: ${(error as Error).stack ?? String(error)}\n`);
+        sendError(response, new GatewayError(502, 'server_error', 'The Lambda failed (see the local server log).'));
+      }
+    })();
+  });
+}

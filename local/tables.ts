@@ -1,0 +1,72 @@
+import {
+  CreateTableCommand,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { TABLES, type TableDefinition, type TableId, type TableNames } from '../lambdas/shared/store/schema';
+
+/**
+ * Table names with a common prefix: `llm-gateway-identity`, ... for the local runtime; a
+ * unique prefix per test file so suites never share state.
+ *
+ * @example
+ * tableNames('test-abc') // { identity: 'test-abc-identity', usage: 'test-abc-usage', counters: 'test-abc-counters' }
+ */
+export function tableNames(prefix: string): TableNames {
+  return Object.fromEntries((Object.keys(TABLES) as TableId[]).map((id) => [id, `${prefix}-${id}`])) as TableNames;
+}
+
+/** The CreateTable request for a table definition, the same one the CDK construct deploys. */
+export function createTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {
+  const attributes = new Set<string>([definition.partitionKey]);
+  if (definition.sortKey) attributes.add(definition.sortKey);
+  for (const index of definition.globalSecondaryIndexes) {
+    attributes.add(index.partitionKey);
+    attributes.add(index.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+      ...(definition.sortKey ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
+    ],
+    ...(definition.globalSecondaryIndexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' },
+              { AttributeName: index.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Creates every gateway table (with TTL where the schema has it) under the given names.
+ *
+ * @example
+ * await createTables(client, tableNames('llm-gateway'));
+ */
+export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  await Promise.all(
+    (Object.keys(TABLES) as TableId[]).map(async (id) => {
+      const definition: TableDefinition = TABLES[id];
+      await client.send(new CreateTableCommand(createTableInput(definition, names[id])));
+      if (definition.timeToLiveAttribute) {
+        await client.send(
+          new UpdateTimeToLiveCommand({
+            TableName: names[id],
+            TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
+          }),
+        );
+      }
+    }),
+  );
+}

@@ -1,0 +1,193 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { GatewayConfigError } from '../../lambdas/shared/catalog/schema';
+import { ROUTES } from '../../lambdas/shared/http/routes';
+import { TABLES } from '../../lambdas/shared/store/schema';
+import { GatewayStack } from '../../lib/gateway-stack';
+
+/** Synthesizes without bundling (fast): assets are placeholders. */
+function synth(props: ConstructorParameters<typeof GatewayStack>[2] = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new GatewayStack(app, 'TestGateway', {
+    env: { account: '123456789012', region: 'eu-west-1' },
+    ...props,
+  });
+  return Template.fromStack(stack);
+}
+
+// Template JSON is untyped.
+type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
+
+/** Every IAM action granted to the function whose description starts with `prefix`, by resource kind. */
+function actionsOf(template: Template, descriptionPrefix: string): string[] {
+  const resources = template.toJSON().Resources as Resources;
+  const [, fn] = Object.entries(resources).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith(descriptionPrefix),
+  )!;
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  const policies = Object.values(resources).filter(
+    (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId),
+  );
+  return policies
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .flatMap((s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
+}
+
+describe('GatewayStack', () => {
+  const template = synth();
+
+  it('has one HTTP API routing every route of the shared table, admin routes behind IAM', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+    for (const route of ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: route.auth === 'iam' ? 'AWS_IAM' : 'NONE',
+      });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('has three Lambdas on Node.js 22, arm64, with source maps and a log retention', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('creates the tables from the shared schema: on demand, PITR, TTL, deletion protection', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
+    for (const table of Object.values(TABLES)) {
+      template.hasResource('AWS::DynamoDB::GlobalTable', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [
+            { AttributeName: table.partitionKey, KeyType: 'HASH' },
+            ...('sortKey' in table ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' }] : []),
+          ],
+          Replicas: [
+            Match.objectLike({
+              PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+              DeletionProtectionEnabled: true,
+            }),
+          ],
+          ...('timeToLiveAttribute' in table
+            ? { TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true } }
+            : {}),
+        }),
+      });
+    }
+  });
+
+  it('grants each function only the table and Bedrock actions its code uses', () => {
+    expect(actionsOf(template, 'LLM gateway: OpenAI')).toEqual([
+      'bedrock:InvokeModel',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOf(template, 'LLM gateway: admin')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOf(template, 'LLM gateway: usage')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+  });
+
+  it('scopes Bedrock to the catalog models: inference profiles and their foundation models', () => {
+    const resources = template.toJSON().Resources as Resources;
+    const bedrock = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .filter((s: { Action: unknown }) => s.Action === 'bedrock:InvokeModel');
+    expect(bedrock).toHaveLength(1);
+    const granted = JSON.stringify(bedrock[0].Resource);
+    for (const model of [
+      'anthropic.claude-sonnet-4-20250514-v1:0',
+      'anthropic.claude-3-5-haiku-20241022-v1:0',
+      'amazon.nova-lite-v1:0',
+    ]) {
+      expect(granted).toContain(`:bedrock:*::foundation-model/${model}`);
+      expect(granted).toContain(`:inference-profile/us.${model}`);
+    }
+    expect(bedrock[0].Resource).toHaveLength(6);
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toContain('"bedrock:*"');
+    expect(json).not.toContain('"dynamodb:*"');
+  });
+
+  it('passes each function exactly the table names it is bound to', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^LLM gateway: admin'),
+      Environment: { Variables: Match.objectLike({ IDENTITY_TABLE: Match.anyValue(), USAGE_TABLE: Match.absent() }) },
+    });
+  });
+
+  it('outputs what a user needs', () => {
+    for (const output of ['ApiUrl', 'IdentityTableName', 'UsageTableName', 'CountersTableName']) {
+      template.hasOutput(output, {});
+    }
+  });
+
+  it('can be made disposable', () => {
+    const disposable = synth({ gateway: { deletionProtection: false } });
+    disposable.allResources('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
+  });
+
+  it('refuses to synthesize an invalid config', () => {
+    expect(() =>
+      synth({
+        gateway: {
+          config: {
+            providers: { mock: { adapter: 'mock' } },
+            models: [{ id: 'x', provider: 'missing', upstreamModel: 'x', prices: { input: 1, output: 1 } }],
+          },
+        },
+      }),
+    ).toThrow(GatewayConfigError);
+  });
+});
+
+describe('GatewayStack bundling', () => {
+  it('bundles each Lambda with esbuild, with source maps, inlining the config where it is used', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-out-'));
+    try {
+      const app = new App({ outdir });
+      const stack = new GatewayStack(app, 'BundledGateway', { env: { account: '123456789012', region: 'eu-west-1' } });
+      app.synth();
+      const resources = Template.fromStack(stack).toJSON().Resources as Resources;
+      const bundles = Object.values(resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => {
+          const dir = path.join(outdir, `asset.${String(r.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+          const code = readFileSync(path.join(dir, 'index.js'), 'utf8');
+          // Plain booleans: a failing toContain would print the whole bundle.
+          return {
+            name: String(r.Properties.Description).split(':')[1]!.trim().split(' ')[0],
+            hasConfig: code.includes('us.amazon.nova-lite-v1:0'),
+            hasPlaceholder: code.includes('__GATEWAY_CONFIG__'),
+            hasSourceMap: readdirSync(dir).includes('index.js.map'),
+          };
+        })
+        .sort((a, b) => a.name!.localeCompare(b.name!));
+      expect(bundles).toEqual([
+        { name: 'admin', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'OpenAI-compatible', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        // The usage Lambda never reads the catalog, so esbuild leaves it out.
+        { name: 'usage', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
+      ]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,120 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { itemKeys } from '../../lambdas/shared/store/schema';
+import { priceUsage } from '../../lambdas/shared/cost/pricing';
+import type { UsageRecord } from '../../lambdas/shared/usage/record';
+import { UsageReader } from '../../lambdas/shared/usage/reader';
+import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
+import { createTestStore, type TestStore } from '../helpers/dynamodb';
+
+const prices = {
+  inputMicrosPerMTok: 3_000_000,
+  outputMicrosPerMTok: 15_000_000,
+  cacheReadMicrosPerMTok: 300_000,
+  cacheWriteMicrosPerMTok: 3_750_000,
+};
+
+function record(overrides: Partial<UsageRecord> & Pick<UsageRecord, 'requestId' | 'createdAt'>): UsageRecord {
+  const usage = overrides.usage ?? { inputTokens: 100, outputTokens: 50, cacheReadTokens: 1000, cacheWriteTokens: 10 };
+  return {
+    teamId: 'payments',
+    keyId: 'k1',
+    model: 'claude-sonnet-4',
+    provider: 'bedrock',
+    upstreamModel: 'us.anthropic.claude-sonnet-4',
+    status: 'ok',
+    httpStatus: 200,
+    streamed: false,
+    latencyMs: 100,
+    usage,
+    cost: priceUsage(usage, prices),
+    ...overrides,
+  };
+}
+
+describe('usage ledger and aggregates in DynamoDB Local', () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await createTestStore();
+  });
+  afterAll(() => store.destroy());
+
+  it('keeps aggregates equal to the sum of the ledger, across days, months and models', async () => {
+    const recorder = new UsageRecorder(store.db, store.tables.usage);
+    const records = [
+      record({ requestId: 'r1', createdAt: '2026-01-31T23:59:59.000Z' }),
+      record({ requestId: 'r2', createdAt: '2026-02-01T00:00:00.000Z' }),
+      record({ requestId: 'r3', createdAt: '2026-02-01T10:00:00.000Z', model: 'nova-lite' }),
+      record({
+        requestId: 'r4',
+        createdAt: '2026-02-01T11:00:00.000Z',
+        status: 'error',
+        httpStatus: 503,
+        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      }),
+    ];
+    await Promise.all(records.map((r) => recorder.record(r)));
+
+    const report = await new UsageReader(store.db, store.tables.usage).teamUsage(
+      'payments',
+      '2026-01-01',
+      '2026-02-28',
+    );
+    const expectedCost = records.reduce((sum, r) => sum + r.cost.totalMicros, 0);
+    expect(report.totals).toEqual({
+      requests: 4,
+      errors: 1,
+      inputTokens: 300,
+      outputTokens: 150,
+      cacheReadTokens: 3000,
+      cacheWriteTokens: 30,
+      costMicros: expectedCost,
+    });
+    expect(report.byDay.map((d) => [d.day, d.requests])).toEqual([
+      ['2026-01-31', 1],
+      ['2026-02-01', 3],
+    ]);
+    expect(report.byModel.map((m) => [m.model, m.requests])).toEqual([
+      ['claude-sonnet-4', 3],
+      ['nova-lite', 1],
+    ]);
+    // Each line item is its own integer in the ledger.
+    const ledger = await store.db.send(
+      new QueryCommand({
+        TableName: store.tables.usage,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition('payments', '2026-02-01') },
+      }),
+    );
+    expect(ledger.Items).toHaveLength(3);
+    expect(ledger.Items![0]!.cost).toMatchObject({
+      inputMicros: 300,
+      outputMicros: 750,
+      cacheReadMicros: 300,
+      cacheWriteMicros: 38,
+    });
+  });
+
+  it('records a request once even when the write is retried', async () => {
+    const recorder = new UsageRecorder(store.db, store.tables.usage);
+    const r = record({ requestId: 'dup', createdAt: '2026-03-05T00:00:00.000Z', teamId: 'retry-team' });
+    await recorder.record(r);
+    await recorder.record(r);
+    await Promise.all([recorder.record(r), recorder.record(r)]);
+    const report = await new UsageReader(store.db, store.tables.usage).teamUsage(
+      'retry-team',
+      '2026-03-01',
+      '2026-03-31',
+    );
+    expect(report.totals.requests).toBe(1);
+    expect(report.totals.costMicros).toBe(r.cost.totalMicros);
+  });
+
+  it('reads only the requested range and nothing of other teams', async () => {
+    const recorder = new UsageRecorder(store.db, store.tables.usage);
+    await recorder.record(record({ requestId: 'o1', createdAt: '2026-04-10T00:00:00.000Z', teamId: 'other' }));
+    await recorder.record(record({ requestId: 'o2', createdAt: '2026-04-12T00:00:00.000Z', teamId: 'other' }));
+    const reader = new UsageReader(store.db, store.tables.usage);
+    expect((await reader.teamUsage('other', '2026-04-11', '2026-04-30')).totals.requests).toBe(1);
+    expect((await reader.teamUsage('nobody', '2026-04-01', '2026-04-30')).totals.requests).toBe(0);
+  });
+});
