@@ -1,20 +1,25 @@
 /**
  * Three kinds of tests (see README): unit (no network), integration (DynamoDB Local, local fake
- * providers, the real `openai` client) and infra (CDK assertions). TypeScript is compiled by swc
- * for speed; `npm test` type-checks the whole project with tsc first.
+ * providers, the real `openai` client) and infra (CDK assertions). ts-jest only transpiles each
+ * file (isolated modules, fast); `npm test` type-checks the whole project with tsc first.
  */
-const swc = [
-  '@swc/jest',
+const tsJest = [
+  'ts-jest',
   {
-    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
+    tsconfig: {
+      module: 'commonjs',
+      target: 'es2022',
+      allowJs: true,
+      isolatedModules: true,
+      esModuleInterop: true,
+      sourceMap: true,
+    },
   },
 ];
 
 const common = {
   // @middy/core is an ES module; compile it to CommonJS like our own code.
-  transform: { '^.+\\.(t|j)s$': swc },
+  transform: { '^.+\\.(t|j)s$': tsJest },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   setupFiles: ['<rootDir>/test/setup/environment.ts'],
   testEnvironment: 'node',
