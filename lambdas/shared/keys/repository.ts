@@ -1,9 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { putIfAbsent } from '../store/put-if-absent';
 import { itemKeys } from '../store/schema';
 import { apiKeyRecordSchema, type ApiKeyRecord } from './schema';
-
-const keyDoesNotExist = 'attribute_not_exists(pk)';
 
 /** Raised when a generated key id collides with an existing one (astronomically rare). */
 export class KeyIdCollisionError extends Error {
@@ -27,23 +25,13 @@ export class ApiKeyRepository {
    * await keys.create({ keyId, teamId, hash: hashApiKey(plaintext), createdAt });
    */
   async create(record: ApiKeyRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...itemKeys.apiKey(record.keyId),
-            parent: itemKeys.teamKeysParent(record.teamId),
-            parentSort: `KEY#${record.createdAt}#${record.keyId}`,
-            ...record,
-          },
-          ConditionExpression: keyDoesNotExist,
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new KeyIdCollisionError(record.keyId);
-      throw error;
-    }
+    const item = {
+      ...itemKeys.apiKey(record.keyId),
+      parent: itemKeys.teamKeysParent(record.teamId),
+      parentSort: `KEY#${record.createdAt}#${record.keyId}`,
+      ...record,
+    };
+    if (!(await putIfAbsent(this.db, this.tableName, item))) throw new KeyIdCollisionError(record.keyId);
   }
 
   /** A key record by its public id, or undefined. */

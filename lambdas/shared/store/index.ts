@@ -1,3 +1,4 @@
 export { createDocumentClient, type DynamoDbClientOptions } from './client';
+export { putIfAbsent } from './put-if-absent';
 export { BY_PARENT_INDEX, itemKeys, TABLES, type TableDefinition, type TableId, type TableNames } from './schema';
 export { TransactionCancelledError, transactWrite, type ConflictRetryOptions, type TransactItem } from './transactions';

@@ -1,9 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { putIfAbsent } from '../store/put-if-absent';
 import { itemKeys } from '../store/schema';
 import { teamRecordSchema, type TeamRecord } from './schema';
-
-const teamDoesNotExist = 'attribute_not_exists(pk)';
 
 /** Raised when creating a team whose id is taken. */
 export class TeamAlreadyExistsError extends Error {
@@ -27,23 +25,8 @@ export class TeamRepository {
    * await teams.create(team);
    */
   async create(team: TeamRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...itemKeys.team(team.teamId),
-            parent: itemKeys.allTeamsParent,
-            parentSort: team.teamId,
-            ...team,
-          },
-          ConditionExpression: teamDoesNotExist,
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new TeamAlreadyExistsError(team.teamId);
-      throw error;
-    }
+    const item = { ...itemKeys.team(team.teamId), parent: itemKeys.allTeamsParent, parentSort: team.teamId, ...team };
+    if (!(await putIfAbsent(this.db, this.tableName, item))) throw new TeamAlreadyExistsError(team.teamId);
   }
 
   /** A team by id, or undefined. */
