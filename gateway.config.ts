@@ -11,6 +11,19 @@ export const gatewayConfig = defineGatewayConfig({
     mock: { adapter: 'mock' },
     // Amazon Bedrock through the Converse API, in the deploying region, with the Lambda's role.
     bedrock: { adapter: 'bedrock' },
+    // Providers with API keys read them from Secrets Manager (the name below); locally from
+    // <CONNECTION>_API_KEY (e.g. OPENAI_API_KEY). Uncomment, add models, `cdk deploy`:
+    // openai: { adapter: 'openai', apiKeySecret: 'llm-gateway/openai' },
+    // anthropic: { adapter: 'anthropic', apiKeySecret: 'llm-gateway/anthropic' },
+    // OpenAI-compatible servers are connections of the OpenAI adapter, not code:
+    // azure: {
+    //   adapter: 'openai',
+    //   baseUrl: 'https://my-resource.openai.azure.com/openai/v1',
+    //   authHeader: 'api-key',
+    //   apiKeySecret: 'llm-gateway/azure-openai',
+    // },
+    // vllm: { adapter: 'openai', baseUrl: 'http://vllm.internal:8000/v1', maxTokensParameter: 'max_tokens' },
+    // ollama: { adapter: 'openai', baseUrl: 'http://ollama.internal:11434/v1', maxTokensParameter: 'max_tokens' },
   },
   models: [
     {
@@ -36,6 +49,8 @@ export const gatewayConfig = defineGatewayConfig({
       description: 'Anthropic Claude Sonnet 4 on Amazon Bedrock (US cross-region inference profile)',
       prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
       maxOutputTokens: 8192,
+      aliases: ['sonnet'],
+      // fallbacks: ['claude-3-5-haiku'], // tried in order when Sonnet fails, throttles or times out
     },
     {
       id: 'claude-3-5-haiku',
@@ -44,6 +59,7 @@ export const gatewayConfig = defineGatewayConfig({
       description: 'Anthropic Claude 3.5 Haiku on Amazon Bedrock (US cross-region inference profile)',
       prices: { input: 0.8, output: 4, cacheRead: 0.08, cacheWrite: 1 },
       maxOutputTokens: 8192,
+      aliases: ['haiku'],
     },
     {
       id: 'nova-lite',
@@ -53,6 +69,13 @@ export const gatewayConfig = defineGatewayConfig({
       prices: { input: 0.06, output: 0.24 },
       maxOutputTokens: 5000,
     },
+    // {
+    //   id: 'gpt-4o-mini',
+    //   provider: 'openai',
+    //   upstreamModel: 'gpt-4o-mini',
+    //   prices: { input: 0.15, output: 0.6, cacheRead: 0.075 },
+    //   maxOutputTokens: 16384,
+    // },
   ],
   teamDefaults: {
     requestsPerMinute: 60,

@@ -18,12 +18,12 @@ async function main(): Promise<void> {
   writeFileSync(path.join(stateDir, 'admin-token'), gateway.adminToken + '\n', { mode: 0o600 });
 
   const mocked = gateway.mockedProviders.length
-    ? `\n  No AWS credentials found: ${gateway.mockedProviders.join(', ')} models are answered by the mock.`
+    ? `\n  No credentials found for ${gateway.mockedProviders.join(', ')}: their models are answered by the mock.`
     : '';
   process.stdout.write(
     [
       '',
-      `LLM gateway listening on ${gateway.url}`,
+      `LLM gateway listening on ${gateway.url} (HTTP API) and ${gateway.streamUrl} (streaming endpoint)`,
       `  DynamoDB Local: ${gateway.dynamodbEndpoint} (in memory: data is gone when this stops)${mocked}`,
       `  Demo team "${gateway.demoTeamId}", API key (also in .local/demo-key):`,
       `    ${gateway.demoKey}`,

@@ -11,8 +11,8 @@ export interface BedrockScope {
 /** System-defined cross-region inference profiles are the model id with a geography prefix. */
 const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\.(.+)$/;
 
-/** IAM actions the Bedrock adapter calls (Converse is authorised as InvokeModel). */
-export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel'] as const;
+/** IAM actions the Bedrock adapter calls (Converse is authorised as InvokeModel, ConverseStream as InvokeModelWithResponseStream). */
+export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
 
 /**
  * Least-privilege IAM statements for the Bedrock models in the catalog, and no others:

@@ -10,10 +10,13 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
-import { parseGatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
+import { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
+import { secretOf } from '../lambdas/shared/providers/options';
 import { ROUTES, type FunctionName } from '../lambdas/shared/http/routes';
 import { TABLES, type TableId } from '../lambdas/shared/store/schema';
 import { bedrockInvokeStatements } from './bedrock-permissions';
@@ -33,15 +36,32 @@ export interface LlmGatewayProps {
   logRetention?: RetentionDays;
   /** API-wide throttling in front of the gateway's own per-team limits. Default: the account's limits. */
   apiThrottle?: ThrottleSettings;
+  /**
+   * Create the Secrets Manager secrets the config's provider connections name (`apiKeySecret`),
+   * empty, for an admin to fill in with `aws secretsmanager put-secret-value`. Default false: the
+   * secrets already exist and are only referenced.
+   */
+  createProviderSecrets?: boolean;
+  /**
+   * Deadline for the first event of a streamed call on the streaming endpoint (retries and
+   * fallbacks included). Default 60 s; the stream itself may then run up to the function's 15 min.
+   */
+  streamFirstEventTimeout?: Duration;
 }
 
+/** The Lambdas of the gateway: the three behind the HTTP API and the streaming one behind its Function URL. */
+export type GatewayFunctionName = FunctionName | 'stream';
+
+const GATEWAY_TABLE_ACCESS: Partial<Record<TableId, readonly string[]>> = {
+  identity: ['dynamodb:GetItem'],
+  counters: ['dynamodb:UpdateItem'],
+  usage: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+};
+
 /** DynamoDB actions each Lambda's code performs on each table, and nothing else. */
-const TABLE_ACCESS: Record<FunctionName, Partial<Record<TableId, readonly string[]>>> = {
-  gateway: {
-    identity: ['dynamodb:GetItem'],
-    counters: ['dynamodb:UpdateItem'],
-    usage: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  },
+const TABLE_ACCESS: Record<GatewayFunctionName, Partial<Record<TableId, readonly string[]>>> = {
+  gateway: GATEWAY_TABLE_ACCESS,
+  stream: GATEWAY_TABLE_ACCESS,
   auth: {
     identity: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   },
@@ -51,9 +71,18 @@ const TABLE_ACCESS: Record<FunctionName, Partial<Record<TableId, readonly string
   },
 };
 
+/** The distinct Secrets Manager secrets the config's provider connections read their keys from. */
+function providerSecretNames(config: GatewayConfig): string[] {
+  const names = Object.values(config.providers)
+    .map(secretOf)
+    .filter((name): name is string => name !== undefined);
+  return [...new Set(names)].sort();
+}
+
 /**
  * The whole gateway as one reusable construct: an HTTP API, the gateway, auth and usage
- * Lambdas on one shared library, and the DynamoDB tables. Put it in any CDK app:
+ * Lambdas on one shared library, a streaming endpoint (Function URL), and the DynamoDB tables.
+ * Put it in any CDK app:
  *
  * @example
  * new LlmGateway(stack, 'Gateway', { config: myConfig, deletionProtection: true });
@@ -61,7 +90,9 @@ const TABLE_ACCESS: Record<FunctionName, Partial<Record<TableId, readonly string
 export class LlmGateway extends Construct {
   readonly api: HttpApi;
   readonly tables: GatewayTables['tables'];
-  readonly functions: Record<FunctionName, GatewayFunction>;
+  readonly functions: Record<GatewayFunctionName, GatewayFunction>;
+  /** The streaming endpoint: a Function URL in RESPONSE_STREAM mode (auth is the gateway's own key check). */
+  readonly streamUrl: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: LlmGatewayProps = {}) {
     super(scope, id);
@@ -74,7 +105,8 @@ export class LlmGateway extends Construct {
 
     this.tables = new GatewayTables(this, 'Tables', { deletionProtection, removalPolicy }).tables;
 
-    const lambdaEntry = (name: FunctionName) => path.join(__dirname, '..', 'lambdas', name, 'index.ts');
+    const lambdaEntry = (folder: FunctionName, file = 'index.ts') =>
+      path.join(__dirname, '..', 'lambdas', folder, file);
     const common = { config: configInput, logRetention, removalPolicy };
     this.functions = {
       gateway: new GatewayFunction(this, 'GatewayFunction', {
@@ -99,22 +131,52 @@ export class LlmGateway extends Construct {
         memorySize: 512,
         timeout: Duration.seconds(10),
       }),
+      stream: new GatewayFunction(this, 'StreamFunction', {
+        ...common,
+        entry: lambdaEntry('gateway', 'stream.ts'),
+        description: 'LLM gateway: streaming endpoint (Function URL, response streaming)',
+        memorySize: 1024,
+        // Response streaming may run for up to 15 minutes; only the time used is billed.
+        timeout: Duration.minutes(15),
+        environment: {
+          PROVIDER_TIMEOUT_MS: String((props.streamFirstEventTimeout ?? Duration.seconds(60)).toMilliseconds()),
+        },
+      }),
     };
     for (const [name, access] of Object.entries(TABLE_ACCESS) as [
-      FunctionName,
+      GatewayFunctionName,
       Partial<Record<TableId, readonly string[]>>,
     ][]) {
       for (const [tableId, actions] of Object.entries(access) as [TableId, readonly string[]][]) {
         this.functions[name].bindTable(this.tables[tableId], TABLES[tableId], actions);
       }
     }
+    // Both gateway faces call providers: Bedrock through IAM, the others with keys from Secrets Manager.
+    const callers = [this.functions.gateway, this.functions.stream];
     for (const statement of bedrockInvokeStatements(config, {
       partition: Aws.PARTITION,
       region: Aws.REGION,
       account: Aws.ACCOUNT_ID,
     })) {
-      this.functions.gateway.addToRolePolicy(statement);
+      for (const fn of callers) fn.addToRolePolicy(statement);
     }
+    for (const [index, secretName] of providerSecretNames(config).entries()) {
+      const secret = props.createProviderSecrets
+        ? new Secret(this, `ProviderSecret${index}`, {
+            secretName,
+            description: 'LLM gateway provider API key: put the key in as the secret string',
+            removalPolicy,
+          })
+        : secretName.startsWith('arn:')
+          ? Secret.fromSecretCompleteArn(this, `ProviderSecret${index}`, secretName)
+          : Secret.fromSecretNameV2(this, `ProviderSecret${index}`, secretName);
+      for (const fn of callers) secret.grantRead(fn);
+    }
+    // The gateway checks keys itself, so the URL needs no IAM auth (see README: put CloudFront/WAF in front).
+    this.streamUrl = this.functions.stream.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+    });
 
     this.api = new HttpApi(this, 'Api', {
       description: 'LLM gateway (OpenAI-compatible)',
@@ -144,7 +206,7 @@ export class LlmGateway extends Construct {
       },
     });
     const integrations = {} as Record<FunctionName, HttpLambdaIntegration>;
-    for (const name of Object.keys(this.functions) as FunctionName[]) {
+    for (const name of ['gateway', 'auth', 'usage'] as const) {
       integrations[name] = new HttpLambdaIntegration(`${name}Integration`, this.functions[name]);
     }
     const iamAuthorizer = new HttpIamAuthorizer();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
@@ -9,27 +10,36 @@ import { AdminService } from '../lambdas/shared/admin/admin-service';
 import { parseGatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import type { FunctionName } from '../lambdas/shared/http/routes';
 import { ApiKeyRepository } from '../lambdas/shared/keys/repository';
+import { staticSecrets } from '../lambdas/shared/providers/secrets';
 import { createDocumentClient } from '../lambdas/shared/store/client';
 import { TABLES, type TableId, type TableNames } from '../lambdas/shared/store/schema';
 import { TeamRepository } from '../lambdas/shared/teams/repository';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { createLocalServer, type HttpLambdaHandler } from './server';
+import { installAwsLambdaGlobal } from './awslambda';
+import {
+  createLocalServer,
+  createLocalStreamServer,
+  type HttpLambdaHandler,
+  type StreamingLambdaHandler,
+} from './server';
 import { createTables, tableNames } from './tables';
 
-/** What each Lambda's `index.ts` exports. */
-type HandlerModule = { handler: HttpLambdaHandler };
+/** What each Lambda's entry module exports. */
+type HandlerModule<H> = { handler: H };
 
 /** Options of the local runtime; `npm start` uses the defaults. */
 export interface LocalGatewayOptions {
   /** Port of the API; 0 picks a free one. Default 8080. */
   port?: number;
+  /** Port of the streaming endpoint (the Function URL's stand-in). Default: the API's port + 1. */
+  streamPort?: number;
   host?: string;
   /** Use this DynamoDB (Local) instead of starting one. */
   dynamodbEndpoint?: string;
   tablePrefix?: string;
   /** Config to serve; default the repository's `gateway.config.ts`. */
   config?: GatewayConfigInput;
-  /** Replace Bedrock connections by the mock when no AWS credentials are found. Default true. */
+  /** Replace connections without credentials here by the mock. Default true. */
   mockWithoutCredentials?: boolean;
   adminToken?: string;
   /** Extra environment for the handlers (e.g. `IDENTITY_CACHE_TTL_SECONDS`). */
@@ -38,7 +48,10 @@ export interface LocalGatewayOptions {
 
 /** A running local gateway. */
 export interface LocalGateway {
+  /** The HTTP API's stand-in: buffered responses (`stream: true` gets a complete SSE body). */
   url: string;
+  /** The streaming Function URL's stand-in: SSE as it is produced. */
+  streamUrl: string;
   demoKey: string;
   demoTeamId: string;
   adminToken: string;
@@ -64,21 +77,38 @@ export function hasAwsCredentials(env: NodeJS.ProcessEnv = process.env): boolean
 }
 
 /**
- * The config with every connection that needs credentials we lack replaced by the mock, so
- * every catalog model still answers locally (and says `provider: mock`-backed in its response).
+ * The environment variable that holds a connection's API key locally: the connection's name in
+ * upper case with `_API_KEY` (`openai` → `OPENAI_API_KEY`, `azure-east` → `AZURE_EAST_API_KEY`).
+ * In AWS the key is in Secrets Manager instead.
  */
-export function withMockProviders(config: GatewayConfigInput, hasCredentials: boolean) {
+export function localApiKeyVariable(connectionName: string): string {
+  return `${connectionName.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;
+}
+
+/**
+ * The config as the local runtime serves it: every connection whose credentials are missing
+ * here (no AWS credentials for Bedrock; no `<NAME>_API_KEY` for a keyed provider) is replaced by
+ * the mock, so every catalog model still answers; keys found in the environment become the
+ * secrets the adapters read.
+ */
+export function localProviders(config: GatewayConfigInput, env: NodeJS.ProcessEnv = process.env, mockMissing = true) {
   const mocked: string[] = [];
+  const secretValues: Record<string, string> = {};
   const providers = Object.fromEntries(
     Object.entries(config.providers).map(([name, connection]) => {
-      if (connection.adapter === 'bedrock' && !hasCredentials) {
+      const secretName = 'apiKeySecret' in connection ? connection.apiKeySecret : undefined;
+      const apiKey = env[localApiKeyVariable(name)];
+      const usable =
+        connection.adapter === 'bedrock' ? hasAwsCredentials(env) : secretName === undefined || Boolean(apiKey);
+      if (!usable && mockMissing) {
         mocked.push(name);
         return [name, { adapter: 'mock' as const }];
       }
+      if (secretName && apiKey) secretValues[secretName] = apiKey;
       return [name, connection];
     }),
   );
-  return { config: { ...config, providers }, mocked };
+  return { config: { ...config, providers }, mocked, secrets: staticSecrets(secretValues) };
 }
 
 /**
@@ -106,13 +136,17 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     await createTables(admin, tables);
     admin.destroy();
 
-    const { config, mocked } =
-      options.mockWithoutCredentials === false
-        ? { config: options.config ?? repositoryConfig, mocked: [] }
-        : withMockProviders(options.config ?? repositoryConfig, hasAwsCredentials());
+    const { config, mocked, secrets } = localProviders(
+      options.config ?? repositoryConfig,
+      process.env,
+      options.mockWithoutCredentials !== false,
+    );
     const validated = parseGatewayConfig(config);
-    // The Lambdas read their config from a global that esbuild defines in AWS; define it here.
+    // The Lambdas read their config from a global that esbuild defines in AWS, and provider keys
+    // from Secrets Manager; the local runtime defines the first and stands in for the second.
     (globalThis as { __GATEWAY_CONFIG__?: unknown }).__GATEWAY_CONFIG__ = config;
+    (globalThis as { __GATEWAY_LOCAL_SECRETS__?: unknown }).__GATEWAY_LOCAL_SECRETS__ = secrets;
+    installAwsLambdaGlobal();
     Object.assign(process.env, {
       AWS_REGION: region,
       DYNAMODB_ENDPOINT: dynamodbEndpoint,
@@ -133,19 +167,25 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     // Loaded only now: each Lambda's index.ts reads its environment when it is first loaded,
     // exactly as in AWS at cold start.
     const handlers: Record<FunctionName, HttpLambdaHandler> = {
-      gateway: (require('../lambdas/gateway/index') as HandlerModule).handler,
-      auth: (require('../lambdas/auth/index') as HandlerModule).handler,
-      usage: (require('../lambdas/usage/index') as HandlerModule).handler,
+      gateway: (require('../lambdas/gateway/index') as HandlerModule<HttpLambdaHandler>).handler,
+      auth: (require('../lambdas/auth/index') as HandlerModule<HttpLambdaHandler>).handler,
+      usage: (require('../lambdas/usage/index') as HandlerModule<HttpLambdaHandler>).handler,
     };
+    const streamHandler = (require('../lambdas/gateway/stream') as HandlerModule<StreamingLambdaHandler>).handler;
     const adminToken = options.adminToken ?? `gwadmin_${randomBytes(24).toString('base64url')}`;
+    const host = options.host ?? '127.0.0.1';
     const server = createLocalServer({ handlers, adminToken });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
-    });
-    const address = server.address() as AddressInfo;
+    const streamServer = createLocalStreamServer(streamHandler);
+    const listen = (target: Server, port: number) =>
+      new Promise<number>((resolve, reject) => {
+        target.once('error', reject);
+        target.listen(port, host, () => resolve((target.address() as AddressInfo).port));
+      });
+    const port = await listen(server, options.port ?? 8080);
+    const streamPort = await listen(streamServer, options.streamPort ?? (options.port === 0 ? 0 : port + 1));
     return {
-      url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
+      url: `http://${host}:${port}`,
+      streamUrl: `http://${host}:${streamPort}`,
       demoKey,
       demoTeamId,
       adminToken,
@@ -153,10 +193,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       tables,
       mockedProviders: mocked,
       stop: async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await Promise.all(
+          [server, streamServer].map(
+            (target) =>
+              new Promise<void>((resolve) => {
+                target.close(() => resolve());
+                target.closeAllConnections();
+              }),
+          ),
+        );
         db.destroy();
         await dynamodb?.stop();
       },

@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { ERROR_CODES, GatewayError, forbidden, notFound, payloadTooLarge } from '../lambdas/shared/http/errors';
 import { MAX_BODY_BYTES } from '../lambdas/shared/http/request';
-import { ROUTES, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
+import { HttpResponseStream } from './awslambda';
+import { matchRoute, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
 
 /** A Lambda handler for HTTP API events, as each Lambda's `index.ts` exports it. */
 export type HttpLambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -15,32 +17,6 @@ export interface LocalServerOptions {
   adminToken: string;
   /** IAM principal reported to admin handlers for the local admin. */
   adminPrincipal?: string;
-}
-
-const compiledRoutes = ROUTES.map((route: RouteDefinition) => {
-  const names: string[] = [];
-  const pattern = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-    names.push(name);
-    return '([^/]+)';
-  });
-  return { route, names, regex: new RegExp(`^${pattern}$`) };
-});
-
-/**
- * The route a request matches, with its path parameters, as API Gateway would resolve it.
- *
- * @example
- * matchRoute('POST', '/v1/admin/teams/payments/keys') // { route, pathParameters: { teamId: 'payments' } }
- */
-export function matchRoute(method: string, path: string) {
-  for (const { route, names, regex } of compiledRoutes) {
-    if (route.method !== method) continue;
-    const match = regex.exec(path);
-    if (!match) continue;
-    const pathParameters = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
-    return { route, pathParameters };
-  }
-  return undefined;
 }
 
 /** API Gateway joins repeated headers and query parameters with commas; so does this. */
@@ -62,7 +38,8 @@ export interface PlainHttpRequest {
 }
 
 /**
- * The HTTP API payload 2.0 event API Gateway would send for a request: lower-case headers,
+ * The HTTP API payload 2.0 event API Gateway (or, without a route, a Function URL) would send
+ * for a request: lower-case headers,
  * `rawPath`, `rawQueryString`, `requestContext.http`, a request id and `timeEpoch`, a body that
  * is base64-encoded unless it is text, and the IAM authorizer's context on admin routes.
  *
@@ -71,7 +48,7 @@ export interface PlainHttpRequest {
  */
 export function toHttpApiEvent(
   request: PlainHttpRequest,
-  matched: { route: RouteDefinition; pathParameters: Record<string, string> },
+  matched: { route: RouteDefinition; pathParameters: Record<string, string> } | undefined,
   iamPrincipal?: string,
 ): APIGatewayProxyEventV2 {
   const url = new URL(request.url, 'http://localhost');
@@ -87,7 +64,8 @@ export function toHttpApiEvent(
   const cookies = cookieHeader?.split(';').map((c) => c.trim());
   const now = Date.now();
   const isText = body.length === 0 || TEXT_CONTENT.test(headers['content-type'] ?? 'application/json');
-  const key = routeKey(matched.route);
+  // A Function URL has no routes: its events say `$default`, as API Gateway's default route does.
+  const key = matched ? routeKey(matched.route) : '$default';
   const event: APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } } = {
     version: '2.0',
     routeKey: key,
@@ -96,7 +74,7 @@ export function toHttpApiEvent(
     ...(cookies ? { cookies } : {}),
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
-    ...(Object.keys(matched.pathParameters).length > 0 ? { pathParameters: matched.pathParameters } : {}),
+    ...(matched && Object.keys(matched.pathParameters).length > 0 ? { pathParameters: matched.pathParameters } : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -159,6 +137,28 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** Reads a request and builds its event. */
+async function eventOf(
+  request: IncomingMessage,
+  matched: Parameters<typeof toHttpApiEvent>[1],
+  iamPrincipal?: string,
+): Promise<APIGatewayProxyEventV2> {
+  // Leave room for the JSON envelope so the handler, not this server, reports oversized bodies.
+  const body = await readBody(request, MAX_BODY_BYTES + 64 * 1024);
+  return toHttpApiEvent(
+    {
+      method: request.method ?? 'GET',
+      url: request.url ?? '/',
+      headers: request.headers,
+      body,
+      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      httpVersion: request.httpVersion,
+    },
+    matched,
+    iamPrincipal,
+  );
+}
+
 function sameSecret(presented: string, expected: string): boolean {
   const a = Buffer.from(presented);
   const b = Buffer.from(expected);
@@ -209,26 +209,47 @@ export function createLocalServer(options: LocalServerOptions): Server {
           }
           iamPrincipal = adminPrincipal;
         }
-        // Leave room for the JSON envelope so the handler, not this server, reports oversized bodies.
-        const body = await readBody(request, MAX_BODY_BYTES + 64 * 1024);
-        const event = toHttpApiEvent(
-          {
-            method: request.method ?? 'GET',
-            url: request.url ?? '/',
-            headers: request.headers,
-            body,
-            sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-            httpVersion: request.httpVersion,
-          },
-          matched,
-          iamPrincipal,
-        );
+        const event = await eventOf(request, matched, iamPrincipal);
         const handler = options.handlers[matched.route.function];
         const result = await handler(event, lambdaContext(`llm-gateway-${matched.route.function}`));
         sendResult(response, result);
       } catch (error) {
         if (error instanceof GatewayError) return sendError(response, error);
         process.stderr.write(`local server error: ${(error as Error).stack ?? String(error)}\n`);
+        sendError(response, new GatewayError(502, 'server_error', 'The Lambda failed (see the local server log).'));
+      }
+    })();
+  });
+}
+
+/** A response-streaming Lambda handler, as `awslambda.streamifyResponse` returns it. */
+export type StreamingLambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  responseStream: Writable,
+  context: Context,
+) => Promise<void>;
+
+/**
+ * An HTTP server that plays a Lambda Function URL in RESPONSE_STREAM mode: no routes, no auth
+ * (the handler checks keys itself), a payload 2.0 event with route `$default`, and the handler's
+ * response stream written to the client as it is produced.
+ *
+ * @example
+ * createLocalStreamServer(streamHandler).listen(8081);
+ */
+export function createLocalStreamServer(handler: StreamingLambdaHandler): Server {
+  return createServer((request, response) => {
+    void (async () => {
+      try {
+        const event = await eventOf(request, undefined);
+        await handler(event, new HttpResponseStream(response), lambdaContext('llm-gateway-stream', 900_000));
+      } catch (error) {
+        if (response.headersSent) {
+          response.destroy();
+          return;
+        }
+        if (error instanceof GatewayError) return sendError(response, error);
+        process.stderr.write(`local stream server error: ${(error as Error).stack ?? String(error)}\n`);
         sendError(response, new GatewayError(502, 'server_error', 'The Lambda failed (see the local server log).'));
       }
     })();

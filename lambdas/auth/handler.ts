@@ -10,6 +10,7 @@ import {
   parseWith,
   requestIdHeader,
   type HttpRequest,
+  type HttpResponse,
   type RouteKeyOf,
 } from '../shared/http';
 
@@ -57,7 +58,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     );
   }
 
-  const route = createRouter<RouteKeyOf<'auth'>>({
+  const route = createRouter<RouteKeyOf<'auth'>, HttpResponse>('auth', {
     'POST /v1/admin/teams': createTeam,
     'POST /v1/admin/teams/{teamId}/keys': createKey,
   });

@@ -1,7 +1,20 @@
+import { Readable } from 'node:stream';
 import middy from '@middy/core';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Catalog } from '../shared/catalog/catalog';
-import { ChatService, newCompletionId, parseChatCompletionRequest, toChatCompletionResponse } from '../shared/chat';
+import { loadCatalog } from '../shared/catalog/load';
+import {
+  ChatService,
+  createChunkEncoder,
+  newCompletionId,
+  parseChatCompletionRequest,
+  toChatCompletionResponse,
+  type ChatCompletionRequest,
+  type GatewayFacts,
+  type RoutingFacts,
+} from '../shared/chat';
+import { loadEnvironment } from '../shared/config/environment';
 import { formatMicros } from '../shared/cost/money';
 import {
   createRouter,
@@ -12,29 +25,94 @@ import {
   presentedApiKey,
   requestIdHeader,
   type HttpRequest,
+  type HttpResponse,
   type RouteKeyOf,
+  type StreamingHttpResponse,
 } from '../shared/http';
-import { createAuthenticator, type ApiKeyAuthenticator } from '../shared/keys/authenticator';
+import { createAuthenticator, type ApiKeyAuthenticator, type AuthenticatedCaller } from '../shared/keys/authenticator';
 import { isModelAllowed } from '../shared/policy/model-access';
+import type { SecretResolver } from '../shared/providers/secrets';
+import { loadSecretResolver } from '../shared/providers/secrets-manager';
 import { RateLimiter, rateLimitHeaders } from '../shared/quota/rate-limiter';
+import { CircuitBreakers } from '../shared/routing/circuit-breaker';
+import { Router } from '../shared/routing/router';
+import { createDocumentClient } from '../shared/store/client';
 import type { TableNames } from '../shared/store/schema';
 import { UsageRecorder } from '../shared/usage/recorder';
 
-/** What the gateway Lambda needs; `index.ts` builds it from the environment, tests from DynamoDB Local. */
+/** What the gateway Lambdas need; `index.ts` builds it from the environment, tests from DynamoDB Local. */
 export interface GatewayHandlerDeps {
   catalog: Catalog;
   authenticator: ApiKeyAuthenticator;
   chat: ChatService;
 }
 
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+};
+
+/** Headers that say how a request was served, known as soon as routing is decided. */
+function routingHeaders(requestId: string, caller: AuthenticatedCaller, facts: RoutingFacts): Record<string, string> {
+  return {
+    ...requestIdHeader(requestId),
+    ...rateLimitHeaders(facts.rateLimit),
+    [GATEWAY_HEADERS.team]: caller.team.teamId,
+    [GATEWAY_HEADERS.keyId]: caller.key.keyId,
+    [GATEWAY_HEADERS.model]: facts.model.id,
+    [GATEWAY_HEADERS.provider]: facts.target.connectionName,
+    [GATEWAY_HEADERS.upstreamModel]: facts.target.upstreamModel,
+    [GATEWAY_HEADERS.attempts]: String(facts.attempts),
+  };
+}
+
+function factsOf(
+  requestId: string,
+  caller: AuthenticatedCaller,
+  facts: RoutingFacts,
+): Omit<GatewayFacts, 'costMicros' | 'latencyMs'> {
+  return {
+    requestId,
+    teamId: caller.team.teamId,
+    keyId: caller.key.keyId,
+    model: facts.model.id,
+    provider: facts.target.connectionName,
+    upstreamModel: facts.target.upstreamModel,
+    attempts: facts.attempts,
+  };
+}
+
 /**
- * The gateway Lambda: health, the models a key may use, and Chat Completions. Each route
- * parses, calls the shared library and formats; no policy or quota logic lives here.
- *
- * @example
- * export const handler = createGatewayHandler(deps);
+ * A Readable over the SSE frames of a stream. Destroying it (the client went away, or the
+ * response stream failed) aborts the upstream call first, so the pending provider read ends at
+ * once and the stream's usage is recorded without waiting for the next token.
  */
-export function createGatewayHandler(deps: GatewayHandlerDeps) {
+function sseReadable(frames: AsyncIterator<string>, abort: AbortController): Readable {
+  return new Readable({
+    async read() {
+      try {
+        const next = await frames.next();
+        this.push(next.done ? null : next.value);
+      } catch (error) {
+        this.destroy(error as Error);
+      }
+    },
+    destroy(error, callback) {
+      abort.abort();
+      Promise.resolve(frames.return?.()).then(
+        () => callback(error),
+        () => callback(error),
+      );
+    },
+  });
+}
+
+/**
+ * The gateway's routes, shared by both faces of the gateway: the HTTP API function (buffered:
+ * a streamed request gets its whole SSE body at once) and the Function URL function (true
+ * streaming). Each route parses, calls the shared library and formats.
+ */
+function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
   async function health() {
     return jsonResponse(200, { status: 'ok' });
   }
@@ -52,6 +130,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps) {
         gateway: {
           provider: model.provider,
           description: model.description ?? null,
+          aliases: model.aliases,
+          fallbacks: model.fallbacks,
           max_output_tokens: model.maxOutputTokens,
           prices_usd_per_million_tokens: {
             input: formatMicros(model.prices.inputMicrosPerMTok),
@@ -64,64 +144,115 @@ export function createGatewayHandler(deps: GatewayHandlerDeps) {
     return jsonResponse(200, { object: 'list', data }, requestIdHeader(request.apiRequestId));
   }
 
-  async function chatCompletions(request: HttpRequest) {
-    const body = parseChatCompletionRequest(parseJsonBody(request));
-    const caller = await deps.authenticator.authenticate(presentedApiKey(request));
+  async function completeChat(request: HttpRequest, caller: AuthenticatedCaller, body: ChatCompletionRequest) {
     const outcome = await deps.chat.complete(caller, body, {
       requestId: request.apiRequestId,
       receivedAt: request.receivedAt,
     });
-    const facts = {
-      requestId: request.apiRequestId,
-      teamId: caller.team.teamId,
-      keyId: caller.key.keyId,
-      provider: outcome.target.connectionName,
-      upstreamModel: outcome.target.upstreamModel,
-      costMicros: outcome.cost.totalMicros,
-      latencyMs: outcome.latencyMs,
-    };
     const payload = toChatCompletionResponse({
       id: newCompletionId(),
       created: Math.floor(request.receivedAt / 1000),
       model: outcome.model.id,
       completion: outcome.completion,
-      facts,
+      facts: {
+        ...factsOf(request.apiRequestId, caller, outcome),
+        costMicros: outcome.cost.totalMicros,
+        latencyMs: outcome.latencyMs,
+      },
     });
     return jsonResponse(200, payload, {
-      ...requestIdHeader(request.apiRequestId),
-      ...rateLimitHeaders(outcome.rateLimit),
-      [GATEWAY_HEADERS.team]: facts.teamId,
-      [GATEWAY_HEADERS.keyId]: facts.keyId,
-      [GATEWAY_HEADERS.provider]: facts.provider,
-      [GATEWAY_HEADERS.upstreamModel]: facts.upstreamModel,
-      [GATEWAY_HEADERS.costUsd]: formatMicros(facts.costMicros),
+      ...routingHeaders(request.apiRequestId, caller, outcome),
+      [GATEWAY_HEADERS.costUsd]: formatMicros(outcome.cost.totalMicros),
     });
   }
 
-  const route = createRouter<RouteKeyOf<'gateway'>>({
+  async function streamChat(
+    request: HttpRequest,
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+  ): Promise<StreamingHttpResponse> {
+    const abort = new AbortController();
+    const start = await deps.chat.stream(
+      caller,
+      body,
+      { requestId: request.apiRequestId, receivedAt: request.receivedAt },
+      abort.signal,
+    );
+    const encode = createChunkEncoder({
+      id: newCompletionId(),
+      created: Math.floor(request.receivedAt / 1000),
+      model: start.model.id,
+      includeUsage: body.stream_options?.include_usage === true,
+      facts: factsOf(request.apiRequestId, caller, start),
+    });
+    async function* frames() {
+      for await (const event of start.events) yield* encode(event);
+    }
+    const headers = { ...SSE_HEADERS, ...routingHeaders(request.apiRequestId, caller, start) };
+    if (streaming) return { statusCode: 200, headers, body: sseReadable(frames(), abort) };
+    // The HTTP API buffers responses: send the complete, valid SSE body at once.
+    let sse = '';
+    for await (const frame of frames()) sse += frame;
+    return { statusCode: 200, headers, body: sse };
+  }
+
+  async function chatCompletions(request: HttpRequest): Promise<HttpResponse | StreamingHttpResponse> {
+    const body = parseChatCompletionRequest(parseJsonBody(request));
+    const caller = await deps.authenticator.authenticate(presentedApiKey(request));
+    return body.stream ? streamChat(request, caller, body) : completeChat(request, caller, body);
+  }
+
+  return createRouter<RouteKeyOf<'gateway'>, HttpResponse | StreamingHttpResponse>('gateway', {
     'GET /health': health,
     'GET /v1/models': listModels,
     'POST /v1/chat/completions': chatCompletions,
     'POST /v1/chat': chatCompletions,
   });
+}
+
+/**
+ * The gateway Lambda behind the HTTP API: health, the models a key may use, Chat Completions.
+ * `stream: true` gets a complete SSE body (the HTTP API buffers responses).
+ *
+ * @example
+ * export const handler = createGatewayHandler(deps);
+ */
+export function createGatewayHandler(deps: GatewayHandlerDeps) {
+  // Without streaming every route answers a buffered response.
+  const route = gatewayRoutes(deps, false) as (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
   return middy(route).use(openAiErrors());
 }
 
-/** Settings the gateway Lambda is built from (the environment in AWS, DynamoDB Local in tests). */
+/**
+ * The gateway Lambda behind a Function URL in RESPONSE_STREAM mode: the same routes, with SSE
+ * frames written to the client as the provider produces them. Needs Lambda's `awslambda` global
+ * (the local runtime and tests install a stand-in).
+ *
+ * @example
+ * export const handler = createGatewayStreamHandler(deps);
+ */
+export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
+  return middy<APIGatewayProxyEventV2, HttpResponse | StreamingHttpResponse>({ streamifyResponse: true })
+    .handler(gatewayRoutes(deps, true))
+    .use(openAiErrors<HttpResponse | StreamingHttpResponse>());
+}
+
+/** Settings the gateway Lambdas are built from (the environment in AWS, DynamoDB Local in tests). */
 export interface GatewaySettings {
   db: DynamoDBDocumentClient;
   tables: Pick<TableNames, 'identity' | 'counters' | 'usage'>;
   catalog: Catalog;
+  secrets: SecretResolver;
   identityCacheTtlMs: number;
   providerTimeoutMs: number;
   now?: () => number;
 }
 
 /**
- * Wires the gateway's dependencies; `index.ts` and the tests share this wiring.
+ * Wires the gateway's dependencies; `index.ts`, `stream.ts` and the tests share this wiring.
  *
  * @example
- * createGatewayHandler(gatewayDependencies({ db, tables, catalog, identityCacheTtlMs: 30_000, providerTimeoutMs: 25_000 }))
+ * createGatewayHandler(gatewayDependencies({ db, tables, catalog, secrets, identityCacheTtlMs: 30_000, providerTimeoutMs: 25_000 }))
  */
 export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDeps {
   const now = settings.now ?? Date.now;
@@ -132,8 +263,34 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
       catalog: settings.catalog,
       rateLimiter: new RateLimiter(settings.db, settings.tables.counters, now),
       usage: new UsageRecorder(settings.db, settings.tables.usage),
+      router: new Router(new CircuitBreakers({ failureThreshold: 5, cooldownMs: 30_000, now }), {
+        maxAttemptsPerCandidate: 2,
+        baseDelayMs: 100,
+        maxDelayMs: 2_000,
+        now,
+      }),
+      secrets: settings.secrets,
       providerTimeoutMs: settings.providerTimeoutMs,
       now,
     }),
   };
+}
+
+/**
+ * The dependencies as a deployed gateway Lambda builds them at cold start: its environment,
+ * the config inlined in its bundle, provider keys from Secrets Manager.
+ *
+ * @example
+ * export const handler = createGatewayHandler(gatewayDependenciesFromEnvironment());
+ */
+export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
+  const env = loadEnvironment(['identity', 'counters', 'usage']);
+  return gatewayDependencies({
+    db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
+    tables: env.tables,
+    catalog: loadCatalog(),
+    secrets: loadSecretResolver(),
+    identityCacheTtlMs: env.identityCacheTtlMs,
+    providerTimeoutMs: env.providerTimeoutMs,
+  });
 }

@@ -8,6 +8,7 @@ import {
   presentedApiKey,
   requestIdHeader,
   type HttpRequest,
+  type HttpResponse,
   type RouteKeyOf,
 } from '../shared/http';
 import type { ApiKeyAuthenticator } from '../shared/keys/authenticator';
@@ -46,6 +47,6 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, usageReportView(report), requestIdHeader(request.apiRequestId));
   }
 
-  const route = createRouter<RouteKeyOf<'usage'>>({ 'GET /v1/usage': getUsage });
+  const route = createRouter<RouteKeyOf<'usage'>, HttpResponse>('usage', { 'GET /v1/usage': getUsage });
   return middy(route).use(openAiErrors());
 }

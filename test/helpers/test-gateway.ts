@@ -9,7 +9,9 @@ import { TeamRepository } from '../../lambdas/shared/teams/repository';
 import { UsageReader } from '../../lambdas/shared/usage/reader';
 import { createUsageHandler } from '../../lambdas/usage/handler';
 import { createAuthenticator } from '../../lambdas/shared/keys/authenticator';
-import { lambdaContext, matchRoute, toHttpApiEvent, type HttpLambdaHandler } from '../../local/server';
+import { lambdaContext, toHttpApiEvent, type HttpLambdaHandler } from '../../local/server';
+import { matchRoute } from '../../lambdas/shared/http/routes';
+import { staticSecrets, type SecretResolver } from '../../lambdas/shared/providers/secrets';
 import type { FunctionName } from '../../lambdas/shared/http/routes';
 import { testConfig } from './config';
 import { createTestStore, type TestStore } from './dynamodb';
@@ -28,6 +30,7 @@ export interface TestGatewayOptions {
   now?: () => number;
   identityCacheTtlMs?: number;
   providerTimeoutMs?: number;
+  secrets?: SecretResolver;
 }
 
 /** The IAM principal the tests' admin requests carry. */
@@ -61,6 +64,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}) {
         catalog,
         identityCacheTtlMs,
         providerTimeoutMs: options.providerTimeoutMs ?? 5_000,
+        secrets: options.secrets ?? staticSecrets({}),
         now,
       }),
     ) as unknown as HttpLambdaHandler,

@@ -57,8 +57,8 @@ describe('GatewayStack', () => {
     });
   });
 
-  it('has three Lambdas on Node.js 22, arm64, with source maps and a log retention', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+  it('has four Lambdas on Node.js 22, arm64, with source maps and a log retention', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -93,13 +93,16 @@ describe('GatewayStack', () => {
   });
 
   it('grants each function only the table and Bedrock actions its code uses', () => {
-    expect(actionsOf(template, 'LLM gateway: OpenAI')).toEqual([
+    const gatewayActions = [
       'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
-    ]);
+    ];
+    expect(actionsOf(template, 'LLM gateway: OpenAI')).toEqual(gatewayActions);
+    expect(actionsOf(template, 'LLM gateway: streaming')).toEqual(gatewayActions);
     expect(actionsOf(template, 'LLM gateway: admin')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(actionsOf(template, 'LLM gateway: usage')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
@@ -109,8 +112,10 @@ describe('GatewayStack', () => {
     const bedrock = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => r.Properties.PolicyDocument.Statement)
-      .filter((s: { Action: unknown }) => s.Action === 'bedrock:InvokeModel');
-    expect(bedrock).toHaveLength(1);
+      .filter((s: { Action: unknown }) => JSON.stringify(s.Action).includes('bedrock:'));
+    // One statement for each function that calls providers: the HTTP API one and the streaming one.
+    expect(bedrock).toHaveLength(2);
+    expect(bedrock[0].Action).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
     const granted = JSON.stringify(bedrock[0].Resource);
     for (const model of [
       'anthropic.claude-sonnet-4-20250514-v1:0',
@@ -133,8 +138,45 @@ describe('GatewayStack', () => {
     });
   });
 
+  it('serves streaming from a Function URL in RESPONSE_STREAM mode, auth left to the gateway', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^LLM gateway: streaming'),
+      Timeout: 900,
+      Environment: { Variables: Match.objectLike({ PROVIDER_TIMEOUT_MS: '60000', COUNTERS_TABLE: Match.anyValue() }) },
+    });
+  });
+
+  it('lets the gateway functions read the provider secrets the config names, and nothing else', () => {
+    const config = {
+      providers: {
+        openai: { adapter: 'openai' as const, apiKeySecret: 'llm-gateway/openai' },
+        anthropic: { adapter: 'anthropic' as const, apiKeySecret: 'llm-gateway/anthropic' },
+      },
+      models: [
+        { id: 'gpt', provider: 'openai', upstreamModel: 'gpt-4o-mini', prices: { input: 0.15, output: 0.6 } },
+        { id: 'claude', provider: 'anthropic', upstreamModel: 'claude-sonnet-4', prices: { input: 3, output: 15 } },
+      ],
+    };
+    const referenced = synth({ gateway: { config } });
+    expect(actionsOf(referenced, 'LLM gateway: OpenAI')).toEqual(
+      expect.arrayContaining(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']),
+    );
+    expect(actionsOf(referenced, 'LLM gateway: admin')).not.toContain('secretsmanager:GetSecretValue');
+    const json = JSON.stringify(referenced.toJSON());
+    expect(json).toContain('secret:llm-gateway/openai-??????');
+    expect(json).toContain('secret:llm-gateway/anthropic-??????');
+    // No Bedrock models in this catalog: no Bedrock permission at all.
+    expect(json).not.toContain('bedrock:InvokeModel');
+    referenced.resourceCountIs('AWS::SecretsManager::Secret', 0);
+
+    const created = synth({ gateway: { config, createProviderSecrets: true } });
+    created.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    created.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'llm-gateway/openai' });
+  });
+
   it('outputs what a user needs', () => {
-    for (const output of ['ApiUrl', 'IdentityTableName', 'UsageTableName', 'CountersTableName']) {
+    for (const output of ['ApiUrl', 'StreamUrl', 'IdentityTableName', 'UsageTableName', 'CountersTableName']) {
       template.hasOutput(output, {});
     }
   });
@@ -183,6 +225,7 @@ describe('GatewayStack bundling', () => {
       expect(bundles).toEqual([
         { name: 'admin', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         { name: 'OpenAI-compatible', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'streaming', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         // The usage Lambda never reads the catalog, so esbuild leaves it out.
         { name: 'usage', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
       ]);

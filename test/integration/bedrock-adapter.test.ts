@@ -1,3 +1,4 @@
+import { NO_SECRETS } from '../../lambdas/shared/providers/secrets';
 import { bedrockAdapter } from '../../lambdas/shared/providers/bedrock/adapter';
 import { ProviderError } from '../../lambdas/shared/providers/errors';
 import type { ChatRequest } from '../../lambdas/shared/chat/types';
@@ -28,7 +29,10 @@ describe('Bedrock adapter against a fake Bedrock runtime (REST-JSON Converse)', 
 
   it('sends a Converse request for the upstream model and maps the answer', async () => {
     fake.setResponder(() => converseReply('hi', { inputTokens: 12, outputTokens: 1, cacheReadInputTokens: 100 }));
-    const completion = await bedrockAdapter.complete(request, target, { signal: new AbortController().signal });
+    const completion = await bedrockAdapter.complete(request, target, {
+      signal: new AbortController().signal,
+      secrets: NO_SECRETS,
+    });
     expect(completion).toEqual({
       text: 'hi',
       toolCalls: [],
@@ -57,7 +61,7 @@ describe('Bedrock adapter against a fake Bedrock runtime (REST-JSON Converse)', 
   ])('maps HTTP %i %s to %s', async (status, errorType, failure) => {
     fake.setResponder(() => ({ kind: 'error', status, errorType, message: 'nope' }));
     const error = await bedrockAdapter
-      .complete(request, target, { signal: new AbortController().signal })
+      .complete(request, target, { signal: new AbortController().signal, secrets: NO_SECRETS })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ failure, upstreamStatus: status });
@@ -67,7 +71,7 @@ describe('Bedrock adapter against a fake Bedrock runtime (REST-JSON Converse)', 
     fake.setResponder(() => ({ ...converseReply('late', { inputTokens: 1, outputTokens: 1 }), delayMs: 3_000 }));
     const started = Date.now();
     const error = await bedrockAdapter
-      .complete(request, target, { signal: AbortSignal.timeout(100) })
+      .complete(request, target, { signal: AbortSignal.timeout(100), secrets: NO_SECRETS })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ failure: 'timeout' });
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -78,9 +82,7 @@ describe('Bedrock adapter against a fake Bedrock runtime (REST-JSON Converse)', 
       .complete(
         request,
         { ...target, connection: { ...target.connection, endpoint: 'http://127.0.0.1:9' } },
-        {
-          signal: AbortSignal.timeout(5_000),
-        },
+        { signal: AbortSignal.timeout(5_000), secrets: NO_SECRETS },
       )
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ failure: 'unavailable' });

@@ -19,6 +19,8 @@ function record(overrides: Partial<UsageRecord> & Pick<UsageRecord, 'requestId' 
     teamId: 'payments',
     keyId: 'k1',
     model: 'claude-sonnet-4',
+    requestedModel: 'claude-sonnet-4',
+    attempts: 1,
     provider: 'bedrock',
     upstreamModel: 'us.anthropic.claude-sonnet-4',
     status: 'ok',

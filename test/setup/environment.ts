@@ -9,3 +9,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // Keep test output readable; set TEST_LOG_LEVEL=DEBUG to see the gateway's logs.
 process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
 process.env.POWERTOOLS_DEV = 'false';
+
+// Lambda's Node.js runtime gives streaming handlers an `awslambda` global; tests use the same
+// stand-in as the local runtime.
+import { installAwsLambdaGlobal } from '../../local/awslambda';
+installAwsLambdaGlobal();

@@ -1,4 +1,5 @@
-import { matchRoute, toHttpApiEvent } from '../../local/server';
+import { matchRoute } from '../../lambdas/shared/http/routes';
+import { toHttpApiEvent } from '../../local/server';
 import { toHttpRequest } from '../../lambdas/shared/http/request';
 
 describe('local API Gateway emulation', () => {

@@ -26,6 +26,8 @@ describe('OpenAI response shape', () => {
         requestId: 'r1',
         teamId: 'payments',
         keyId: 'abc',
+        model: 'claude-sonnet-4',
+        attempts: 2,
         provider: 'bedrock',
         upstreamModel: 'us.anthropic.claude',
         costMicros: 1234,

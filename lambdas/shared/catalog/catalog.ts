@@ -9,17 +9,32 @@ export class Catalog {
   private readonly modelsById: ReadonlyMap<string, ModelEntry>;
 
   constructor(readonly config: GatewayConfig) {
-    this.modelsById = new Map(config.models.map((model) => [model.id, model]));
+    this.modelsById = new Map(
+      config.models.flatMap((model) => [
+        [model.id, model] as const,
+        ...model.aliases.map((alias) => [alias, model] as const),
+      ]),
+    );
   }
 
   /**
-   * The catalog entry for a public model id, or undefined.
+   * The catalog entry for a public model id or alias, or undefined.
    *
    * @example
    * catalog.findModel('mock-small')?.prices.inputMicrosPerMTok
    */
-  findModel(id: string): ModelEntry | undefined {
-    return this.modelsById.get(id);
+  findModel(idOrAlias: string): ModelEntry | undefined {
+    return this.modelsById.get(idOrAlias);
+  }
+
+  /**
+   * The model itself, then its fallbacks, in the order they are tried.
+   *
+   * @example
+   * catalog.routeOf(catalog.findModel('claude-sonnet-4')!).map((m) => m.id)
+   */
+  routeOf(model: ModelEntry): ModelEntry[] {
+    return [model, ...model.fallbacks.map((id) => this.modelsById.get(id)!)];
   }
 
   /** Every model in the catalog, in config order. */

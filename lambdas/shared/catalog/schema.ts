@@ -63,6 +63,13 @@ const modelSchema = z.strictObject({
   prices: pricesSchema,
   /** The most output tokens one call may produce; also the cap used when a request names none. */
   maxOutputTokens: z.number().int().positive().max(1_000_000).default(4096),
+  /** Other names clients may use for this model (e.g. `sonnet`, `gpt-4o-mini`). */
+  aliases: z.array(modelId).default([]),
+  /**
+   * Models (ids) tried in order when this one's provider fails, throttles or times out. Each is
+   * priced at its own prices, and only used if the caller may use it.
+   */
+  fallbacks: z.array(modelId).default([]),
 });
 
 /** Team settings a new team gets when the admin does not say otherwise. */
@@ -92,11 +99,31 @@ export const gatewayConfigSchema = z
   .superRefine(
     (config, ctx) => {
       const seen = new Set<string>();
+      const ids = new Set(config.models.map((m) => m.id));
       config.models.forEach((model, index) => {
         if (seen.has(model.id)) {
           ctx.addIssue({ code: 'custom', path: ['models', index, 'id'], message: `duplicate model id "${model.id}"` });
         }
         seen.add(model.id);
+        (model.aliases ?? []).forEach((alias, aliasIndex) => {
+          if (seen.has(alias) || ids.has(alias)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', index, 'aliases', aliasIndex],
+              message: `alias "${alias}" is already a model id or alias`,
+            });
+          }
+          seen.add(alias);
+        });
+        (model.fallbacks ?? []).forEach((fallback, fallbackIndex) => {
+          if (!ids.has(fallback) || fallback === model.id) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', index, 'fallbacks', fallbackIndex],
+              message: fallback === model.id ? 'a model cannot fall back to itself' : `unknown model id "${fallback}"`,
+            });
+          }
+        });
         if (!(model.provider in config.providers)) {
           ctx.addIssue({
             code: 'custom',
@@ -113,12 +140,18 @@ export const gatewayConfigSchema = z
 function isConfigShaped(
   value: unknown,
 ): value is { models: { id?: unknown; provider?: unknown }[]; providers: object } {
-  const v = value as { models?: unknown; providers?: unknown } | null;
+  const v = value as { models?: { aliases?: unknown; fallbacks?: unknown }[]; providers?: unknown } | null;
   return (
     typeof v === 'object' &&
     v !== null &&
     Array.isArray(v.models) &&
-    v.models.every((m) => typeof m === 'object' && m !== null) &&
+    v.models.every(
+      (m) =>
+        typeof m === 'object' &&
+        m !== null &&
+        (m.aliases === undefined || Array.isArray(m.aliases)) &&
+        (m.fallbacks === undefined || Array.isArray(m.fallbacks)),
+    ) &&
     typeof v.providers === 'object' &&
     v.providers !== null
   );

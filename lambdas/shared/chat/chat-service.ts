@@ -1,18 +1,28 @@
 import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
 import { priceUsage, type CostBreakdown } from '../cost/pricing';
-import { ERROR_CODES, forbidden, invalidRequest, notFound } from '../http/errors';
+import { ERROR_CODES, forbidden, notFound, type GatewayError } from '../http/errors';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { logger } from '../observability/logger';
 import { isModelAllowed } from '../policy/model-access';
 import { ProviderError } from '../providers/errors';
 import { adapterFor } from '../providers/registry';
+import type { SecretResolver } from '../providers/secrets';
 import type { ProviderAdapter, ProviderTarget } from '../providers/types';
 import type { RateLimiter, RateLimitStatus } from '../quota/rate-limiter';
+import {
+  RouteFailedError,
+  type AttemptRecord,
+  type RouteCandidate,
+  type Router,
+  type RouteSuccess,
+} from '../routing/router';
 import type { UsageRecord } from '../usage/record';
 import type { UsageRecorder } from '../usage/recorder';
 import { outputTokenLimit, toChatRequest, type ChatCompletionRequest } from './openai-request';
-import { ZERO_USAGE, type ChatCompletion } from './types';
+import { StreamMeter } from './stream-meter';
+import { estimatePromptTokens } from './token-estimate';
+import { ZERO_USAGE, type ChatCompletion, type ChatRequest, type ChatStreamEvent, type TokenUsage } from './types';
 import { toClientError } from './upstream-errors';
 
 /** What the chat service needs; everything is injected so tests can point it anywhere. */
@@ -20,7 +30,12 @@ export interface ChatServiceDeps {
   catalog: Catalog;
   rateLimiter: RateLimiter;
   usage: UsageRecorder;
-  /** Longest wait for a provider, kept under the API's own timeout (30 s on an HTTP API). */
+  router: Router;
+  secrets: SecretResolver;
+  /**
+   * Overall deadline for getting an answer (all retries and fallbacks included); for a stream,
+   * for getting its first event. Kept under the API's own timeout (30 s on an HTTP API).
+   */
   providerTimeoutMs: number;
   adapters?: (id: ProviderTarget['connection']['adapter']) => ProviderAdapter;
   now?: () => number;
@@ -33,21 +48,69 @@ export interface RequestContext {
   receivedAt: number;
 }
 
-/** A served completion and everything the response reports about it. */
-export interface ChatOutcome {
+/** How a request was routed, for headers and the `gateway` field. */
+export interface RoutingFacts {
+  /** The model that served the request (a fallback when one was used). */
   model: ModelEntry;
+  /** The model id or alias the caller asked for. */
+  requestedModel: string;
   target: ProviderTarget;
+  attempts: number;
+  attemptLog: AttemptRecord[];
+  rateLimit: RateLimitStatus;
+}
+
+/** A served, non-streamed completion. */
+export interface ChatOutcome extends RoutingFacts {
   completion: ChatCompletion;
   cost: CostBreakdown;
-  rateLimit: RateLimitStatus;
   latencyMs: number;
 }
 
 /**
+ * What a streamed completion yields: the provider's events, then exactly one of `settled`
+ * (usage recorded, with its price) or `failed` (the upstream broke off; what was delivered is
+ * recorded and priced). Either comes after the ledger write.
+ */
+export type ServedStreamEvent =
+  | ChatStreamEvent
+  | { type: 'settled'; usage: TokenUsage; cost: CostBreakdown; latencyMs: number }
+  | { type: 'failed'; error: GatewayError; usage: TokenUsage; cost: CostBreakdown; latencyMs: number };
+
+/** A stream whose first event has arrived: routing is decided, the rest is in `events`. */
+export interface ChatStreamStart extends RoutingFacts {
+  events: AsyncIterable<ServedStreamEvent>;
+}
+
+/** A validated request, resolved against the catalog and the caller's permissions. */
+interface ChatPlan {
+  requested: ModelEntry;
+  request: ChatRequest;
+  candidates: RouteCandidate[];
+  promptTokens: number;
+}
+
+function routingFacts(
+  body: ChatCompletionRequest,
+  routed: RouteSuccess<unknown>,
+  rateLimit: RateLimitStatus,
+): RoutingFacts {
+  return {
+    model: routed.candidate.model,
+    requestedModel: body.model,
+    target: routed.candidate.target,
+    attempts: routed.attempts,
+    attemptLog: routed.log,
+    rateLimit,
+  };
+}
+
+/**
  * The Chat Completions request path after validation and authentication: authorise the model,
- * admit against the rate limits, call the provider with a deadline, price the call and record it
- * in the ledger before the response is returned. A request refused before admission writes
- * nothing; every admitted request leaves exactly one ledger entry, served or failed.
+ * admit against the rate limits, route to the provider (retries, fallbacks, deadline), price
+ * the call and record it in the ledger before the response leaves. A request refused before
+ * admission writes nothing; every admitted request leaves exactly one ledger entry, priced for
+ * the model that served it, whether it was served, failed, or (streamed) broke off.
  */
 export class ChatService {
   private readonly now: () => number;
@@ -59,7 +122,7 @@ export class ChatService {
   }
 
   /**
-   * The model a caller named, if it exists and the caller may use it; else 404 or 403.
+   * The model a caller named (id or alias), if it exists and the caller may use it; else 404 or 403.
    *
    * @example
    * const model = chat.authorizeModel(caller, 'mock-small');
@@ -69,8 +132,8 @@ export class ChatService {
     if (!model) {
       throw notFound(`The model '${modelId}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
     }
-    if (!isModelAllowed(model.id, caller.team.allowedModels, caller.key.allowedModels)) {
-      throw forbidden(`This key may not use the model '${model.id}'.`, ERROR_CODES.modelNotAllowed, 'model');
+    if (!this.mayUse(caller, model)) {
+      throw forbidden(`This key may not use the model '${modelId}'.`, ERROR_CODES.modelNotAllowed, 'model');
     }
     return model;
   }
@@ -86,72 +149,219 @@ export class ChatService {
     body: ChatCompletionRequest,
     context: RequestContext,
   ): Promise<ChatOutcome> {
-    if (body.stream) {
-      throw invalidRequest('stream: true is not supported on this endpoint yet; send stream: false.', {
-        param: 'stream',
-      });
+    const plan = this.plan(caller, body);
+    const rateLimit = await this.admit(caller);
+    let routed;
+    try {
+      routed = await this.deps.router.route(
+        plan.candidates,
+        this.now() + this.deps.providerTimeoutMs,
+        (candidate, signal) =>
+          this.adapters(candidate.target.connection.adapter).complete(plan.request, candidate.target, {
+            signal,
+            secrets: this.deps.secrets,
+          }),
+      );
+    } catch (error) {
+      throw await this.failedRoute(caller, body, context, error, false);
     }
-    const model = this.authorizeModel(caller, body.model);
-    const request = toChatRequest(body, outputTokenLimit(body, model.maxOutputTokens));
-    const connection = this.deps.catalog.connectionOf(model);
-    const target: ProviderTarget = { connectionName: model.provider, connection, upstreamModel: model.upstreamModel };
+    const facts = routingFacts(body, routed, rateLimit);
+    const record = this.usageRecord(caller, facts, context, {
+      usage: routed.value.usage,
+      status: 'ok',
+      httpStatus: 200,
+      streamed: false,
+    });
+    await this.recordSafely(record);
+    return { ...facts, completion: routed.value, cost: record.cost, latencyMs: record.latencyMs };
+  }
 
-    const rateLimit = await this.deps.rateLimiter.admit({
+  /**
+   * Starts a streamed completion: routes until one provider produces its first event (so
+   * failures before that are retried, fall back, or become a proper HTTP error), then hands
+   * back the rest of the stream. The stream records its usage before it ends, also when it
+   * breaks off or its consumer stops reading (`signal` aborts the upstream call).
+   *
+   * @example
+   * const start = await chat.stream(caller, body, { requestId, receivedAt });
+   * for await (const event of start.events) send(event);
+   */
+  async stream(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    signal?: AbortSignal,
+  ): Promise<ChatStreamStart> {
+    const plan = this.plan(caller, body);
+    const rateLimit = await this.admit(caller);
+    const upstream = new AbortController();
+    const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
+    let routed;
+    try {
+      routed = await this.deps.router.route(
+        plan.candidates,
+        this.now() + this.deps.providerTimeoutMs,
+        async (candidate, attemptSignal) => {
+          const iterator = this.adapters(candidate.target.connection.adapter)
+            .stream(plan.request, candidate.target, { signal: attemptSignal, secrets: this.deps.secrets })
+            [Symbol.asyncIterator]();
+          const first = await iterator.next();
+          return { iterator, first };
+        },
+        routeSignal,
+      );
+    } catch (error) {
+      throw await this.failedRoute(caller, body, context, error, true);
+    }
+    const facts = routingFacts(body, routed, rateLimit);
+    return { ...facts, events: this.meteredEvents(caller, facts, context, plan, routed.value, upstream, signal) };
+  }
+
+  /** The rest of a started stream, metered, recorded before it ends. */
+  private async *meteredEvents(
+    caller: AuthenticatedCaller,
+    facts: RoutingFacts,
+    context: RequestContext,
+    plan: ChatPlan,
+    started: { iterator: AsyncIterator<ChatStreamEvent>; first: IteratorResult<ChatStreamEvent> },
+    upstream: AbortController,
+    clientSignal: AbortSignal | undefined,
+  ): AsyncGenerator<ServedStreamEvent> {
+    const meter = new StreamMeter();
+    let completed = false;
+    let failure: ProviderError | undefined;
+    let record: UsageRecord | undefined;
+    try {
+      let next = started.first;
+      while (!next.done) {
+        meter.observe(next.value);
+        yield next.value;
+        next = await started.iterator.next();
+      }
+      completed = true;
+    } catch (error) {
+      failure =
+        error instanceof ProviderError ? error : new ProviderError('upstream_error', String(error), { cause: error });
+      logger.warn('stream broke off', {
+        requestId: context.requestId,
+        provider: facts.target.connectionName,
+        failure: failure.failure,
+      });
+    } finally {
+      // Runs on completion, on an upstream failure, and when the consumer stops reading
+      // (client gone): stop the upstream, then price and record what was delivered.
+      if (!completed) {
+        upstream.abort();
+        void started.iterator.return?.()?.catch(() => undefined);
+      }
+      // 499 (nginx's "client closed request"): the client left; whatever the upstream did after
+      // that is a consequence, not the cause.
+      const clientGone = clientSignal?.aborted === true || (!completed && !failure);
+      const usage = meter.usage(plan.promptTokens, completed);
+      record = this.usageRecord(caller, facts, context, {
+        usage,
+        status: completed ? 'ok' : 'error',
+        httpStatus: completed ? 200 : clientGone ? 499 : toClientError(failure!, facts.target.connectionName).status,
+        streamed: true,
+      });
+      await this.recordSafely(record);
+    }
+    if (failure) {
+      yield {
+        type: 'failed',
+        error: toClientError(failure, facts.target.connectionName),
+        usage: record.usage,
+        cost: record.cost,
+        latencyMs: record.latencyMs,
+      };
+    } else {
+      yield { type: 'settled', usage: record.usage, cost: record.cost, latencyMs: record.latencyMs };
+    }
+  }
+
+  private mayUse(caller: AuthenticatedCaller, model: ModelEntry): boolean {
+    return isModelAllowed(model.id, caller.team.allowedModels, caller.key.allowedModels);
+  }
+
+  /** Resolves the request: model, output cap, gateway request, candidates the caller may use. */
+  private plan(caller: AuthenticatedCaller, body: ChatCompletionRequest): ChatPlan {
+    const requested = this.authorizeModel(caller, body.model);
+    const request = toChatRequest(body, outputTokenLimit(body, requested.maxOutputTokens));
+    const candidates = this.deps.catalog
+      .routeOf(requested)
+      .filter((model, index) => index === 0 || this.mayUse(caller, model))
+      .map((model) => ({
+        model,
+        target: {
+          connectionName: model.provider,
+          connection: this.deps.catalog.connectionOf(model),
+          upstreamModel: model.upstreamModel,
+        },
+      }));
+    return { requested, request, candidates, promptTokens: estimatePromptTokens(request) };
+  }
+
+  private admit(caller: AuthenticatedCaller): Promise<RateLimitStatus> {
+    return this.deps.rateLimiter.admit({
       teamId: caller.team.teamId,
       keyId: caller.key.keyId,
       teamRequestsPerMinute: caller.team.requestsPerMinute,
       ...(caller.key.requestsPerMinute !== undefined ? { keyRequestsPerMinute: caller.key.requestsPerMinute } : {}),
     });
+  }
 
-    let completion: ChatCompletion;
-    try {
-      completion = await this.adapters(connection.adapter).complete(request, target, {
-        signal: AbortSignal.timeout(this.deps.providerTimeoutMs),
-      });
-    } catch (error) {
-      const providerError =
-        error instanceof ProviderError ? error : new ProviderError('upstream_error', String(error), { cause: error });
-      const clientError = toClientError(providerError, model.provider);
-      logger.warn('provider call failed', {
-        requestId: context.requestId,
-        provider: model.provider,
-        failure: providerError.failure,
-        upstreamStatus: providerError.upstreamStatus,
-      });
-      await this.recordSafely(
-        this.usageRecord(caller, model, target, context, {
-          completion: { text: '', toolCalls: [], finishReason: 'stop', usage: { ...ZERO_USAGE } },
-          status: 'error',
-          httpStatus: clientError.status,
-        }),
-      );
-      throw clientError;
-    }
-
-    const record = this.usageRecord(caller, model, target, context, { completion, status: 'ok', httpStatus: 200 });
-    await this.recordSafely(record);
-    return { model, target, completion, cost: record.cost, rateLimit, latencyMs: record.latencyMs };
+  /** Records a request no provider served and returns the client error to throw. */
+  private async failedRoute(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    error: unknown,
+    streamed: boolean,
+  ): Promise<GatewayError> {
+    if (!(error instanceof RouteFailedError)) throw error;
+    const clientError = toClientError(error.lastError, error.lastCandidate.target.connectionName);
+    logger.warn('no provider served the request', {
+      requestId: context.requestId,
+      attempts: error.attempts,
+      route: error.log,
+    });
+    const facts = {
+      model: error.lastCandidate.model,
+      requestedModel: body.model,
+      target: error.lastCandidate.target,
+      attempts: error.attempts,
+    };
+    await this.recordSafely(
+      this.usageRecord(caller, facts, context, {
+        usage: { ...ZERO_USAGE },
+        status: 'error',
+        httpStatus: clientError.status,
+        streamed,
+      }),
+    );
+    return clientError;
   }
 
   private usageRecord(
     caller: AuthenticatedCaller,
-    model: ModelEntry,
-    target: ProviderTarget,
+    facts: Pick<RoutingFacts, 'model' | 'requestedModel' | 'target' | 'attempts'>,
     context: RequestContext,
-    result: { completion: ChatCompletion; status: UsageRecord['status']; httpStatus: number },
+    result: { usage: TokenUsage; status: UsageRecord['status']; httpStatus: number; streamed: boolean },
   ): UsageRecord {
     return {
       requestId: context.requestId,
       teamId: caller.team.teamId,
       keyId: caller.key.keyId,
-      model: model.id,
-      provider: target.connectionName,
-      upstreamModel: target.upstreamModel,
+      model: facts.model.id,
+      requestedModel: facts.requestedModel,
+      provider: facts.target.connectionName,
+      upstreamModel: facts.target.upstreamModel,
+      attempts: facts.attempts,
       status: result.status,
       httpStatus: result.httpStatus,
-      streamed: false,
-      usage: result.completion.usage,
-      cost: priceUsage(result.completion.usage, model.prices),
+      streamed: result.streamed,
+      usage: result.usage,
+      cost: priceUsage(result.usage, facts.model.prices),
       latencyMs: this.now() - context.receivedAt,
       createdAt: new Date(context.receivedAt).toISOString(),
     };

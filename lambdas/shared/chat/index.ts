@@ -1,4 +1,14 @@
-export { ChatService, type ChatOutcome, type ChatServiceDeps, type RequestContext } from './chat-service';
+export {
+  ChatService,
+  type ChatOutcome,
+  type ChatServiceDeps,
+  type ChatStreamStart,
+  type RequestContext,
+  type RoutingFacts,
+  type ServedStreamEvent,
+} from './chat-service';
+export { createChunkEncoder, sseFrame, type ChunkEncoderOptions } from './openai-stream';
+export { StreamMeter } from './stream-meter';
 export {
   chatCompletionRequestSchema,
   outputTokenLimit,

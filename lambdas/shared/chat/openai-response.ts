@@ -7,8 +7,12 @@ export interface GatewayFacts {
   requestId: string;
   teamId: string;
   keyId: string;
+  /** The catalog model that served the request (a fallback when one was used). */
+  model: string;
   provider: string;
   upstreamModel: string;
+  /** Provider calls made, retries and fallbacks included. */
+  attempts: number;
   costMicros: number;
   latencyMs: number;
 }
@@ -43,8 +47,10 @@ export function gatewayField(facts: GatewayFacts) {
     request_id: facts.requestId,
     team: facts.teamId,
     key_id: facts.keyId,
+    model: facts.model,
     provider: facts.provider,
     upstream_model: facts.upstreamModel,
+    attempts: facts.attempts,
     cost_micros: facts.costMicros,
     cost_usd: formatMicros(facts.costMicros),
     latency_ms: facts.latencyMs,

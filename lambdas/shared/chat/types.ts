@@ -78,6 +78,18 @@ export interface ChatCompletion {
   usage: TokenUsage;
 }
 
+/**
+ * One event of a streamed completion, in the gateway's shape. Usage events carry cumulative
+ * counts for the fields they name (providers report input tokens first and output tokens
+ * last), so a consumer keeps the latest value of each field.
+ */
+export type ChatStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'tool_call_start'; index: number; id: string; name: string }
+  | { type: 'tool_call_delta'; index: number; arguments: string }
+  | { type: 'finish'; finishReason: FinishReason }
+  | { type: 'usage'; usage: Partial<TokenUsage> };
+
 /** A usage object with every count at zero. */
 export const ZERO_USAGE: Readonly<TokenUsage> = Object.freeze({
   inputTokens: 0,

@@ -4,8 +4,12 @@ export const GATEWAY_HEADERS = {
   requestId: 'x-request-id',
   team: 'x-gateway-team',
   keyId: 'x-gateway-key-id',
+  /** The catalog model that served the request (a fallback when one was used). */
+  model: 'x-gateway-model',
   provider: 'x-gateway-provider',
   upstreamModel: 'x-gateway-upstream-model',
+  /** Provider calls made, retries and fallbacks included. */
+  attempts: 'x-gateway-attempts',
   costUsd: 'x-gateway-cost-usd',
   /** Tells OpenAI's SDKs not to retry (they retry 429 and 5xx otherwise). */
   shouldRetry: 'x-should-retry',

@@ -16,9 +16,16 @@ export {
 export { GATEWAY_HEADERS, RATE_LIMIT_HEADERS } from './headers';
 export { openAiErrors } from './middleware';
 export { MAX_BODY_BYTES, parseJsonBody, presentedApiKey, toHttpRequest, type HttpRequest } from './request';
-export { errorResponse, jsonResponse, requestIdHeader, type HttpResponse } from './response';
+export {
+  errorResponse,
+  jsonResponse,
+  requestIdHeader,
+  type HttpResponse,
+  type StreamingHttpResponse,
+} from './response';
 export { createRouter, type RouteHandler } from './router';
 export {
+  matchRoute,
   ROUTES,
   routeKey,
   type FunctionName,

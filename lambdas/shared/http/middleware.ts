@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../observability/logger';
 import { GatewayError, internalError } from './errors';
-import { errorResponse, requestIdHeader, type HttpResponse } from './response';
+import { errorResponse, requestIdHeader, type HttpResponse, type StreamingHttpResponse } from './response';
 
 /**
  * Turns any error a handler throws into an OpenAI-shaped response. Gateway errors keep their
@@ -12,8 +12,11 @@ import { errorResponse, requestIdHeader, type HttpResponse } from './response';
  * @example
  * export const handler = middy(route).use(openAiErrors());
  */
-export function openAiErrors(): MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
-  const openAiErrorsOnError: MiddlewareObj<APIGatewayProxyEventV2, HttpResponse>['onError'] = async (request) => {
+export function openAiErrors<R extends HttpResponse | StreamingHttpResponse = HttpResponse>(): MiddlewareObj<
+  APIGatewayProxyEventV2,
+  R
+> {
+  const openAiErrorsOnError: MiddlewareObj<APIGatewayProxyEventV2, R>['onError'] = async (request) => {
     const error = request.error;
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) {
@@ -22,7 +25,7 @@ export function openAiErrors(): MiddlewareObj<APIGatewayProxyEventV2, HttpRespon
       logger.error('unhandled error', { error: error as Error });
       gatewayError = internalError();
     }
-    request.response = errorResponse(gatewayError, requestIdHeader(request.event.requestContext.requestId));
+    request.response = errorResponse(gatewayError, requestIdHeader(request.event.requestContext.requestId)) as R;
   };
   return { onError: openAiErrorsOnError };
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { GatewayError } from './errors';
 import { GATEWAY_HEADERS } from './headers';
 
@@ -6,6 +7,13 @@ export interface HttpResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
+}
+
+/** A response of the streaming function: the body may be a stream, written as it is produced. */
+export interface StreamingHttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | Readable;
 }
 
 /**

@@ -1,24 +1,33 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { notFound } from './errors';
 import { toHttpRequest, type HttpRequest } from './request';
-import type { HttpResponse } from './response';
+import { matchRoute, routeKey, type FunctionName } from './routes';
 
 /** Handles one route. */
-export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
+export type RouteHandler<R> = (request: HttpRequest) => Promise<R>;
 
 /**
  * Dispatches an HTTP API event to the handler of its route key. The map's keys are checked
  * against the shared route table, so a Lambda cannot serve a route the API does not have.
+ * Events from a Function URL carry no route (`$default`); they are matched against the same
+ * table, and only routes of `serves` are accepted.
  *
  * @example
- * const route = createRouter<RouteKeyOf<'usage'>>({ 'GET /v1/usage': getUsage });
+ * const route = createRouter<RouteKeyOf<'usage'>, HttpResponse>('usage', { 'GET /v1/usage': getUsage });
  */
-export function createRouter<K extends string>(
-  handlers: Record<K, RouteHandler>,
-): (event: APIGatewayProxyEventV2) => Promise<HttpResponse> {
-  const table = handlers as Record<string, RouteHandler>;
+export function createRouter<K extends string, R>(
+  serves: FunctionName,
+  handlers: Record<K, RouteHandler<R>>,
+): (event: APIGatewayProxyEventV2) => Promise<R> {
+  const table = handlers as Record<string, RouteHandler<R>>;
   return async function route(event) {
-    const request = toHttpRequest(event);
+    let request = toHttpRequest(event);
+    if (request.routeKey === '$default') {
+      const matched = matchRoute(request.method, request.path);
+      if (matched && matched.route.function === serves) {
+        request = { ...request, routeKey: routeKey(matched.route), pathParameters: matched.pathParameters };
+      }
+    }
     const handler = Object.hasOwn(table, request.routeKey) ? table[request.routeKey] : undefined;
     if (!handler) throw notFound(`Unknown route: ${request.method} ${request.path}`);
     return handler(request);

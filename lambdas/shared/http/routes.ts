@@ -51,3 +51,39 @@ export type RouteKeyOf<F extends FunctionName> = KeyOf<Extract<Route, { function
 export function routeKey(route: Pick<RouteDefinition, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;
 }
+
+const compiledRoutes = ROUTES.map((route: RouteDefinition) => {
+  const names: string[] = [];
+  const pattern = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route: route as RouteDefinition, names, regex: new RegExp(`^${pattern}$`) };
+});
+
+/**
+ * The route a method and path match, with its path parameters, as API Gateway resolves them.
+ * Lambda Function URLs have no routes (their events say `$default`), so the streaming function
+ * resolves routes with this too.
+ *
+ * @example
+ * matchRoute('POST', '/v1/admin/teams/payments/keys') // { route, pathParameters: { teamId: 'payments' } }
+ */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: RouteDefinition; pathParameters: Record<string, string> } | undefined {
+  for (const { route, names, regex } of compiledRoutes) {
+    if (route.method !== method) continue;
+    const match = regex.exec(path);
+    if (!match) continue;
+    let pathParameters: Record<string, string>;
+    try {
+      pathParameters = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+    } catch {
+      return undefined; // malformed percent-encoding: no route, as API Gateway would answer
+    }
+    return { route, pathParameters };
+  }
+  return undefined;
+}

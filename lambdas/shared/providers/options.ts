@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { anthropicOptionsSchema } from './anthropic/options';
 import { bedrockOptionsSchema } from './bedrock/options';
 import { mockOptionsSchema } from './mock/options';
+import { openAiOptionsSchema } from './openai/options';
 
 /**
  * Every provider connection the config may declare, discriminated by `adapter`. This module is
@@ -8,7 +10,12 @@ import { mockOptionsSchema } from './mock/options';
  * adapters themselves are registered in `registry.ts`, which the compiler keeps in step with this
  * union.
  */
-export const providerConnectionSchema = z.discriminatedUnion('adapter', [mockOptionsSchema, bedrockOptionsSchema]);
+export const providerConnectionSchema = z.discriminatedUnion('adapter', [
+  mockOptionsSchema,
+  bedrockOptionsSchema,
+  openAiOptionsSchema,
+  anthropicOptionsSchema,
+]);
 
 /** A parsed provider connection. */
 export type ProviderConnection = z.infer<typeof providerConnectionSchema>;
@@ -18,3 +25,13 @@ export type ProviderAdapterId = ProviderConnection['adapter'];
 
 /** The connection options of one adapter. */
 export type ConnectionOf<A extends ProviderAdapterId> = Extract<ProviderConnection, { adapter: A }>;
+
+/**
+ * The Secrets Manager secret a connection reads its API key from, if any.
+ *
+ * @example
+ * secretOf({ adapter: 'openai', apiKeySecret: 'llm-gateway/openai', ... }) // 'llm-gateway/openai'
+ */
+export function secretOf(connection: ProviderConnection): string | undefined {
+  return 'apiKeySecret' in connection ? connection.apiKeySecret : undefined;
+}

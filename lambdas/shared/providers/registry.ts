@@ -1,5 +1,7 @@
+import { anthropicAdapter } from './anthropic/adapter';
 import { bedrockAdapter } from './bedrock/adapter';
 import { mockAdapter } from './mock/adapter';
+import { openAiAdapter } from './openai/adapter';
 import type { ProviderAdapterId } from './options';
 import type { ProviderAdapter } from './types';
 
@@ -10,6 +12,8 @@ import type { ProviderAdapter } from './types';
 export const PROVIDER_ADAPTERS: { readonly [A in ProviderAdapterId]: ProviderAdapter<A> } = {
   mock: mockAdapter,
   bedrock: bedrockAdapter,
+  openai: openAiAdapter,
+  anthropic: anthropicAdapter,
 };
 
 /**

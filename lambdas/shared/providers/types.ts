@@ -1,5 +1,6 @@
-import type { ChatCompletion, ChatRequest } from '../chat/types';
+import type { ChatCompletion, ChatRequest, ChatStreamEvent } from '../chat/types';
 import type { ConnectionOf, ProviderAdapterId } from './options';
+import type { SecretResolver } from './secrets';
 
 /** Where one call goes: a provider connection and the provider's own model id. */
 export interface ProviderTarget<A extends ProviderAdapterId = ProviderAdapterId> {
@@ -9,18 +10,25 @@ export interface ProviderTarget<A extends ProviderAdapterId = ProviderAdapterId>
   upstreamModel: string;
 }
 
-/** Per-call options every adapter honours. */
+/** Per-call context every adapter honours. */
 export interface ProviderCallOptions {
-  /** Aborted when the call's deadline passes or the client goes away. */
+  /** Aborted when the attempt's deadline passes or the client goes away. */
   signal: AbortSignal;
+  /** Provider API keys (Secrets Manager in AWS). */
+  secrets: SecretResolver;
 }
 
 /**
- * One provider behind one interface: the gateway's request in, the gateway's completion out,
- * failures as {@link ProviderError}. Adding a provider means adding a folder that exports one of
- * these and registering it in `registry.ts`.
+ * One provider behind one interface: the gateway's request in, the gateway's completion or
+ * stream of events out, failures as {@link ProviderError}. Adding a provider means adding a
+ * folder that exports one of these and registering it in `registry.ts`.
  */
 export interface ProviderAdapter<A extends ProviderAdapterId = ProviderAdapterId> {
   readonly id: A;
   complete(request: ChatRequest, target: ProviderTarget<A>, options: ProviderCallOptions): Promise<ChatCompletion>;
+  /**
+   * Streams a completion. Errors before the first event may be retried elsewhere; errors after
+   * it end the stream, and the caller meters what was delivered.
+   */
+  stream(request: ChatRequest, target: ProviderTarget<A>, options: ProviderCallOptions): AsyncIterable<ChatStreamEvent>;
 }

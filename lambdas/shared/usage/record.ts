@@ -6,11 +6,15 @@ export interface UsageRecord {
   requestId: string;
   teamId: string;
   keyId: string;
-  /** Public model id the caller asked for. */
+  /** Public model id that served (or last tried) the request: a fallback when one was used. */
   model: string;
-  /** Provider connection that served it. */
+  /** Public model id (or alias) the caller asked for. */
+  requestedModel: string;
+  /** Provider connection that served (or last tried) the request. */
   provider: string;
   upstreamModel: string;
+  /** Provider calls made, retries and fallbacks included. */
+  attempts: number;
   status: 'ok' | 'error';
   httpStatus: number;
   streamed: boolean;

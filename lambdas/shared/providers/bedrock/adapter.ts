@@ -1,10 +1,11 @@
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import type { ChatRequest } from '../../chat/types';
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import type { ChatRequest, ChatStreamEvent } from '../../chat/types';
+import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
 import { toProviderError } from './errors';
 import type { BedrockOptions } from './options';
 import { toConverseInput } from './request';
-import { fromConverseOutput } from './response';
+import { fromConverseOutput, fromConverseStreamEvent, newConverseStreamState } from './response';
 
 const clients = new Map<string, BedrockRuntimeClient>();
 
@@ -27,18 +28,53 @@ function clientFor(options: BedrockOptions): BedrockRuntimeClient {
   return client;
 }
 
-/** Amazon Bedrock through the Converse API: any model Converse serves, by model id, inference profile id or ARN. */
+async function* converseStream(
+  request: ChatRequest,
+  target: ProviderTarget<'bedrock'>,
+  options: ProviderCallOptions,
+): AsyncGenerator<ChatStreamEvent> {
+  let stream;
+  try {
+    ({ stream } = await clientFor(target.connection).send(
+      new ConverseStreamCommand(toConverseInput(request, target.upstreamModel)),
+      { abortSignal: options.signal },
+    ));
+  } catch (error) {
+    throw toProviderError(error);
+  }
+  if (!stream) return;
+  const state = newConverseStreamState();
+  try {
+    for await (const event of stream) yield* fromConverseStreamEvent(state, event);
+  } catch (error) {
+    throw toProviderError(error);
+  }
+}
+
+/**
+ * Amazon Bedrock through the Converse and ConverseStream APIs: any model Converse serves, by
+ * model id, inference profile id or ARN. JSON response formats are served through a forced tool.
+ */
 export const bedrockAdapter: ProviderAdapter<'bedrock'> = {
   id: 'bedrock',
+
   async complete(request: ChatRequest, target: ProviderTarget<'bedrock'>, options: ProviderCallOptions) {
+    const { request: forced, toolName } = withStructuredOutputTool(request);
     try {
       const output = await clientFor(target.connection).send(
-        new ConverseCommand(toConverseInput(request, target.upstreamModel)),
+        new ConverseCommand(toConverseInput(forced, target.upstreamModel)),
         { abortSignal: options.signal },
       );
-      return fromConverseOutput(output);
+      const completion = fromConverseOutput(output);
+      return toolName ? structuredOutputAsText(completion, toolName) : completion;
     } catch (error) {
       throw toProviderError(error);
     }
+  },
+
+  stream(request: ChatRequest, target: ProviderTarget<'bedrock'>, options: ProviderCallOptions) {
+    const { request: forced, toolName } = withStructuredOutputTool(request);
+    const events = converseStream(forced, target, options);
+    return toolName ? structuredStreamAsText(events, toolName) : events;
   },
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commonConnectionOptions } from '../connection-options';
 
 /**
  * Connection options of Amazon Bedrock (Converse API). Credentials come from the Lambda role; no
@@ -6,6 +7,7 @@ import { z } from 'zod';
  */
 export const bedrockOptionsSchema = z.strictObject({
   adapter: z.literal('bedrock'),
+  ...commonConnectionOptions,
   /** Region of the Bedrock runtime endpoint; defaults to the Lambda's own region. */
   region: z
     .string()

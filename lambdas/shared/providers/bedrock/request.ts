@@ -83,7 +83,13 @@ export function toConverseInput(request: ChatRequest, modelId: string): Converse
         break;
     }
   }
-  const tools: Tool[] | undefined = request.tools?.map((tool) => ({
+  // Converse has no "none" tool choice: with `none` the tools are left out, unless the history
+  // holds tool turns, which Converse only accepts alongside a tool configuration.
+  const historyHasTools = request.messages.some(
+    (m) => m.role === 'tool' || (m.role === 'assistant' && m.toolCalls.length > 0),
+  );
+  const offeredTools = request.toolChoice === 'none' && !historyHasTools ? undefined : request.tools;
+  const tools: Tool[] | undefined = offeredTools?.map((tool) => ({
     toolSpec: {
       name: tool.name,
       ...(tool.description ? { description: tool.description } : {}),

@@ -1,5 +1,11 @@
-import type { ConverseCommandOutput, StopReason, TokenUsage as BedrockUsage } from '@aws-sdk/client-bedrock-runtime';
-import type { ChatCompletion, FinishReason, TokenUsage, ToolCall } from '../../chat/types';
+import type {
+  ConverseCommandOutput,
+  ConverseStreamOutput,
+  StopReason,
+  TokenUsage as BedrockUsage,
+} from '@aws-sdk/client-bedrock-runtime';
+import type { ChatCompletion, ChatStreamEvent, FinishReason, TokenUsage, ToolCall } from '../../chat/types';
+import { toProviderError } from './errors';
 
 const FINISH_REASONS: Record<string, FinishReason> = {
   end_turn: 'stop',
@@ -48,4 +54,54 @@ export function fromConverseOutput(output: ConverseCommandOutput): ChatCompletio
       arguments: JSON.stringify(block.toolUse!.input ?? {}),
     }));
   return { text, toolCalls, finishReason: finishReasonOf(output.stopReason), usage: usageOf(output.usage) };
+}
+
+/** What the stream decoder remembers between events: which content blocks are tool calls. */
+export interface ConverseStreamState {
+  toolIndexByBlock: Map<number, number>;
+}
+
+/** A fresh decoder state for one stream. */
+export function newConverseStreamState(): ConverseStreamState {
+  return { toolIndexByBlock: new Map() };
+}
+
+const STREAM_EXCEPTIONS = [
+  'internalServerException',
+  'modelStreamErrorException',
+  'validationException',
+  'throttlingException',
+  'serviceUnavailableException',
+] as const;
+
+/**
+ * The gateway's stream events for one ConverseStream event. Tool calls are numbered in the
+ * order they start (OpenAI's `index`), not by Bedrock's content block index, which also counts
+ * text blocks. Exceptions delivered as events are thrown as provider errors.
+ *
+ * @example
+ * for await (const event of output.stream) yield* fromConverseStreamEvent(state, event);
+ */
+export function fromConverseStreamEvent(state: ConverseStreamState, event: ConverseStreamOutput): ChatStreamEvent[] {
+  for (const name of STREAM_EXCEPTIONS) {
+    const exception = (event as unknown as Record<string, { message?: string } | undefined>)[name];
+    if (exception) {
+      throw toProviderError({ name: name[0]!.toUpperCase() + name.slice(1), message: exception.message });
+    }
+  }
+  const toolUse = event.contentBlockStart?.start?.toolUse;
+  if (toolUse) {
+    const index = state.toolIndexByBlock.size;
+    state.toolIndexByBlock.set(event.contentBlockStart!.contentBlockIndex ?? index, index);
+    return [{ type: 'tool_call_start', index, id: toolUse.toolUseId ?? '', name: toolUse.name ?? '' }];
+  }
+  const delta = event.contentBlockDelta?.delta;
+  if (delta?.text !== undefined) return delta.text ? [{ type: 'text', text: delta.text }] : [];
+  if (delta?.toolUse?.input !== undefined) {
+    const index = state.toolIndexByBlock.get(event.contentBlockDelta!.contentBlockIndex ?? -1);
+    return index === undefined ? [] : [{ type: 'tool_call_delta', index, arguments: delta.toolUse.input }];
+  }
+  if (event.messageStop) return [{ type: 'finish', finishReason: finishReasonOf(event.messageStop.stopReason) }];
+  if (event.metadata?.usage) return [{ type: 'usage', usage: usageOf(event.metadata.usage) }];
+  return [];
 }

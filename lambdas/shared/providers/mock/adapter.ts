@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChatCompletion, ChatMessage, ChatRequest } from '../../chat/types';
+import type { ChatCompletion, ChatMessage, ChatRequest, ChatStreamEvent, ToolCall } from '../../chat/types';
 import { failureOfStatus, ProviderError } from '../errors';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
 
@@ -17,19 +17,62 @@ function messageText(message: ChatMessage): string {
   return message.content;
 }
 
+function digest(value: unknown): Buffer {
+  return createHash('sha256').update(JSON.stringify(value)).digest();
+}
+
 /** A number in [0, 1) fixed by the request's content, so "random" failures are reproducible. */
 function contentFraction(request: ChatRequest): number {
-  const digest = createHash('sha256').update(JSON.stringify(request.messages)).digest();
-  return digest.readUInt32BE(0) / 2 ** 32;
+  return digest(request.messages).readUInt32BE(0) / 2 ** 32;
+}
+
+/** The tool the mock calls, if any: a forced one, or under `auto` one the user mentions by name. */
+function toolToCall(request: ChatRequest, lastText: string): string | undefined {
+  const tools = request.tools ?? [];
+  const choice = request.toolChoice ?? 'auto';
+  if (tools.length === 0 || choice === 'none') return undefined;
+  if (typeof choice === 'object') return choice.name;
+  if (choice === 'required') return tools[0]!.name;
+  return tools.find((tool) => lastText.includes(tool.name))?.name;
 }
 
 /**
- * The mock's answer to a request: it repeats the last user message, so tests can see exactly
- * what reached the provider, and is cut at `maxOutputTokens` like a real model.
+ * The mock's answer, a pure function of the request so tests can predict it exactly:
+ * - after a tool result, it reports the result;
+ * - when a tool is forced (or, under `auto`, named in the last user message) it calls it with
+ *   `{"input": <last user text>}`;
+ * - with a JSON `response_format` it answers a JSON object;
+ * - otherwise it repeats the last user message.
+ * Output stops at `maxOutputTokens` like a real model (finish reason `length`).
  */
 export function mockCompletion(request: ChatRequest, upstreamModel: string): ChatCompletion {
+  const last = request.messages[request.messages.length - 1];
   const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
-  const fullText = `This is a mock response from ${upstreamModel}. You said: ${lastUser ? messageText(lastUser) : ''}`;
+  const userText = lastUser ? messageText(lastUser) : '';
+  const inputTokens = request.messages.reduce((sum, m) => sum + 4 + mockTokens(messageText(m)), 0);
+  const usageFor = (text: string, calls: ToolCall[]) => ({
+    inputTokens,
+    outputTokens: mockTokens(text) + calls.reduce((sum, c) => sum + mockTokens(c.name + c.arguments), 0),
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+  });
+
+  const tool = last?.role === 'tool' ? undefined : toolToCall(request, userText);
+  if (tool) {
+    const call = {
+      id: `call_${digest([tool, userText]).toString('hex').slice(0, 16)}`,
+      name: tool,
+      arguments: JSON.stringify({ input: userText }),
+    };
+    return { text: '', toolCalls: [call], finishReason: 'tool_calls', usage: usageFor('', [call]) };
+  }
+
+  let fullText: string;
+  if (last?.role === 'tool') fullText = `The tool returned: ${last.content}`;
+  else if (request.responseFormat && request.responseFormat.type !== 'text') {
+    fullText = JSON.stringify({ model: upstreamModel, echo: userText });
+  } else fullText = `This is a mock response from ${upstreamModel}. You said: ${userText}`;
+
   const maxChars = request.maxOutputTokens * 4;
   const truncated = fullText.length > maxChars;
   let text = truncated ? fullText.slice(0, maxChars) : fullText;
@@ -41,35 +84,58 @@ export function mockCompletion(request: ChatRequest, upstreamModel: string): Cha
       finishReason = 'stop';
     }
   }
-  const inputTokens = request.messages.reduce((sum, m) => sum + 4 + mockTokens(messageText(m)), 0);
-  return {
-    text,
-    toolCalls: [],
-    finishReason,
-    usage: { inputTokens, outputTokens: mockTokens(text), cacheReadTokens: 0, cacheWriteTokens: 0 },
-  };
+  return { text, toolCalls: [], finishReason, usage: usageFor(text, []) };
+}
+
+/** Waits for the configured latency, then fails if the connection is set to fail this request. */
+async function simulateUpstream(request: ChatRequest, target: ProviderTarget<'mock'>, signal: AbortSignal) {
+  const { latencyMs, failureRate, failStatus } = target.connection;
+  if (latencyMs > 0) {
+    try {
+      await sleep(latencyMs, undefined, { signal });
+    } catch (error) {
+      throw new ProviderError('timeout', 'mock call aborted before it answered', { cause: error });
+    }
+  }
+  if (failureRate > 0 && contentFraction(request) < failureRate) {
+    throw new ProviderError(failureOfStatus(failStatus), `mock failure (status ${failStatus})`, {
+      upstreamStatus: failStatus,
+    });
+  }
 }
 
 /**
- * The built-in mock provider: deterministic text, token counts and cost, with configurable
- * latency and failures; no network, no credentials.
+ * The built-in mock provider: deterministic text, tool calls, token counts and cost, with
+ * configurable latency and failures (including streams that break off); no network, no
+ * credentials.
  */
 export const mockAdapter: ProviderAdapter<'mock'> = {
   id: 'mock',
+
   async complete(request: ChatRequest, target: ProviderTarget<'mock'>, options: ProviderCallOptions) {
-    const { latencyMs, failureRate, failStatus } = target.connection;
-    if (latencyMs > 0) {
-      try {
-        await sleep(latencyMs, undefined, { signal: options.signal });
-      } catch (error) {
-        throw new ProviderError('timeout', 'mock call aborted before it answered', { cause: error });
-      }
-    }
-    if (failureRate > 0 && contentFraction(request) < failureRate) {
-      throw new ProviderError(failureOfStatus(failStatus), `mock failure (status ${failStatus})`, {
-        upstreamStatus: failStatus,
-      });
-    }
+    await simulateUpstream(request, target, options.signal);
     return mockCompletion(request, target.upstreamModel);
+  },
+
+  async *stream(request: ChatRequest, target: ProviderTarget<'mock'>, options: ProviderCallOptions) {
+    await simulateUpstream(request, target, options.signal);
+    const completion = mockCompletion(request, target.upstreamModel);
+    const breakAfter = target.connection.breakStreamAfterChunks;
+    const pieces = completion.text.match(/\S+\s*|\s+/g) ?? [];
+    for (const [index, text] of pieces.entries()) {
+      if (breakAfter !== undefined && index >= breakAfter) {
+        throw new ProviderError('upstream_error', 'mock stream broke off');
+      }
+      if (options.signal.aborted) throw new ProviderError('timeout', 'mock stream aborted');
+      yield { type: 'text', text } satisfies ChatStreamEvent;
+    }
+    for (const [index, call] of completion.toolCalls.entries()) {
+      yield { type: 'tool_call_start', index, id: call.id, name: call.name } satisfies ChatStreamEvent;
+      const half = Math.ceil(call.arguments.length / 2);
+      yield { type: 'tool_call_delta', index, arguments: call.arguments.slice(0, half) } satisfies ChatStreamEvent;
+      yield { type: 'tool_call_delta', index, arguments: call.arguments.slice(half) } satisfies ChatStreamEvent;
+    }
+    yield { type: 'finish', finishReason: completion.finishReason } satisfies ChatStreamEvent;
+    yield { type: 'usage', usage: completion.usage } satisfies ChatStreamEvent;
   },
 };

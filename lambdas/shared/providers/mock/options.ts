@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commonConnectionOptions } from '../connection-options';
 
 /**
  * Connection options of the built-in mock provider. The mock answers deterministically from the
@@ -7,12 +8,15 @@ import { z } from 'zod';
  */
 export const mockOptionsSchema = z.strictObject({
   adapter: z.literal('mock'),
+  ...commonConnectionOptions,
   /** Delay before the answer (and between streamed chunks, split evenly). */
   latencyMs: z.number().int().min(0).max(120_000).default(0),
   /** Fraction of calls that fail, chosen deterministically from the request content. */
   failureRate: z.number().min(0).max(1).default(0),
   /** HTTP status the simulated upstream failure carries. */
   failStatus: z.union([z.literal(400), z.literal(429), z.literal(500), z.literal(503), z.literal(504)]).default(503),
+  /** Streamed calls break off after this many text chunks, like an upstream that drops the connection. */
+  breakStreamAfterChunks: z.number().int().min(0).optional(),
 });
 
 /** Parsed mock connection options. */

@@ -1,0 +1,77 @@
+import type { ChatRequest } from '../../chat/types';
+import { ProviderError } from '../errors';
+import { parseEventJson, postJson, serverSentEvents } from '../http';
+import { readApiKey } from '../secrets';
+import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
+import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
+import { toAnthropicBody } from './request';
+import {
+  fromAnthropicMessage,
+  fromAnthropicStreamEvent,
+  newAnthropicStreamState,
+  type AnthropicMessage,
+  type AnthropicStreamEvent,
+} from './response';
+
+const PROVIDER = 'Anthropic';
+
+async function endpoint(target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
+  const connection = target.connection;
+  const key = await readApiKey(PROVIDER, connection.apiKeySecret, options.secrets);
+  return {
+    url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/messages`,
+    headers: { ...connection.headers, 'x-api-key': key, 'anthropic-version': connection.version },
+  };
+}
+
+async function* messagesStream(
+  request: ChatRequest,
+  target: ProviderTarget<'anthropic'>,
+  options: ProviderCallOptions,
+) {
+  const { url, headers } = await endpoint(target, options);
+  const body = toAnthropicBody(request, target.upstreamModel, true);
+  const response = await postJson(PROVIDER, url, body, { ...headers, accept: 'text/event-stream' }, options.signal);
+  const state = newAnthropicStreamState();
+  let stopped = false;
+  for await (const message of serverSentEvents(PROVIDER, response, options.signal)) {
+    const event = parseEventJson<AnthropicStreamEvent>(PROVIDER, message.data);
+    if (event.type === 'message_stop') stopped = true;
+    yield* fromAnthropicStreamEvent(state, event);
+  }
+  if (!stopped) throw new ProviderError('upstream_error', `${PROVIDER}: stream ended without message_stop`);
+}
+
+/**
+ * Anthropic's Messages API over HTTPS with `fetch`; streams as server-sent events. JSON response
+ * formats are served through a forced tool.
+ */
+export const anthropicAdapter: ProviderAdapter<'anthropic'> = {
+  id: 'anthropic',
+
+  async complete(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
+    const { request: forced, toolName } = withStructuredOutputTool(request);
+    const { url, headers } = await endpoint(target, options);
+    const response = await postJson(
+      PROVIDER,
+      url,
+      toAnthropicBody(forced, target.upstreamModel, false),
+      headers,
+      options.signal,
+    );
+    let json: AnthropicMessage;
+    try {
+      json = (await response.json()) as AnthropicMessage;
+    } catch (error) {
+      throw new ProviderError('upstream_error', `${PROVIDER}: unreadable response`, { cause: error });
+    }
+    const completion = fromAnthropicMessage(json);
+    return toolName ? structuredOutputAsText(completion, toolName) : completion;
+  },
+
+  stream(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
+    const { request: forced, toolName } = withStructuredOutputTool(request);
+    const events = messagesStream(forced, target, options);
+    return toolName ? structuredStreamAsText(events, toolName) : events;
+  },
+};

@@ -1,0 +1,4 @@
+export { openAiAdapter } from './adapter';
+export { openAiOptionsSchema, type OpenAiOptions } from './options';
+export { toOpenAiBody } from './request';
+export { finishReasonOf, fromOpenAiChunk, fromOpenAiCompletion, usageOf } from './response';

@@ -1,0 +1,127 @@
+import { GatewayError } from '../../lambdas/shared/http/errors';
+import { createChunkEncoder } from '../../lambdas/shared/chat/openai-stream';
+import { StreamMeter } from '../../lambdas/shared/chat/stream-meter';
+import type { ServedStreamEvent } from '../../lambdas/shared/chat/chat-service';
+
+const facts = {
+  requestId: 'r1',
+  teamId: 't',
+  keyId: 'k',
+  model: 'm',
+  provider: 'p',
+  upstreamModel: 'u',
+  attempts: 1,
+};
+
+function decode(frames: string[]) {
+  return frames.map((frame) => {
+    expect(frame.startsWith('data: ')).toBe(true);
+    expect(frame.endsWith('\n\n')).toBe(true);
+    const data = frame.slice(6, -2);
+    return data === '[DONE]' ? data : JSON.parse(data);
+  });
+}
+
+const usage = { inputTokens: 10, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 };
+const cost = { inputMicros: 1, outputMicros: 2, cacheReadMicros: 0, cacheWriteMicros: 0, totalMicros: 3 };
+
+describe('OpenAI chunk encoder', () => {
+  it('frames a text stream like OpenAI: role chunk, deltas, finish, usage chunk, [DONE]', () => {
+    const encode = createChunkEncoder({ id: 'chatcmpl-1', created: 1, model: 'm', includeUsage: true, facts });
+    const events: ServedStreamEvent[] = [
+      { type: 'usage', usage: { inputTokens: 10 } },
+      { type: 'text', text: 'Hel' },
+      { type: 'text', text: 'lo' },
+      { type: 'finish', finishReason: 'stop' },
+      { type: 'settled', usage, cost, latencyMs: 5 },
+    ];
+    const chunks = decode(events.flatMap(encode));
+    expect(chunks.map((c) => (c === '[DONE]' ? c : (c.choices[0]?.delta ?? 'usage')))).toEqual([
+      { role: 'assistant', content: '' },
+      { content: 'Hel' },
+      { content: 'lo' },
+      {},
+      'usage',
+      '[DONE]',
+    ]);
+    expect(chunks[0]).toMatchObject({ id: 'chatcmpl-1', object: 'chat.completion.chunk', model: 'm', usage: null });
+    expect(chunks[3].choices[0].finish_reason).toBe('stop');
+    expect(chunks[4]).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 },
+      gateway: { cost_micros: 3, provider: 'p' },
+    });
+  });
+
+  it('streams tool calls with OpenAI indexes and omits the usage chunk unless asked', () => {
+    const encode = createChunkEncoder({ id: 'c', created: 1, model: 'm', includeUsage: false, facts });
+    const chunks = decode(
+      [
+        { type: 'tool_call_start', index: 0, id: 'call_1', name: 'weather' },
+        { type: 'tool_call_delta', index: 0, arguments: '{"city":' },
+        { type: 'tool_call_delta', index: 0, arguments: '"Paris"}' },
+        { type: 'finish', finishReason: 'tool_calls' },
+        { type: 'settled', usage, cost, latencyMs: 1 },
+      ].flatMap((e) => encode(e as ServedStreamEvent)),
+    );
+    expect(chunks[1].choices[0].delta).toEqual({
+      tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'weather', arguments: '' } }],
+    });
+    expect(chunks[2].choices[0].delta).toEqual({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] });
+    expect(chunks.at(-2).choices[0].finish_reason).toBe('tool_calls');
+    expect(chunks.at(-1)).toBe('[DONE]');
+    expect(chunks.some((c) => c !== '[DONE]' && 'usage' in c)).toBe(false);
+  });
+
+  it('closes a stream the upstream never finished with a stop chunk', () => {
+    const encode = createChunkEncoder({ id: 'c', created: 1, model: 'm', includeUsage: false, facts });
+    const chunks = decode([
+      ...encode({ type: 'text', text: 'x' }),
+      ...encode({ type: 'settled', usage, cost, latencyMs: 1 }),
+    ]);
+    expect(chunks.at(-2).choices[0].finish_reason).toBe('stop');
+  });
+
+  it('ends a broken stream with an OpenAI error frame and no [DONE]', () => {
+    const encode = createChunkEncoder({ id: 'c', created: 1, model: 'm', includeUsage: true, facts });
+    const error = new GatewayError(502, 'server_error', 'The provider p failed to answer.', { code: 'upstream_error' });
+    const chunks = decode([
+      ...encode({ type: 'text', text: 'x' }),
+      ...encode({ type: 'failed', error, usage, cost, latencyMs: 1 }),
+    ]);
+    expect(chunks.at(-1)).toEqual({
+      error: { message: 'The provider p failed to answer.', type: 'server_error', param: null, code: 'upstream_error' },
+    });
+    expect(chunks).not.toContain('[DONE]');
+  });
+});
+
+describe('stream meter', () => {
+  it('bills a completed stream as the provider reported it', () => {
+    const meter = new StreamMeter();
+    meter.observe({ type: 'usage', usage: { inputTokens: 50, cacheReadTokens: 10 } });
+    meter.observe({ type: 'text', text: 'a'.repeat(300) });
+    meter.observe({ type: 'usage', usage: { outputTokens: 20 } });
+    expect(meter.usage(999, true)).toEqual({
+      inputTokens: 50,
+      outputTokens: 20,
+      cacheReadTokens: 10,
+      cacheWriteTokens: 0,
+    });
+  });
+
+  it('bills a broken stream for what it delivered, never less than reported', () => {
+    const meter = new StreamMeter();
+    meter.observe({ type: 'text', text: 'a'.repeat(300) });
+    meter.observe({ type: 'tool_call_delta', index: 0, arguments: 'é'.repeat(15) });
+    // Nothing reported: input from the prompt estimate, output from 330 delivered bytes / 3.
+    expect(meter.usage(40, false)).toEqual({
+      inputTokens: 40,
+      outputTokens: 110,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    });
+    meter.observe({ type: 'usage', usage: { outputTokens: 500 } });
+    expect(meter.usage(40, false).outputTokens).toBe(500);
+  });
+});
