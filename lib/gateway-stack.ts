@@ -22,5 +22,6 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'IdentityTableName', { value: this.gateway.tables.identity.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.gateway.tables.usage.tableName });
     new CfnOutput(this, 'CountersTableName', { value: this.gateway.tables.counters.tableName });
+    new CfnOutput(this, 'AuditTableName', { value: this.gateway.tables.audit.tableName });
   }
 }

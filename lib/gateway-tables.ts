@@ -39,6 +39,7 @@ export class GatewayTables extends Construct {
       identity: createTable(this, TABLES.identity, props),
       usage: createTable(this, TABLES.usage, props),
       counters: createTable(this, TABLES.counters, props),
+      audit: createTable(this, TABLES.audit, props),
     };
   }
 }

@@ -11,6 +11,8 @@ import {
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -49,8 +51,11 @@ export interface LlmGatewayProps {
   streamFirstEventTimeout?: Duration;
 }
 
-/** The Lambdas of the gateway: the three behind the HTTP API and the streaming one behind its Function URL. */
-export type GatewayFunctionName = FunctionName | 'stream';
+/**
+ * The Lambdas of the gateway: the three behind the HTTP API, the streaming one behind its
+ * Function URL, and the scheduled maintenance one.
+ */
+export type GatewayFunctionName = FunctionName | 'stream' | 'maintenance';
 
 const GATEWAY_TABLE_ACCESS: Partial<Record<TableId, readonly string[]>> = {
   identity: ['dynamodb:GetItem'],
@@ -63,11 +68,17 @@ const TABLE_ACCESS: Record<GatewayFunctionName, Partial<Record<TableId, readonly
   gateway: GATEWAY_TABLE_ACCESS,
   stream: GATEWAY_TABLE_ACCESS,
   auth: {
-    identity: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    identity: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    audit: ['dynamodb:PutItem', 'dynamodb:Query'],
   },
   usage: {
     identity: ['dynamodb:GetItem'],
-    usage: ['dynamodb:Query'],
+    usage: ['dynamodb:GetItem', 'dynamodb:Query'],
+  },
+  maintenance: {
+    identity: ['dynamodb:Query'],
+    counters: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+    usage: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   },
 };
 
@@ -105,7 +116,7 @@ export class LlmGateway extends Construct {
 
     this.tables = new GatewayTables(this, 'Tables', { deletionProtection, removalPolicy }).tables;
 
-    const lambdaEntry = (folder: FunctionName, file = 'index.ts') =>
+    const lambdaEntry = (folder: FunctionName | 'maintenance', file = 'index.ts') =>
       path.join(__dirname, '..', 'lambdas', folder, file);
     const common = { config: configInput, logRetention, removalPolicy };
     this.functions = {
@@ -142,6 +153,13 @@ export class LlmGateway extends Construct {
           PROVIDER_TIMEOUT_MS: String((props.streamFirstEventTimeout ?? Duration.seconds(60)).toMilliseconds()),
         },
       }),
+      maintenance: new GatewayFunction(this, 'MaintenanceFunction', {
+        ...common,
+        entry: lambdaEntry('maintenance'),
+        description: 'LLM gateway: releases reservations of crashed requests, sends overdue budget alerts',
+        memorySize: 512,
+        timeout: Duration.minutes(5),
+      }),
     };
     for (const [name, access] of Object.entries(TABLE_ACCESS) as [
       GatewayFunctionName,
@@ -172,6 +190,18 @@ export class LlmGateway extends Construct {
           : Secret.fromSecretNameV2(this, `ProviderSecret${index}`, secretName);
       for (const fn of callers) secret.grantRead(fn);
     }
+    // Budget alerts go to the account's default event bus, where rules route them.
+    const eventBus = EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
+    for (const fn of [this.functions.gateway, this.functions.stream, this.functions.maintenance]) {
+      fn.addEnvironment('EVENT_BUS_NAME', eventBus.eventBusName);
+      eventBus.grantPutEventsTo(fn);
+    }
+    new Rule(this, 'MaintenanceSchedule', {
+      description: 'LLM gateway maintenance: reservation sweep and budget alerts',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(this.functions.maintenance, { retryAttempts: 0 })],
+    });
+
     // The gateway checks keys itself, so the URL needs no IAM auth (see README: put CloudFront/WAF in front).
     this.streamUrl = this.functions.stream.addFunctionUrl({
       authType: FunctionUrlAuthType.NONE,

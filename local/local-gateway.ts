@@ -6,14 +6,12 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
-import { AdminService } from '../lambdas/shared/admin/admin-service';
+import { createAdminService } from '../lambdas/shared/admin/admin-service';
 import { parseGatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import type { FunctionName } from '../lambdas/shared/http/routes';
-import { ApiKeyRepository } from '../lambdas/shared/keys/repository';
 import { staticSecrets } from '../lambdas/shared/providers/secrets';
 import { createDocumentClient } from '../lambdas/shared/store/client';
 import { TABLES, type TableId, type TableNames } from '../lambdas/shared/store/schema';
-import { TeamRepository } from '../lambdas/shared/teams/repository';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { installAwsLambdaGlobal } from './awslambda';
 import {
@@ -23,6 +21,9 @@ import {
   type StreamingLambdaHandler,
 } from './server';
 import { createTables, tableNames } from './tables';
+
+/** The principal the local runtime's own setup (demo team and key) is recorded under. */
+const LOCAL_ADMIN = 'local-runtime';
 
 /** What each Lambda's entry module exports. */
 type HandlerModule<H> = { handler: H };
@@ -155,14 +156,13 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     });
 
     const db = createDocumentClient({ region, endpoint: dynamodbEndpoint });
-    const adminService = new AdminService({
-      teams: new TeamRepository(db, tables.identity),
-      keys: new ApiKeyRepository(db, tables.identity),
-      teamDefaults: validated.teamDefaults,
-    });
+    const adminService = createAdminService({ db, tables, teamDefaults: validated.teamDefaults });
     const demoTeamId = 'demo';
-    await adminService.createTeam({ id: demoTeamId, name: 'Demo team', cost_center: 'demo', allowed_models: ['*'] });
-    const { plaintext: demoKey } = await adminService.issueKey(demoTeamId, { name: 'demo key' }, 'local-runtime');
+    await adminService.createTeam(
+      { id: demoTeamId, name: 'Demo team', cost_center: 'demo', allowed_models: ['*'] },
+      LOCAL_ADMIN,
+    );
+    const { plaintext: demoKey } = await adminService.issueKey(demoTeamId, { name: 'demo key' }, LOCAL_ADMIN);
 
     // Loaded only now: each Lambda's index.ts reads its environment when it is first loaded,
     // exactly as in AWS at cold start.
@@ -172,6 +172,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       usage: (require('../lambdas/usage/index') as HandlerModule<HttpLambdaHandler>).handler,
     };
     const streamHandler = (require('../lambdas/gateway/stream') as HandlerModule<StreamingLambdaHandler>).handler;
+    // EventBridge runs the maintenance Lambda every five minutes in AWS; locally, every minute.
+    const maintenance = (require('../lambdas/maintenance/index') as HandlerModule<() => Promise<unknown>>).handler;
+    const maintenanceTimer = setInterval(() => {
+      maintenance().catch((error: unknown) => process.stderr.write(`maintenance failed: ${String(error)}\n`));
+    }, 60_000);
+    maintenanceTimer.unref();
     const adminToken = options.adminToken ?? `gwadmin_${randomBytes(24).toString('base64url')}`;
     const host = options.host ?? '127.0.0.1';
     const server = createLocalServer({ handlers, adminToken });
@@ -193,6 +199,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       tables,
       mockedProviders: mocked,
       stop: async () => {
+        clearInterval(maintenanceTimer);
         await Promise.all(
           [server, streamServer].map(
             (target) =>

@@ -35,6 +35,8 @@ export interface PlainHttpRequest {
   body?: Buffer | string;
   sourceIp?: string;
   httpVersion?: string;
+  /** When the request arrived (epoch ms); now by default. Tests with a fake clock set it. */
+  receivedAt?: number;
 }
 
 /**
@@ -62,7 +64,7 @@ export function toHttpApiEvent(
   for (const name of new Set(url.searchParams.keys())) query[name] = url.searchParams.getAll(name).join(',');
   const cookieHeader = joinValues(request.headers['cookie']);
   const cookies = cookieHeader?.split(';').map((c) => c.trim());
-  const now = Date.now();
+  const now = request.receivedAt ?? Date.now();
   const isText = body.length === 0 || TEXT_CONTENT.test(headers['content-type'] ?? 'application/json');
   // A Function URL has no routes: its events say `$default`, as API Gateway's default route does.
   const key = matched ? routeKey(matched.route) : '$default';

@@ -1,14 +1,26 @@
 import middy from '@middy/core';
-import { createKeyInputSchema, createTeamInputSchema, keyView, teamView, type AdminService } from '../shared/admin';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  AdminChangeLog,
+  createAdminService,
+  createKeyInputSchema,
+  createTeamInputSchema,
+  keyView,
+  rotateKeyInputSchema,
+  teamView,
+  updateTeamInputSchema,
+  type AdminService,
+} from '../shared/admin';
+import type { GatewayConfig } from '../shared/catalog/schema';
 import {
   createRouter,
-  ERROR_CODES,
-  forbidden,
   jsonResponse,
   openAiErrors,
   parseJsonBody,
   parseWith,
   requestIdHeader,
+  requireAdmin,
   type HttpRequest,
   type HttpResponse,
   type RouteKeyOf,
@@ -17,50 +29,144 @@ import {
 /** What the auth (admin) Lambda needs. */
 export interface AuthHandlerDeps {
   admin: AdminService;
+  changes: AdminChangeLog;
+  now?: () => number;
 }
 
-/**
- * The admin principal of a request. Admin routes sit behind API Gateway's IAM authorizer, which
- * puts the caller's IAM ARN in the request context; a request without one did not come through
- * it (or came with a team key) and is refused, whatever headers it carries.
- */
-function requireAdmin(request: HttpRequest): string {
-  if (!request.iamPrincipal) {
-    throw forbidden(
-      'Admin routes require an IAM-signed (SigV4) request; team API keys are not accepted here.',
-      ERROR_CODES.adminOnly,
-    );
-  }
-  return request.iamPrincipal;
-}
+/** Query of `GET /v1/admin/changes`. */
+const changesQuerySchema = z.strictObject({
+  month: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'month is YYYY-MM')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(2_000).optional(),
+});
+
+/** Secrets in a response must not be cached by anything between the gateway and the admin. */
+const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
- * The auth Lambda: admin-only routes to create teams and issue their keys.
+ * The auth Lambda: admin-only routes for teams, keys and the admin audit trail. Every route
+ * first requires the IAM principal API Gateway's authorizer attached; the principal is what the
+ * audit trail records as the actor.
  *
  * @example
- * export const handler = createAuthHandler({ admin });
+ * export const handler = createAuthHandler({ admin, changes });
  */
 export function createAuthHandler(deps: AuthHandlerDeps) {
-  async function createTeam(request: HttpRequest) {
+  const now = deps.now ?? Date.now;
+  const ok = (request: HttpRequest, payload: unknown, status = 200, headers: Record<string, string> = {}) =>
+    jsonResponse(status, payload, { ...requestIdHeader(request.apiRequestId), ...headers });
+
+  async function listTeams(request: HttpRequest) {
     requireAdmin(request);
-    const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)));
-    return jsonResponse(201, { team: teamView(team) }, requestIdHeader(request.apiRequestId));
+    return ok(request, { object: 'list', data: (await deps.admin.listTeams()).map(teamView) });
+  }
+
+  async function createTeam(request: HttpRequest) {
+    const actor = requireAdmin(request);
+    const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)), actor);
+    return ok(request, { team: teamView(team) }, 201);
+  }
+
+  async function getTeam(request: HttpRequest) {
+    requireAdmin(request);
+    return ok(request, { team: teamView(await deps.admin.getTeam(request.pathParameters['teamId'] ?? '')) });
+  }
+
+  async function updateTeam(request: HttpRequest) {
+    const actor = requireAdmin(request);
+    const patch = parseWith(updateTeamInputSchema, parseJsonBody(request));
+    const team = await deps.admin.updateTeam(request.pathParameters['teamId'] ?? '', patch, actor);
+    return ok(request, { team: teamView(team) });
+  }
+
+  async function listKeys(request: HttpRequest) {
+    requireAdmin(request);
+    const keys = await deps.admin.listKeys(request.pathParameters['teamId'] ?? '');
+    return ok(request, { object: 'list', data: keys.map(keyView) });
   }
 
   async function createKey(request: HttpRequest) {
     const actor = requireAdmin(request);
     const input = parseWith(createKeyInputSchema, parseJsonBody(request));
     const { record, plaintext } = await deps.admin.issueKey(request.pathParameters['teamId'] ?? '', input, actor);
-    return jsonResponse(
-      201,
+    return ok(
+      request,
       { key: plaintext, key_info: keyView(record), note: 'Store this key now: it is shown only once.' },
-      { ...requestIdHeader(request.apiRequestId), 'cache-control': 'no-store' },
+      201,
+      NO_STORE,
     );
   }
 
+  async function revokeKey(request: HttpRequest) {
+    const actor = requireAdmin(request);
+    const record = await deps.admin.revokeKey(request.pathParameters['keyId'] ?? '', actor);
+    return ok(request, { key_info: keyView(record) });
+  }
+
+  async function rotateKey(request: HttpRequest) {
+    const actor = requireAdmin(request);
+    const body = request.body?.trim() ? parseJsonBody(request) : {};
+    const { grace_period_seconds } = parseWith(rotateKeyInputSchema, body);
+    const { record, plaintext } = await deps.admin.rotateKey(
+      request.pathParameters['keyId'] ?? '',
+      grace_period_seconds,
+      actor,
+    );
+    return ok(
+      request,
+      {
+        key: plaintext,
+        key_info: keyView(record),
+        note: `Store this key now: it is shown only once. The previous secret works until ${record.previousHashExpiresAt}.`,
+      },
+      200,
+      NO_STORE,
+    );
+  }
+
+  async function listChanges(request: HttpRequest) {
+    requireAdmin(request);
+    const query = parseWith(changesQuerySchema, request.query);
+    const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
+    const page = await deps.changes.list(month, {
+      limit: query.limit,
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    return ok(request, { object: 'list', month, data: page.changes, next_cursor: page.nextCursor ?? null });
+  }
+
   const route = createRouter<RouteKeyOf<'auth'>, HttpResponse>('auth', {
+    'GET /v1/admin/teams': listTeams,
     'POST /v1/admin/teams': createTeam,
+    'GET /v1/admin/teams/{teamId}': getTeam,
+    'PATCH /v1/admin/teams/{teamId}': updateTeam,
+    'GET /v1/admin/teams/{teamId}/keys': listKeys,
     'POST /v1/admin/teams/{teamId}/keys': createKey,
+    'POST /v1/admin/keys/{keyId}/revoke': revokeKey,
+    'POST /v1/admin/keys/{keyId}/rotate': rotateKey,
+    'GET /v1/admin/changes': listChanges,
   });
   return middy(route).use(openAiErrors());
+}
+
+/**
+ * Wires the auth Lambda's dependencies; `index.ts`, the local runtime and the tests share it.
+ *
+ * @example
+ * createAuthHandler(authDependencies({ db, tables, teamDefaults }))
+ */
+export function authDependencies(settings: {
+  db: DynamoDBDocumentClient;
+  tables: { identity: string; audit: string };
+  teamDefaults: GatewayConfig['teamDefaults'];
+  now?: () => number;
+}): AuthHandlerDeps {
+  return {
+    admin: createAdminService(settings),
+    changes: new AdminChangeLog(settings.db, settings.tables.audit),
+    ...(settings.now ? { now: settings.now } : {}),
+  };
 }

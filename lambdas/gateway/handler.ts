@@ -6,6 +6,7 @@ import type { Catalog } from '../shared/catalog/catalog';
 import { loadCatalog } from '../shared/catalog/load';
 import {
   ChatService,
+  type ChatServiceDeps,
   createChunkEncoder,
   newCompletionId,
   parseChatCompletionRequest,
@@ -33,7 +34,10 @@ import { createAuthenticator, type ApiKeyAuthenticator, type AuthenticatedCaller
 import { isModelAllowed } from '../shared/policy/model-access';
 import type { SecretResolver } from '../shared/providers/secrets';
 import { loadSecretResolver } from '../shared/providers/secrets-manager';
-import { RateLimiter, rateLimitHeaders } from '../shared/quota/rate-limiter';
+import { BudgetAlerts, type BudgetAlertPublisher } from '../shared/quota/budget-alerts';
+import { alertPublisherFor } from '../shared/quota/eventbridge-publisher';
+import { rateLimitHeaders } from '../shared/quota/limits';
+import { QuotaService } from '../shared/quota/quota-service';
 import { CircuitBreakers } from '../shared/routing/circuit-breaker';
 import { Router } from '../shared/routing/router';
 import { createDocumentClient } from '../shared/store/client';
@@ -243,9 +247,13 @@ export interface GatewaySettings {
   tables: Pick<TableNames, 'identity' | 'counters' | 'usage'>;
   catalog: Catalog;
   secrets: SecretResolver;
+  /** Where budget alerts go (EventBridge in AWS). */
+  alerts: BudgetAlertPublisher;
   identityCacheTtlMs: number;
   providerTimeoutMs: number;
   now?: () => number;
+  /** Adapter lookup override, for tests that observe provider calls. */
+  adapters?: ChatServiceDeps['adapters'];
 }
 
 /**
@@ -261,7 +269,10 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
     authenticator: createAuthenticator(settings.db, settings.tables.identity, settings.identityCacheTtlMs, now),
     chat: new ChatService({
       catalog: settings.catalog,
-      rateLimiter: new RateLimiter(settings.db, settings.tables.counters, now),
+      quota: new QuotaService(settings.db, settings.tables, {
+        alerts: new BudgetAlerts(settings.db, settings.tables.usage, settings.alerts, now),
+        now,
+      }),
       usage: new UsageRecorder(settings.db, settings.tables.usage),
       router: new Router(new CircuitBreakers({ failureThreshold: 5, cooldownMs: 30_000, now }), {
         maxAttemptsPerCandidate: 2,
@@ -272,6 +283,7 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
       secrets: settings.secrets,
       providerTimeoutMs: settings.providerTimeoutMs,
       now,
+      ...(settings.adapters ? { adapters: settings.adapters } : {}),
     }),
   };
 }
@@ -290,6 +302,7 @@ export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
     tables: env.tables,
     catalog: loadCatalog(),
     secrets: loadSecretResolver(),
+    alerts: alertPublisherFor(env.eventBusName),
     identityCacheTtlMs: env.identityCacheTtlMs,
     providerTimeoutMs: env.providerTimeoutMs,
   });

@@ -1,6 +1,7 @@
 import { loadEnvironment } from '../shared/config/environment';
 import { createAuthenticator } from '../shared/keys/authenticator';
 import { createDocumentClient } from '../shared/store/client';
+import { TeamRepository } from '../shared/teams/repository';
 import { UsageReader } from '../shared/usage/reader';
 import { createUsageHandler } from './handler';
 
@@ -10,5 +11,6 @@ const db = createDocumentClient({ region: env.region, endpoint: env.dynamodbEndp
 /** Entry point of the usage Lambda. */
 export const handler = createUsageHandler({
   authenticator: createAuthenticator(db, env.tables.identity, env.identityCacheTtlMs),
+  teams: new TeamRepository(db, env.tables.identity),
   reader: new UsageReader(db, env.tables.usage),
 });

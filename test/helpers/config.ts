@@ -2,7 +2,7 @@ import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 
 /**
  * A small catalog for tests: a fast mock, an expensive mock with cache prices, a slow mock (for
- * deadlines) and a broken one (for error mapping).
+ * deadlines), a broken one (for error mapping) and one with round prices (for budgets).
  */
 export const testConfig = {
   providers: {
@@ -21,6 +21,14 @@ export const testConfig = {
     },
     { id: 'mock-slow', provider: 'mock-slow', upstreamModel: 'mock-slow', prices: { input: 1, output: 1 } },
     { id: 'mock-down', provider: 'mock-down', upstreamModel: 'mock-down', prices: { input: 1, output: 1 } },
+    // Free input, $1000 per million output tokens: one output token costs exactly 1_000 µ$.
+    {
+      id: 'mock-pricey',
+      provider: 'mock',
+      upstreamModel: 'mock-pricey',
+      prices: { input: 0, output: 1000 },
+      maxOutputTokens: 100,
+    },
   ],
   teamDefaults: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000, softAlertPercent: 80, allowedModels: ['*'] },
 } satisfies GatewayConfigInput;

@@ -1,10 +1,12 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { createAuthHandler } from '../../lambdas/auth/handler';
-import { createGatewayHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
-import { AdminService, type CreateKeyInput, type CreateTeamInput } from '../../lambdas/shared/admin';
+import { authDependencies, createAuthHandler } from '../../lambdas/auth/handler';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createGatewayHandler, gatewayDependencies, type GatewaySettings } from '../../lambdas/gateway/handler';
+import type { AdminService, CreateKeyInput, CreateTeamInput } from '../../lambdas/shared/admin';
+import type { ApiKeyRecord } from '../../lambdas/shared/keys/schema';
+import type { TeamRecord } from '../../lambdas/shared/teams/schema';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig, type GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
-import { ApiKeyRepository } from '../../lambdas/shared/keys/repository';
 import { TeamRepository } from '../../lambdas/shared/teams/repository';
 import { UsageReader } from '../../lambdas/shared/usage/reader';
 import { createUsageHandler } from '../../lambdas/usage/handler';
@@ -12,6 +14,7 @@ import { createAuthenticator } from '../../lambdas/shared/keys/authenticator';
 import { lambdaContext, toHttpApiEvent, type HttpLambdaHandler } from '../../local/server';
 import { matchRoute } from '../../lambdas/shared/http/routes';
 import { staticSecrets, type SecretResolver } from '../../lambdas/shared/providers/secrets';
+import { InMemoryAlertPublisher, type BudgetAlertEvent } from '../../lambdas/shared/quota/budget-alerts';
 import type { FunctionName } from '../../lambdas/shared/http/routes';
 import { testConfig } from './config';
 import { createTestStore, type TestStore } from './dynamodb';
@@ -31,6 +34,12 @@ export interface TestGatewayOptions {
   identityCacheTtlMs?: number;
   providerTimeoutMs?: number;
   secrets?: SecretResolver;
+  /** Tables to use (another "Lambda instance" of an existing test gateway); fresh ones otherwise. */
+  store?: TestStore;
+  /** The DynamoDB client the handlers use (e.g. one that counts requests); the store's otherwise. */
+  db?: DynamoDBDocumentClient;
+  /** Adapter lookup override, to observe provider calls. */
+  adapters?: GatewaySettings['adapters'];
 }
 
 /** The IAM principal the tests' admin requests carry. */
@@ -45,33 +54,40 @@ export const TEST_ADMIN = 'arn:aws:iam::123456789012:user/test-admin';
  * const { plaintext } = await gw.issueKey((await gw.createTeam()).teamId);
  * const res = await gw.call('POST', '/v1/chat/completions', { key: plaintext, body: {...} });
  */
-export async function createTestGateway(options: TestGatewayOptions = {}) {
-  const store: TestStore = await createTestStore();
+export async function createTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const ownsStore = options.store === undefined;
+  const store: TestStore = options.store ?? (await createTestStore());
+  const db = options.db ?? store.db;
   const catalog = new Catalog(parseGatewayConfig(options.config ?? testConfig));
   const now = options.now ?? Date.now;
-  const admin = new AdminService({
-    teams: new TeamRepository(store.db, store.tables.identity),
-    keys: new ApiKeyRepository(store.db, store.tables.identity),
+  const authDeps = authDependencies({
+    db,
+    tables: store.tables,
     teamDefaults: catalog.config.teamDefaults,
     now,
   });
+  const admin = authDeps.admin;
   const identityCacheTtlMs = options.identityCacheTtlMs ?? 0;
+  const alerts = new InMemoryAlertPublisher();
   const handlers: Record<FunctionName, HttpLambdaHandler> = {
     gateway: createGatewayHandler(
       gatewayDependencies({
-        db: store.db,
+        db,
         tables: store.tables,
         catalog,
         identityCacheTtlMs,
         providerTimeoutMs: options.providerTimeoutMs ?? 5_000,
         secrets: options.secrets ?? staticSecrets({}),
+        alerts,
         now,
+        ...(options.adapters ? { adapters: options.adapters } : {}),
       }),
     ) as unknown as HttpLambdaHandler,
-    auth: createAuthHandler({ admin }) as unknown as HttpLambdaHandler,
+    auth: createAuthHandler(authDeps) as unknown as HttpLambdaHandler,
     usage: createUsageHandler({
-      authenticator: createAuthenticator(store.db, store.tables.identity, identityCacheTtlMs, now),
-      reader: new UsageReader(store.db, store.tables.usage),
+      authenticator: createAuthenticator(db, store.tables.identity, identityCacheTtlMs, now),
+      teams: new TeamRepository(db, store.tables.identity),
+      reader: new UsageReader(db, store.tables.usage),
       now,
     }) as unknown as HttpLambdaHandler,
   };
@@ -83,6 +99,8 @@ export async function createTestGateway(options: TestGatewayOptions = {}) {
     catalog,
     admin,
     handlers,
+    /** Budget alerts published so far. */
+    alerts: alerts.events,
     /**
      * Calls a route as API Gateway would. `key` goes in `Authorization: Bearer`; `admin` adds the
      * IAM authorizer context API Gateway attaches to SigV4-signed requests.
@@ -99,7 +117,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}) {
       if (init.key) headers['authorization'] = `Bearer ${init.key}`;
       const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
       const event = toHttpApiEvent(
-        { method, url, headers, ...(body !== undefined ? { body } : {}) },
+        { method, url, headers, receivedAt: now(), ...(body !== undefined ? { body } : {}) },
         matched,
         init.admin ? TEST_ADMIN : undefined,
       );
@@ -116,15 +134,39 @@ export async function createTestGateway(options: TestGatewayOptions = {}) {
     /** Creates a team (unique id unless given) with the test defaults. */
     async createTeam(input: Partial<CreateTeamInput> = {}) {
       teamCounter += 1;
-      return admin.createTeam({ id: `team-${teamCounter}-${Date.now() % 100000}`, name: 'Test team', ...input });
+      return admin.createTeam(
+        { id: `team-${teamCounter}-${Date.now() % 100000}`, name: 'Test team', ...input },
+        TEST_ADMIN,
+      );
     },
     /** Issues a key for a team. */
     issueKey(teamId: string, input: CreateKeyInput = {}) {
       return admin.issueKey(teamId, input, TEST_ADMIN);
     },
-    destroy: () => store.destroy(),
+    /** Another set of handlers on the same tables: what a second Lambda instance would be. */
+    instance(overrides: Omit<TestGatewayOptions, 'store'> = {}) {
+      return createTestGateway({ ...options, ...overrides, store });
+    },
+    destroy: () => {
+      if (ownsStore) store.destroy();
+    },
   };
 }
 
-/** A test gateway. */
-export type TestGateway = Awaited<ReturnType<typeof createTestGateway>>;
+/** A test gateway: handlers, tables and helpers. */
+export interface TestGateway {
+  store: TestStore;
+  catalog: Catalog;
+  admin: AdminService;
+  handlers: Record<FunctionName, HttpLambdaHandler>;
+  alerts: BudgetAlertEvent[];
+  call(
+    method: string,
+    url: string,
+    init?: { key?: string; admin?: boolean; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
+  createTeam(input?: Partial<CreateTeamInput>): Promise<TeamRecord>;
+  issueKey(teamId: string, input?: CreateKeyInput): Promise<{ record: ApiKeyRecord; plaintext: string }>;
+  instance(overrides?: Omit<TestGatewayOptions, 'store'>): Promise<TestGateway>;
+  destroy(): void;
+}

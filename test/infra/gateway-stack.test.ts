@@ -57,8 +57,8 @@ describe('GatewayStack', () => {
     });
   });
 
-  it('has four Lambdas on Node.js 22, arm64, with source maps and a log retention', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('has five Lambdas on Node.js 22, arm64, with source maps and a log retention', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -68,7 +68,7 @@ describe('GatewayStack', () => {
   });
 
   it('creates the tables from the shared schema: on demand, PITR, TTL, deletion protection', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
     for (const table of Object.values(TABLES)) {
       template.hasResource('AWS::DynamoDB::GlobalTable', {
         DeletionPolicy: 'Retain',
@@ -100,11 +100,31 @@ describe('GatewayStack', () => {
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
+      'events:PutEvents',
     ];
     expect(actionsOf(template, 'LLM gateway: OpenAI')).toEqual(gatewayActions);
     expect(actionsOf(template, 'LLM gateway: streaming')).toEqual(gatewayActions);
-    expect(actionsOf(template, 'LLM gateway: admin')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(actionsOf(template, 'LLM gateway: usage')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actionsOf(template, 'LLM gateway: admin')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOf(template, 'LLM gateway: usage')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+    expect(actionsOf(template, 'LLM gateway: releases')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+    ]);
   });
 
   it('scopes Bedrock to the catalog models: inference profiles and their foundation models', () => {
@@ -175,8 +195,22 @@ describe('GatewayStack', () => {
     created.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'llm-gateway/openai' });
   });
 
+  it('runs the maintenance Lambda every five minutes', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+    });
+  });
+
   it('outputs what a user needs', () => {
-    for (const output of ['ApiUrl', 'StreamUrl', 'IdentityTableName', 'UsageTableName', 'CountersTableName']) {
+    for (const output of [
+      'ApiUrl',
+      'StreamUrl',
+      'IdentityTableName',
+      'UsageTableName',
+      'CountersTableName',
+      'AuditTableName',
+    ]) {
       template.hasOutput(output, {});
     }
   });
@@ -225,6 +259,8 @@ describe('GatewayStack bundling', () => {
       expect(bundles).toEqual([
         { name: 'admin', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         { name: 'OpenAI-compatible', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        // Maintenance reads teams and months, never the catalog.
+        { name: 'releases', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
         { name: 'streaming', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         // The usage Lambda never reads the catalog, so esbuild leaves it out.
         { name: 'usage', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },

@@ -95,3 +95,108 @@ describe('auth (admin) Lambda against DynamoDB Local', () => {
     }
   });
 });
+
+describe('team and key administration with an audit trail', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await createTestGateway();
+  });
+  afterAll(() => gw.destroy());
+
+  it('creates, reads, lists, updates and disables teams', async () => {
+    await gw.call('POST', '/v1/admin/teams', {
+      admin: true,
+      body: { id: 'search', name: 'Search', monthly_budget_usd: 10 },
+    });
+    await gw.call('POST', '/v1/admin/teams', {
+      admin: true,
+      body: { id: 'ads', name: 'Ads', allowed_models: ['mock-*'] },
+    });
+    const list = await gw.call('GET', '/v1/admin/teams', { admin: true });
+    expect(list.body.data.map((t: { id: string }) => t.id)).toEqual(['ads', 'search']);
+    const updated = await gw.call('PATCH', '/v1/admin/teams/search', {
+      admin: true,
+      body: { monthly_budget_usd: null, requests_per_minute: 5, cost_center: 'CC-9', status: 'disabled' },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body.team).toMatchObject({
+      monthly_budget_usd: null,
+      requests_per_minute: 5,
+      cost_center: 'CC-9',
+      status: 'disabled',
+    });
+    const read = await gw.call('GET', '/v1/admin/teams/search', { admin: true });
+    expect(read.body.team).toEqual(updated.body.team);
+    expect((await gw.call('GET', '/v1/admin/teams/nope', { admin: true })).status).toBe(404);
+    expect((await gw.call('PATCH', '/v1/admin/teams/search', { admin: true, body: {} })).status).toBe(400);
+    expect(
+      (await gw.call('PATCH', '/v1/admin/teams/search', { admin: true, body: { status: 'archived' } })).body.error
+        .param,
+    ).toBe('status');
+  });
+
+  it('lists keys without secrets or hashes, revokes and rotates them', async () => {
+    const created = await gw.call('POST', '/v1/admin/teams/ads/keys', { admin: true, body: { name: 'web' } });
+    const keyId = created.body.key_info.id;
+    const list = await gw.call('GET', '/v1/admin/teams/ads/keys', { admin: true });
+    expect(list.body.data).toEqual([expect.objectContaining({ id: keyId, name: 'web', revoked_at: null })]);
+    const listed = JSON.stringify(list.body);
+    expect(listed).not.toContain(created.body.key);
+    expect(listed).not.toMatch(/hash/i);
+
+    const rotated = await gw.call('POST', `/v1/admin/keys/${keyId}/rotate`, { admin: true });
+    expect(rotated.status).toBe(200);
+    expect(rotated.headers['cache-control']).toBe('no-store');
+    expect(Date.parse(rotated.body.key_info.previous_secret_valid_until) - Date.now()).toBeGreaterThan(
+      23 * 3600 * 1000,
+    );
+
+    const revoked = await gw.call('POST', `/v1/admin/keys/${keyId}/revoke`, { admin: true });
+    expect(revoked.body.key_info.revoked_at).toEqual(expect.any(String));
+    expect((await gw.call('POST', `/v1/admin/keys/${keyId}/revoke`, { admin: true })).status).toBe(409);
+    expect((await gw.call('POST', `/v1/admin/keys/${keyId}/rotate`, { admin: true })).status).toBe(409);
+    expect((await gw.call('POST', '/v1/admin/keys/unknownkey123/revoke', { admin: true })).status).toBe(404);
+    expect((await gw.call('GET', '/v1/admin/teams/nope/keys', { admin: true })).status).toBe(404);
+  });
+
+  it('records every admin action with who, what, when, before and after, newest first', async () => {
+    const first = await gw.call('GET', '/v1/admin/changes?limit=3', { admin: true });
+    expect(first.status).toBe(200);
+    expect(first.body.data).toHaveLength(3);
+    const [revoke, rotate, createKey] = first.body.data;
+    expect(revoke).toMatchObject({
+      action: 'key.revoke',
+      actor: TEST_ADMIN,
+      teamId: 'ads',
+      before: { revoked_at: null },
+    });
+    expect(revoke.after.revoked_at).toEqual(expect.any(String));
+    expect(rotate).toMatchObject({ action: 'key.rotate', before: { rotated_at: null } });
+    expect(createKey).toMatchObject({ action: 'key.create', before: null, after: { name: 'web' } });
+    expect(JSON.stringify(first.body)).not.toMatch(/hash|gwk_/);
+    const second = await gw.call('GET', `/v1/admin/changes?limit=3&cursor=${first.body.next_cursor}`, { admin: true });
+    expect(second.body.data.map((c: { action: string }) => c.action)).toEqual([
+      'team.update',
+      'team.create',
+      'team.create',
+    ]);
+    expect(second.body.data[0]).toMatchObject({
+      teamId: 'search',
+      before: { monthly_budget_usd: '10.000000', status: 'active' },
+      after: { monthly_budget_usd: null, status: 'disabled' },
+    });
+    expect((await gw.call('GET', '/v1/admin/changes?cursor=garbage', { admin: true })).status).toBe(400);
+  });
+
+  it('serves any team’s usage to admins, and only to admins', async () => {
+    const { plaintext } = await gw.issueKey('ads');
+    await gw.call('POST', '/v1/chat/completions', {
+      key: plaintext,
+      body: { model: 'mock-small', messages: [{ role: 'user', content: 'x' }] },
+    });
+    const usage = await gw.call('GET', '/v1/admin/teams/ads/usage?days=1', { admin: true });
+    expect(usage.body).toMatchObject({ team: 'ads', totals: { requests: 1 }, budget: null });
+    expect((await gw.call('GET', '/v1/admin/teams/ads/usage', { key: plaintext })).status).toBe(403);
+    expect((await gw.call('GET', '/v1/admin/teams/nope/usage', { admin: true })).status).toBe(404);
+  });
+});

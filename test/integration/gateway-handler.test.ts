@@ -85,6 +85,7 @@ describe('gateway Lambda against DynamoDB Local', () => {
       'mock-large',
       'mock-slow',
       'mock-down',
+      'mock-pricey',
     ]);
     expect(res.body.data[1]).toMatchObject({
       id: 'mock-large',

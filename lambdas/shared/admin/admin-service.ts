@@ -1,22 +1,36 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { GatewayConfig } from '../catalog/schema';
 import { usdToMicros } from '../cost/money';
-import { conflict, invalidRequest, notFound } from '../http/errors';
+import { conflict, ERROR_CODES, invalidRequest, notFound } from '../http/errors';
 import { generateApiKey, generateKeyId, hashApiKey } from '../keys/format';
-import type { ApiKeyRepository } from '../keys/repository';
+import { ApiKeyRepository } from '../keys/repository';
 import type { ApiKeyRecord } from '../keys/schema';
-import { TeamAlreadyExistsError, type TeamRepository } from '../teams/repository';
+import { TransactionCancelledError, transactWrite, type TransactItem } from '../store/transactions';
+import { TeamRepository } from '../teams/repository';
 import type { TeamRecord } from '../teams/schema';
-import type { CreateKeyInput, CreateTeamInput } from './schemas';
+import { AdminChangeLog, type AdminChange } from './change-log';
+import { keyView, teamView, type CreateKeyInput, type CreateTeamInput, type UpdateTeamInput } from './schemas';
 
 /** What the admin service needs. */
 export interface AdminServiceDeps {
+  db: DynamoDBDocumentClient;
   teams: TeamRepository;
   keys: ApiKeyRepository;
+  changes: AdminChangeLog;
   teamDefaults: GatewayConfig['teamDefaults'];
   now?: () => number;
 }
 
-/** Team and key administration, behind the admin-only routes. */
+/** Default and longest time a rotated key's old secret keeps working. */
+export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 3600;
+export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Team and key administration behind the admin-only routes. Every change is written together
+ * with its admin audit entry (who, what, when, before and after) in one DynamoDB transaction,
+ * and changes to existing records are optimistic: a record changed by someone else since it was
+ * read is not overwritten (409).
+ */
 export class AdminService {
   private readonly now: () => number;
 
@@ -28,10 +42,10 @@ export class AdminService {
    * Creates a team; limits not given take the config's team defaults.
    *
    * @example
-   * await admin.createTeam({ id: 'payments', name: 'Payments' });
+   * await admin.createTeam({ id: 'payments', name: 'Payments' }, 'arn:aws:iam::123:user/alice');
    */
-  async createTeam(input: CreateTeamInput): Promise<TeamRecord> {
-    const at = new Date(this.now()).toISOString();
+  async createTeam(input: CreateTeamInput, actor: string): Promise<TeamRecord> {
+    const at = this.isoNow();
     const defaults = this.deps.teamDefaults;
     const team: TeamRecord = {
       teamId: input.id,
@@ -42,17 +56,80 @@ export class AdminService {
       requestsPerMinute: input.requests_per_minute ?? defaults.requestsPerMinute,
       tokensPerMinute: input.tokens_per_minute ?? defaults.tokensPerMinute,
       allowedModels: input.allowed_models ?? defaults.allowedModels,
+      ...(input.policy_profile ? { policyProfile: input.policy_profile } : {}),
       status: 'active',
       createdAt: at,
       updatedAt: at,
     };
-    try {
-      await this.deps.teams.create(team);
-    } catch (error) {
-      if (error instanceof TeamAlreadyExistsError) throw conflict(`A team with id '${input.id}' already exists.`);
-      throw error;
-    }
+    await this.commit(
+      this.deps.teams.createItem(team),
+      {
+        at,
+        actor,
+        action: 'team.create',
+        teamId: team.teamId,
+        before: null,
+        after: teamView(team),
+      },
+      `A team with id '${input.id}' already exists.`,
+    );
     return team;
+  }
+
+  /** A team, or 404. */
+  async getTeam(teamId: string): Promise<TeamRecord> {
+    const team = await this.deps.teams.get(teamId);
+    if (!team) throw notFound(`No team with id '${teamId}'.`, ERROR_CODES.notFound, 'teamId');
+    return team;
+  }
+
+  /** Every team. */
+  listTeams(): Promise<TeamRecord[]> {
+    return this.deps.teams.list();
+  }
+
+  /**
+   * Changes a team's settings (including disabling or re-enabling it); fields set to null are
+   * removed (no budget, no cost center, the default policy profile).
+   *
+   * @example
+   * await admin.updateTeam('payments', { status: 'disabled' }, actor);
+   */
+  async updateTeam(teamId: string, patch: UpdateTeamInput, actor: string): Promise<TeamRecord> {
+    const current = await this.getTeam(teamId);
+    const at = this.isoNow();
+    const next: TeamRecord = { ...current, updatedAt: at };
+    if (patch.name !== undefined) next.name = patch.name;
+    if (patch.cost_center !== undefined) {
+      if (patch.cost_center === null) delete next.costCenter;
+      else next.costCenter = patch.cost_center;
+    }
+    if (patch.monthly_budget_usd !== undefined) {
+      if (patch.monthly_budget_usd === null) delete next.monthlyBudgetMicros;
+      else next.monthlyBudgetMicros = usdToMicros(patch.monthly_budget_usd);
+    }
+    if (patch.policy_profile !== undefined) {
+      if (patch.policy_profile === null) delete next.policyProfile;
+      else next.policyProfile = patch.policy_profile;
+    }
+    if (patch.soft_alert_percent !== undefined) next.softAlertPercent = patch.soft_alert_percent;
+    if (patch.requests_per_minute !== undefined) next.requestsPerMinute = patch.requests_per_minute;
+    if (patch.tokens_per_minute !== undefined) next.tokensPerMinute = patch.tokens_per_minute;
+    if (patch.allowed_models !== undefined) next.allowedModels = patch.allowed_models;
+    if (patch.status !== undefined) next.status = patch.status;
+    await this.commit(
+      this.deps.teams.replaceItem(next, current.updatedAt),
+      {
+        at,
+        actor,
+        action: 'team.update',
+        teamId,
+        before: teamView(current),
+        after: teamView(next),
+      },
+      `Team '${teamId}' was changed by someone else meanwhile; read it again and retry.`,
+    );
+    return next;
   }
 
   /**
@@ -66,29 +143,27 @@ export class AdminService {
     input: CreateKeyInput,
     actor: string,
   ): Promise<{ record: ApiKeyRecord; plaintext: string }> {
-    const team = await this.deps.teams.get(teamId);
-    if (!team) throw notFound(`No team with id '${teamId}'.`, undefined, 'teamId');
+    const team = await this.getTeam(teamId);
     const now = this.now();
     if (input.expires_at && Date.parse(input.expires_at) <= now) {
       throw invalidRequest('expires_at must be in the future.', { param: 'expires_at' });
     }
-    if (input.requests_per_minute !== undefined && input.requests_per_minute > team.requestsPerMinute) {
-      throw invalidRequest(`requests_per_minute may not exceed the team's ${team.requestsPerMinute}.`, {
-        param: 'requests_per_minute',
-      });
-    }
-    if (input.tokens_per_minute !== undefined && input.tokens_per_minute > team.tokensPerMinute) {
-      throw invalidRequest(`tokens_per_minute may not exceed the team's ${team.tokensPerMinute}.`, {
-        param: 'tokens_per_minute',
-      });
+    for (const [param, value, teamLimit] of [
+      ['requests_per_minute', input.requests_per_minute, team.requestsPerMinute],
+      ['tokens_per_minute', input.tokens_per_minute, team.tokensPerMinute],
+    ] as const) {
+      if (value !== undefined && value > teamLimit) {
+        throw invalidRequest(`${param} may not exceed the team's ${teamLimit}.`, { param });
+      }
     }
     const keyId = generateKeyId();
     const plaintext = generateApiKey(keyId);
+    const at = new Date(now).toISOString();
     const record: ApiKeyRecord = {
       keyId,
       teamId,
       hash: hashApiKey(plaintext),
-      createdAt: new Date(now).toISOString(),
+      createdAt: at,
       createdBy: actor,
       ...(input.name ? { name: input.name } : {}),
       ...(input.expires_at ? { expiresAt: new Date(input.expires_at).toISOString() } : {}),
@@ -96,7 +171,131 @@ export class AdminService {
       ...(input.tokens_per_minute !== undefined ? { tokensPerMinute: input.tokens_per_minute } : {}),
       ...(input.allowed_models ? { allowedModels: input.allowed_models } : {}),
     };
-    await this.deps.keys.create(record);
+    await this.commit(
+      this.deps.keys.createItem(record),
+      {
+        at,
+        actor,
+        action: 'key.create',
+        teamId,
+        keyId,
+        before: null,
+        after: keyView(record),
+      },
+      'Key id collision; retry.',
+    );
     return { record, plaintext };
   }
+
+  /** A team's keys (never their secrets or hashes), or 404 for an unknown team. */
+  async listKeys(teamId: string): Promise<ApiKeyRecord[]> {
+    await this.getTeam(teamId);
+    return this.deps.keys.listByTeam(teamId);
+  }
+
+  /**
+   * Revokes a key. Lambda instances that read it recently stop accepting it within their cache
+   * lifetime (`IDENTITY_CACHE_TTL_SECONDS`).
+   *
+   * @example
+   * await admin.revokeKey('k3x9...', actor);
+   */
+  async revokeKey(keyId: string, actor: string): Promise<ApiKeyRecord> {
+    const key = await this.liveKey(keyId);
+    const at = this.isoNow();
+    const revoked = { ...key, revokedAt: at };
+    await this.commit(
+      this.deps.keys.revokeItem(keyId, at),
+      {
+        at,
+        actor,
+        action: 'key.revoke',
+        teamId: key.teamId,
+        keyId,
+        before: keyView(key),
+        after: keyView(revoked),
+      },
+      `Key '${keyId}' was changed by someone else meanwhile; read it again and retry.`,
+    );
+    return revoked;
+  }
+
+  /**
+   * Gives a key a new secret (same key id); the old secret keeps working for the grace period,
+   * so clients can be redeployed without an outage.
+   *
+   * @example
+   * const { plaintext } = await admin.rotateKey('k3x9...', 3600, actor);
+   */
+  async rotateKey(
+    keyId: string,
+    gracePeriodSeconds: number,
+    actor: string,
+  ): Promise<{ record: ApiKeyRecord; plaintext: string }> {
+    const key = await this.liveKey(keyId);
+    const now = this.now();
+    const at = new Date(now).toISOString();
+    const plaintext = generateApiKey(keyId);
+    const rotated: ApiKeyRecord = {
+      ...key,
+      hash: hashApiKey(plaintext),
+      previousHash: key.hash,
+      previousHashExpiresAt: new Date(now + gracePeriodSeconds * 1000).toISOString(),
+      rotatedAt: at,
+    };
+    await this.commit(
+      this.deps.keys.rotateItem(keyId, key.hash, rotated.hash, at, rotated.previousHashExpiresAt!),
+      { at, actor, action: 'key.rotate', teamId: key.teamId, keyId, before: keyView(key), after: keyView(rotated) },
+      `Key '${keyId}' was changed by someone else meanwhile; read it again and retry.`,
+    );
+    return { record: rotated, plaintext };
+  }
+
+  private async liveKey(keyId: string): Promise<ApiKeyRecord> {
+    const key = await this.deps.keys.get(keyId);
+    if (!key) throw notFound(`No key with id '${keyId}'.`, ERROR_CODES.notFound, 'keyId');
+    if (key.revokedAt) throw conflict(`Key '${keyId}' was revoked at ${key.revokedAt}.`);
+    return key;
+  }
+
+  /** Writes a change and its audit entry together; a failed condition on the change is a 409. */
+  private async commit(
+    change: TransactItem,
+    entry: Omit<AdminChange, 'changeId'>,
+    conflictMessage: string,
+  ): Promise<void> {
+    try {
+      await transactWrite(this.deps.db, [change, this.deps.changes.entryItem(entry)]);
+    } catch (error) {
+      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) throw conflict(conflictMessage);
+      throw error;
+    }
+  }
+
+  private isoNow(): string {
+    return new Date(this.now()).toISOString();
+  }
+}
+
+/**
+ * The admin service over the gateway's tables, as the auth Lambda, the local runtime and the
+ * tests build it.
+ *
+ * @example
+ * const admin = createAdminService({ db, tables, teamDefaults: catalog.config.teamDefaults });
+ */
+export function createAdminService(settings: {
+  db: DynamoDBDocumentClient;
+  tables: { identity: string; audit: string };
+  teamDefaults: GatewayConfig['teamDefaults'];
+  now?: () => number;
+}): AdminService {
+  return new AdminService({
+    db: settings.db,
+    teams: new TeamRepository(settings.db, settings.tables.identity),
+    keys: new ApiKeyRepository(settings.db, settings.tables.identity),
+    changes: new AdminChangeLog(settings.db, settings.tables.audit),
+    teamDefaults: settings.teamDefaults,
+    ...(settings.now ? { now: settings.now } : {}),
+  });
 }

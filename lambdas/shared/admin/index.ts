@@ -1,9 +1,19 @@
-export { AdminService, type AdminServiceDeps } from './admin-service';
+export {
+  AdminService,
+  createAdminService,
+  DEFAULT_ROTATION_GRACE_SECONDS,
+  MAX_ROTATION_GRACE_SECONDS,
+  type AdminServiceDeps,
+} from './admin-service';
+export { AdminChangeLog, type AdminAction, type AdminChange, type ChangePage } from './change-log';
 export {
   createKeyInputSchema,
   createTeamInputSchema,
   keyView,
+  rotateKeyInputSchema,
   teamView,
+  updateTeamInputSchema,
   type CreateKeyInput,
   type CreateTeamInput,
+  type UpdateTeamInput,
 } from './schemas';

@@ -16,6 +16,33 @@ export const createTeamInputSchema = z.strictObject({
   requests_per_minute: limit.optional(),
   tokens_per_minute: limit.optional(),
   allowed_models: z.array(modelPatternSchema).min(1).max(100).optional(),
+  policy_profile: z.string().min(1).max(64).optional(),
+});
+
+/** Body of `PATCH /v1/admin/teams/{teamId}`: only the fields to change; null removes an optional one. */
+export const updateTeamInputSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).optional(),
+    cost_center: z.string().trim().min(1).max(64).nullable().optional(),
+    monthly_budget_usd: z.number().nonnegative().max(100_000_000).nullable().optional(),
+    soft_alert_percent: z.number().int().min(1).max(100).optional(),
+    requests_per_minute: limit.optional(),
+    tokens_per_minute: limit.optional(),
+    allowed_models: z.array(modelPatternSchema).min(1).max(100).optional(),
+    policy_profile: z.string().min(1).max(64).nullable().optional(),
+    status: z.enum(['active', 'disabled']).optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, 'send at least one field to change');
+
+/** Body of `POST /v1/admin/keys/{keyId}/rotate`. */
+export const rotateKeyInputSchema = z.strictObject({
+  /** How long the old secret keeps working (default one day, at most seven). */
+  grace_period_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(24 * 3600),
 });
 
 /** Body of `POST /v1/admin/teams/{teamId}/keys`. */
@@ -33,6 +60,8 @@ export const createKeyInputSchema = z.strictObject({
 export type CreateTeamInput = z.infer<typeof createTeamInputSchema>;
 /** Validated create-key input. */
 export type CreateKeyInput = z.infer<typeof createKeyInputSchema>;
+/** Validated update-team input. */
+export type UpdateTeamInput = z.infer<typeof updateTeamInputSchema>;
 
 /** A team as the admin API shows it. */
 export function teamView(team: TeamRecord) {
@@ -45,6 +74,7 @@ export function teamView(team: TeamRecord) {
     requests_per_minute: team.requestsPerMinute,
     tokens_per_minute: team.tokensPerMinute,
     allowed_models: team.allowedModels,
+    policy_profile: team.policyProfile ?? null,
     status: team.status,
     created_at: team.createdAt,
     updated_at: team.updatedAt,
@@ -61,6 +91,8 @@ export function keyView(key: ApiKeyRecord) {
     created_by: key.createdBy ?? null,
     expires_at: key.expiresAt ?? null,
     revoked_at: key.revokedAt ?? null,
+    rotated_at: key.rotatedAt ?? null,
+    previous_secret_valid_until: key.previousHashExpiresAt ?? null,
     requests_per_minute: key.requestsPerMinute ?? null,
     tokens_per_minute: key.tokensPerMinute ?? null,
     allowed_models: key.allowedModels ?? null,

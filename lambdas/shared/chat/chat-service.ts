@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
-import { priceUsage, type CostBreakdown } from '../cost/pricing';
+import { lineItemMicros, priceUsage, type CostBreakdown } from '../cost/pricing';
 import { ERROR_CODES, forbidden, notFound, type GatewayError } from '../http/errors';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { logger } from '../observability/logger';
@@ -9,7 +9,8 @@ import { ProviderError } from '../providers/errors';
 import { adapterFor } from '../providers/registry';
 import type { SecretResolver } from '../providers/secrets';
 import type { ProviderAdapter, ProviderTarget } from '../providers/types';
-import type { RateLimiter, RateLimitStatus } from '../quota/rate-limiter';
+import type { RateLimitStatus } from '../quota/limits';
+import type { Admission, QuotaService } from '../quota/quota-service';
 import {
   RouteFailedError,
   type AttemptRecord,
@@ -18,17 +19,24 @@ import {
   type RouteSuccess,
 } from '../routing/router';
 import type { UsageRecord } from '../usage/record';
-import type { UsageRecorder } from '../usage/recorder';
+import type { QuotaSettlement, UsageRecorder } from '../usage/recorder';
 import { outputTokenLimit, toChatRequest, type ChatCompletionRequest } from './openai-request';
 import { StreamMeter } from './stream-meter';
 import { estimatePromptTokens } from './token-estimate';
-import { ZERO_USAGE, type ChatCompletion, type ChatRequest, type ChatStreamEvent, type TokenUsage } from './types';
+import {
+  totalTokens,
+  ZERO_USAGE,
+  type ChatCompletion,
+  type ChatRequest,
+  type ChatStreamEvent,
+  type TokenUsage,
+} from './types';
 import { toClientError } from './upstream-errors';
 
 /** What the chat service needs; everything is injected so tests can point it anywhere. */
 export interface ChatServiceDeps {
   catalog: Catalog;
-  rateLimiter: RateLimiter;
+  quota: QuotaService;
   usage: UsageRecorder;
   router: Router;
   secrets: SecretResolver;
@@ -150,7 +158,7 @@ export class ChatService {
     context: RequestContext,
   ): Promise<ChatOutcome> {
     const plan = this.plan(caller, body);
-    const rateLimit = await this.admit(caller);
+    const admission = await this.admit(caller, plan, context);
     let routed;
     try {
       routed = await this.deps.router.route(
@@ -163,16 +171,16 @@ export class ChatService {
           }),
       );
     } catch (error) {
-      throw await this.failedRoute(caller, body, context, error, false);
+      throw await this.failedRoute(caller, body, context, plan, admission, error, false);
     }
-    const facts = routingFacts(body, routed, rateLimit);
+    const facts = routingFacts(body, routed, admission.status);
     const record = this.usageRecord(caller, facts, context, {
       usage: routed.value.usage,
       status: 'ok',
       httpStatus: 200,
       streamed: false,
     });
-    await this.recordSafely(record);
+    await this.recordSafely(record, admission);
     return { ...facts, completion: routed.value, cost: record.cost, latencyMs: record.latencyMs };
   }
 
@@ -193,7 +201,7 @@ export class ChatService {
     signal?: AbortSignal,
   ): Promise<ChatStreamStart> {
     const plan = this.plan(caller, body);
-    const rateLimit = await this.admit(caller);
+    const admission = await this.admit(caller, plan, context);
     const upstream = new AbortController();
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
     let routed;
@@ -211,10 +219,13 @@ export class ChatService {
         routeSignal,
       );
     } catch (error) {
-      throw await this.failedRoute(caller, body, context, error, true);
+      throw await this.failedRoute(caller, body, context, plan, admission, error, true);
     }
-    const facts = routingFacts(body, routed, rateLimit);
-    return { ...facts, events: this.meteredEvents(caller, facts, context, plan, routed.value, upstream, signal) };
+    const facts = routingFacts(body, routed, admission.status);
+    return {
+      ...facts,
+      events: this.meteredEvents(caller, facts, context, plan, admission, routed.value, upstream, signal),
+    };
   }
 
   /** The rest of a started stream, metered, recorded before it ends. */
@@ -223,6 +234,7 @@ export class ChatService {
     facts: RoutingFacts,
     context: RequestContext,
     plan: ChatPlan,
+    admission: Admission,
     started: { iterator: AsyncIterator<ChatStreamEvent>; first: IteratorResult<ChatStreamEvent> },
     upstream: AbortController,
     clientSignal: AbortSignal | undefined,
@@ -264,7 +276,7 @@ export class ChatService {
         httpStatus: completed ? 200 : clientGone ? 499 : toClientError(failure!, facts.target.connectionName).status,
         streamed: true,
       });
-      await this.recordSafely(record);
+      await this.recordSafely(record, admission);
     }
     if (failure) {
       yield {
@@ -301,44 +313,92 @@ export class ChatService {
     return { requested, request, candidates, promptTokens: estimatePromptTokens(request) };
   }
 
-  private admit(caller: AuthenticatedCaller): Promise<RateLimitStatus> {
-    return this.deps.rateLimiter.admit({
-      teamId: caller.team.teamId,
-      keyId: caller.key.keyId,
-      teamRequestsPerMinute: caller.team.requestsPerMinute,
-      ...(caller.key.requestsPerMinute !== undefined ? { keyRequestsPerMinute: caller.key.requestsPerMinute } : {}),
+  /**
+   * Admits the request against the team's and key's per-minute limits and, for a team with a
+   * budget, reserves its worst-case cost: the prompt estimate at the highest prompt price and the
+   * output cap at the highest output price among the models it may be routed to. The provider is
+   * always called with that output cap, so the reservation bounds the real cost.
+   */
+  private admit(caller: AuthenticatedCaller, plan: ChatPlan, context: RequestContext): Promise<Admission> {
+    const { team, key } = caller;
+    const reserveMicros = Math.max(
+      ...plan.candidates.map(({ model: { prices } }) => {
+        const promptPrice = Math.max(
+          prices.inputMicrosPerMTok,
+          prices.cacheReadMicrosPerMTok,
+          prices.cacheWriteMicrosPerMTok,
+        );
+        return (
+          lineItemMicros(plan.promptTokens, promptPrice) +
+          lineItemMicros(plan.request.maxOutputTokens, prices.outputMicrosPerMTok)
+        );
+      }),
+    );
+    return this.deps.quota.admit({
+      teamId: team.teamId,
+      keyId: key.keyId,
+      receivedAt: context.receivedAt,
+      promptTokens: plan.promptTokens,
+      limits: {
+        teamRequestsPerMinute: team.requestsPerMinute,
+        teamTokensPerMinute: team.tokensPerMinute,
+        ...(key.requestsPerMinute !== undefined ? { keyRequestsPerMinute: key.requestsPerMinute } : {}),
+        ...(key.tokensPerMinute !== undefined ? { keyTokensPerMinute: key.tokensPerMinute } : {}),
+      },
+      ...(team.monthlyBudgetMicros !== undefined
+        ? {
+            budget: {
+              monthlyBudgetMicros: team.monthlyBudgetMicros,
+              reserveMicros,
+              softAlertPercent: team.softAlertPercent,
+            },
+          }
+        : {}),
     });
   }
 
-  /** Records a request no provider served and returns the client error to throw. */
+  /**
+   * Records a request no provider served (giving back what admission took) and returns the
+   * client error to throw. Anything that is not a routing failure (a bug, DynamoDB down) is
+   * recorded the same way and rethrown.
+   */
   private async failedRoute(
     caller: AuthenticatedCaller,
     body: ChatCompletionRequest,
     context: RequestContext,
+    plan: ChatPlan,
+    admission: Admission,
     error: unknown,
     streamed: boolean,
   ): Promise<GatewayError> {
-    if (!(error instanceof RouteFailedError)) throw error;
-    const clientError = toClientError(error.lastError, error.lastCandidate.target.connectionName);
-    logger.warn('no provider served the request', {
-      requestId: context.requestId,
-      attempts: error.attempts,
-      route: error.log,
-    });
+    const routeFailed = error instanceof RouteFailedError ? error : undefined;
+    const clientError = routeFailed
+      ? toClientError(routeFailed.lastError, routeFailed.lastCandidate.target.connectionName)
+      : undefined;
+    if (routeFailed) {
+      logger.warn('no provider served the request', {
+        requestId: context.requestId,
+        attempts: routeFailed.attempts,
+        route: routeFailed.log,
+      });
+    }
+    const candidate = routeFailed?.lastCandidate ?? plan.candidates[0]!;
     const facts = {
-      model: error.lastCandidate.model,
+      model: candidate.model,
       requestedModel: body.model,
-      target: error.lastCandidate.target,
-      attempts: error.attempts,
+      target: candidate.target,
+      attempts: routeFailed?.attempts ?? 0,
     };
     await this.recordSafely(
       this.usageRecord(caller, facts, context, {
         usage: { ...ZERO_USAGE },
         status: 'error',
-        httpStatus: clientError.status,
+        httpStatus: clientError?.status ?? 500,
         streamed,
       }),
+      admission,
     );
+    if (!clientError) throw error;
     return clientError;
   }
 
@@ -372,9 +432,14 @@ export class ChatService {
    * answer is still returned (the provider has already been paid) and the full record is logged
    * as an error so it can be replayed into the ledger.
    */
-  private async recordSafely(record: UsageRecord): Promise<void> {
+  private async recordSafely(record: UsageRecord, admission: Admission): Promise<void> {
+    const tokens = totalTokens(record.usage);
+    const settlement: QuotaSettlement = {
+      ...this.deps.quota.settlement(admission, tokens, record.cost.totalMicros),
+      ifSwept: () => this.deps.quota.lateSettlement(admission, tokens, record.cost.totalMicros),
+    };
     try {
-      await this.deps.usage.record(record);
+      await this.deps.usage.record(record, settlement);
     } catch (error) {
       logger.error('usage record failed; replay this record', { usageRecord: record, error: error as Error });
     }

@@ -90,6 +90,11 @@ export type ChatStreamEvent =
   | { type: 'finish'; finishReason: FinishReason }
   | { type: 'usage'; usage: Partial<TokenUsage> };
 
+/** Every token a call processed: what tokens-per-minute limits count. */
+export function totalTokens(usage: TokenUsage): number {
+  return usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
+}
+
 /** A usage object with every count at zero. */
 export const ZERO_USAGE: Readonly<TokenUsage> = Object.freeze({
   inputTokens: 0,

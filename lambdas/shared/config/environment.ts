@@ -22,6 +22,8 @@ const baseSchema = z.object({
   IDENTITY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   /** Longest wait for a provider; must stay under the API's timeout (30 s on an HTTP API). */
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(25_000),
+  /** EventBridge bus for budget alerts; unset (local runtime) means alerts are only logged. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
 });
 
 /** The environment a Lambda runs with, checked; `T` are the tables it was asked to require. */
@@ -31,6 +33,7 @@ export interface GatewayEnvironment<T extends TableId = TableId> {
   tables: Record<T, string>;
   identityCacheTtlMs: number;
   providerTimeoutMs: number;
+  eventBusName: string | undefined;
 }
 
 /**
@@ -64,5 +67,6 @@ export function loadEnvironment<T extends TableId>(
     tables: tables as Record<T, string>,
     identityCacheTtlMs: parsed.data.IDENTITY_CACHE_TTL_SECONDS * 1000,
     providerTimeoutMs: parsed.data.PROVIDER_TIMEOUT_MS,
+    eventBusName: parsed.data.EVENT_BUS_NAME,
   };
 }

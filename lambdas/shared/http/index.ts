@@ -15,7 +15,14 @@ export {
 } from './errors';
 export { GATEWAY_HEADERS, RATE_LIMIT_HEADERS } from './headers';
 export { openAiErrors } from './middleware';
-export { MAX_BODY_BYTES, parseJsonBody, presentedApiKey, toHttpRequest, type HttpRequest } from './request';
+export {
+  MAX_BODY_BYTES,
+  parseJsonBody,
+  presentedApiKey,
+  requireAdmin,
+  toHttpRequest,
+  type HttpRequest,
+} from './request';
 export {
   errorResponse,
   jsonResponse,

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ERROR_CODES, invalidRequest, payloadTooLarge } from './errors';
+import { ERROR_CODES, forbidden, invalidRequest, payloadTooLarge } from './errors';
 
 /**
  * Largest request body accepted. Lambda's synchronous payload limit is 6 MB for the whole event,
@@ -116,4 +116,22 @@ export function presentedApiKey(request: HttpRequest): string | undefined {
   }
   const apiKey = request.headers['x-api-key']?.trim();
   return apiKey ? apiKey : undefined;
+}
+
+/**
+ * The admin principal of a request. Admin routes sit behind API Gateway's IAM authorizer, which
+ * puts the caller's IAM ARN in the request context; a request without one did not come through
+ * it (or came with a team key) and is refused, whatever headers it carries.
+ *
+ * @example
+ * const actor = requireAdmin(request); // 'arn:aws:iam::123456789012:user/alice'
+ */
+export function requireAdmin(request: HttpRequest): string {
+  if (!request.iamPrincipal) {
+    throw forbidden(
+      'Admin routes require an IAM-signed (SigV4) request; team API keys are not accepted here.',
+      ERROR_CODES.adminOnly,
+    );
+  }
+  return request.iamPrincipal;
 }

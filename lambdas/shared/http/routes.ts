@@ -29,8 +29,16 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key' },
   { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key' },
+  { method: 'GET', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam' },
+  { method: 'PATCH', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/teams/{teamId}/keys', function: 'auth', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/teams/{teamId}/keys', function: 'auth', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/keys/{keyId}/revoke', function: 'auth', auth: 'iam' },
+  { method: 'POST', path: '/v1/admin/keys/{keyId}/rotate', function: 'auth', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/changes', function: 'auth', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/teams/{teamId}/usage', function: 'usage', auth: 'iam' },
 ] as const satisfies readonly RouteDefinition[];
 
 type Route = (typeof ROUTES)[number];

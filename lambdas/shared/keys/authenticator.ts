@@ -7,6 +7,9 @@ import { keyIdOf, matchesHash } from './format';
 import { ApiKeyRepository } from './repository';
 import type { ApiKeyRecord } from './schema';
 
+/** Shortest interval between two re-reads of a key whose presented secret did not match. */
+const REFRESH_INTERVAL_MS = 1_000;
+
 /** A caller whose key checked out: the key and its team. */
 export interface AuthenticatedCaller {
   key: ApiKeyRecord;
@@ -23,14 +26,17 @@ export interface ApiKeyAuthenticatorDeps {
 }
 
 /**
- * Checks a presented API key: format and checksum first (no I/O), then the stored hash, then
- * revocation, expiry and the team's status. Key and team reads are cached briefly per Lambda
- * instance, so a warm instance authenticates without touching DynamoDB; expiry is checked on
- * every request against the clock. No error message contains any part of the presented key.
+ * Checks a presented API key: format and checksum first (no I/O), then the stored hash (or,
+ * during a rotation's grace period, the previous one), then revocation, expiry and the team's
+ * status. Key and team reads are cached briefly per Lambda instance, so a warm instance
+ * authenticates without touching DynamoDB; a revocation takes effect within the cache lifetime,
+ * expiry is checked on every request against the clock. No error message contains any part of
+ * the presented key.
  */
 export class ApiKeyAuthenticator {
   private readonly keyCache: TtlCache<ApiKeyRecord | undefined>;
   private readonly teamCache: TtlCache<TeamRecord | undefined>;
+  private readonly lastRefresh = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(private readonly deps: ApiKeyAuthenticatorDeps) {
@@ -51,8 +57,13 @@ export class ApiKeyAuthenticator {
     }
     const keyId = keyIdOf(presented);
     if (!keyId) throw unauthenticated('Invalid API key.');
-    const key = await this.keyCache.get(keyId, () => this.deps.keys.get(keyId));
-    if (!key || !matchesHash(presented, key.hash)) throw unauthenticated('Invalid API key.');
+    let key = await this.keyCache.get(keyId, () => this.deps.keys.get(keyId));
+    if (key && !this.secretMatches(presented, key) && this.mayRefresh(keyId)) {
+      // The key may have been rotated since this instance read it: read it once more.
+      this.keyCache.delete(keyId);
+      key = await this.keyCache.get(keyId, () => this.deps.keys.get(keyId));
+    }
+    if (!key || !this.secretMatches(presented, key)) throw unauthenticated('Invalid API key.');
     if (key.revokedAt) throw unauthenticated('This API key has been revoked.', ERROR_CODES.revokedApiKey);
     if (key.expiresAt && Date.parse(key.expiresAt) <= this.now()) {
       throw unauthenticated('This API key has expired.', ERROR_CODES.expiredApiKey);
@@ -61,6 +72,30 @@ export class ApiKeyAuthenticator {
     if (!team) throw unauthenticated('Invalid API key.');
     if (team.status !== 'active') throw forbidden(`Team ${team.teamId} is disabled.`, ERROR_CODES.teamDisabled);
     return { key, team };
+  }
+
+  /** The current secret, or the previous one during a rotation's grace period. */
+  private secretMatches(presented: string, key: ApiKeyRecord): boolean {
+    if (matchesHash(presented, key.hash)) return true;
+    return Boolean(
+      key.previousHash &&
+      key.previousHashExpiresAt &&
+      Date.parse(key.previousHashExpiresAt) > this.now() &&
+      matchesHash(presented, key.previousHash),
+    );
+  }
+
+  /**
+   * Whether a mismatching key may be re-read now: at most once a second per key, so wrong
+   * secrets for a known key id cannot turn into a stream of database reads.
+   */
+  private mayRefresh(keyId: string): boolean {
+    const now = this.now();
+    const last = this.lastRefresh.get(keyId) ?? 0;
+    if (now - last < REFRESH_INTERVAL_MS) return false;
+    if (this.lastRefresh.size > 10_000) this.lastRefresh.clear();
+    this.lastRefresh.set(keyId, now);
+    return true;
   }
 }
 

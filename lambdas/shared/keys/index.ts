@@ -5,5 +5,5 @@ export {
   type AuthenticatedCaller,
 } from './authenticator';
 export { API_KEY_PREFIX, generateApiKey, generateKeyId, hashApiKey, keyIdOf, matchesHash } from './format';
-export { ApiKeyRepository, KeyIdCollisionError } from './repository';
+export { ApiKeyRepository } from './repository';
 export { apiKeyRecordSchema, type ApiKeyRecord } from './schema';

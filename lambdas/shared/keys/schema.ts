@@ -8,6 +8,13 @@ export const apiKeyRecordSchema = z.object({
   name: z.string().optional(),
   /** Hex SHA-256 of the whole key. */
   hash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** After a rotation, the previous key's hash, accepted until `previousHashExpiresAt`. */
+  previousHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  previousHashExpiresAt: z.string().optional(),
+  rotatedAt: z.string().optional(),
   createdAt: z.string(),
   createdBy: z.string().optional(),
   expiresAt: z.string().optional(),

@@ -1,4 +1,5 @@
 import { ERROR_CODES, GatewayError } from '../http/errors';
+import { GATEWAY_HEADERS } from '../http/headers';
 
 /**
  * 429 for a spent requests-per-minute or tokens-per-minute window. OpenAI's SDKs honour
@@ -8,5 +9,19 @@ export class RateLimitExceededError extends GatewayError {
   constructor(message: string, kind: 'requests' | 'tokens', headers: Record<string, string>) {
     super(429, kind, message, { code: ERROR_CODES.rateLimitExceeded, headers });
     this.name = 'RateLimitExceededError';
+  }
+}
+
+/**
+ * 429 `insufficient_quota` for a team whose monthly budget cannot cover the request. It will not
+ * get better by retrying within the month, so it tells OpenAI's SDKs not to retry.
+ */
+export class BudgetExhaustedError extends GatewayError {
+  constructor(message: string) {
+    super(429, 'insufficient_quota', message, {
+      code: ERROR_CODES.insufficientQuota,
+      headers: { [GATEWAY_HEADERS.shouldRetry]: 'false' },
+    });
+    this.name = 'BudgetExhaustedError';
   }
 }

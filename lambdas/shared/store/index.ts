@@ -1,4 +1,11 @@
 export { createDocumentClient, type DynamoDbClientOptions } from './client';
 export { putIfAbsent } from './put-if-absent';
+export { queryAll } from './query-all';
 export { BY_PARENT_INDEX, itemKeys, TABLES, type TableDefinition, type TableId, type TableNames } from './schema';
-export { TransactionCancelledError, transactWrite, type ConflictRetryOptions, type TransactItem } from './transactions';
+export {
+  TransactionCancelledError,
+  transactWrite,
+  withConflictRetry,
+  type ConflictRetryOptions,
+  type TransactItem,
+} from './transactions';

@@ -5,7 +5,7 @@
  */
 
 /** The tables of the gateway. */
-export type TableId = 'identity' | 'usage' | 'counters';
+export type TableId = 'identity' | 'usage' | 'counters' | 'audit';
 
 /** What the CDK app and the local runtime need to create one table. */
 export interface TableDefinition {
@@ -54,6 +54,16 @@ export const TABLES = {
     timeToLiveAttribute: 'expiresAt',
     globalSecondaryIndexes: [],
   },
+  /** The admin audit trail (who changed what, before and after), and later the request audit. */
+  audit: {
+    id: 'audit',
+    envVar: 'AUDIT_TABLE',
+    constructId: 'AuditTable',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    timeToLiveAttribute: 'expiresAt',
+    globalSecondaryIndexes: [],
+  },
 } as const satisfies Record<TableId, TableDefinition>;
 
 /** The names the tables have in one deployment (or one test run). */
@@ -82,4 +92,10 @@ export const itemKeys = {
   monthAggregate: (teamId: string, month: string) => ({ pk: `AGG#${teamId}#${month}`, sk: 'MONTH' }),
   /** A team's fixed rate-limit window (team and per-key counters live in the same item). */
   rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
+  /** One admin action, partitioned by UTC month, sorted by time. */
+  adminChange: (month: string, timestamp: string, changeId: string) => ({
+    pk: `ADMIN#${month}`,
+    sk: `${timestamp}#${changeId}`,
+  }),
+  adminChangePartition: (month: string) => `ADMIN#${month}`,
 } as const;

@@ -1,4 +1,4 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
@@ -60,6 +60,27 @@ export async function transactWrite(
       if (!conflictOnly || attempt >= maxAttempts) throw new TransactionCancelledError(reasons, { cause: error });
       const ceiling = baseDelayMs * 2 ** (attempt - 1);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+    }
+  }
+}
+
+/**
+ * Runs a single-item write, retrying when DynamoDB refuses it because a transaction is writing
+ * the same item at that moment (`TransactionConflictException`, which the SDK does not retry).
+ * Counters that transactions also touch (rate windows, month budgets) meet this routinely.
+ *
+ * @example
+ * await withConflictRetry(() => db.send(new UpdateCommand(input)));
+ */
+export async function withConflictRetry<T>(write: () => Promise<T>, options: ConflictRetryOptions = {}): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const baseDelayMs = options.baseDelayMs ?? 10;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof TransactionConflictException) || attempt >= maxAttempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * baseDelayMs * 2 ** (attempt - 1)));
     }
   }
 }

@@ -21,6 +21,8 @@ export const teamRecordSchema = z.object({
   requestsPerMinute: z.number().int().positive(),
   tokensPerMinute: z.number().int().positive(),
   allowedModels: z.array(modelPatternSchema),
+  /** Name of the policy profile (guardrails, DLP) that applies; the config's default when absent. */
+  policyProfile: z.string().optional(),
   status: z.enum(['active', 'disabled']),
   createdAt: z.string(),
   updatedAt: z.string(),

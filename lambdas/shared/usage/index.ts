@@ -1,4 +1,4 @@
-export { monthsBetween, UsageReader, type TeamUsageReport } from './reader';
+export { monthsBetween, UsageReader, type MonthSpend, type TeamUsageReport } from './reader';
 export {
   addTotals,
   dayOf,
@@ -9,5 +9,5 @@ export {
   type UsageRecord,
   type UsageTotals,
 } from './record';
-export { UsageRecorder } from './recorder';
-export { totalsView, usageReportView } from './views';
+export { UsageRecorder, type QuotaSettlement } from './recorder';
+export { budgetView, totalsView, usageReportView } from './views';

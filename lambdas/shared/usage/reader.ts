@@ -1,4 +1,5 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../store/query-all';
 import { itemKeys } from '../store/schema';
 import { addTotals, emptyTotals, monthOf, type UsageTotals } from './record';
 
@@ -43,12 +44,43 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
+/** Where a team's month stands against its budget, from the month aggregate. */
+export interface MonthSpend {
+  month: string;
+  /** Settled cost of the month. */
+  spentMicros: number;
+  /** Spent plus the reservations of requests still in flight. */
+  committedMicros: number;
+  /** When this month's budget alerts went out, if they did. */
+  softAlertSentAt?: string;
+  exhaustedAlertSentAt?: string;
+}
+
 /** Reads usage reports from the aggregate rows. */
 export class UsageReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  /**
+   * A team's spend so far in a month (one read of the month aggregate).
+   *
+   * @example
+   * const { spentMicros } = await reader.monthSpend('payments', '2026-11');
+   */
+  async monthSpend(teamId: string, month: string): Promise<MonthSpend> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: itemKeys.monthAggregate(teamId, month), ConsistentRead: true }),
+    );
+    return {
+      month,
+      spentMicros: Number(Item?.costMicros ?? 0),
+      committedMicros: Number(Item?.committedMicros ?? 0),
+      ...(Item?.softAlertSentAt ? { softAlertSentAt: String(Item.softAlertSentAt) } : {}),
+      ...(Item?.exhaustedAlertSentAt ? { exhaustedAlertSentAt: String(Item.exhaustedAlertSentAt) } : {}),
+    };
+  }
 
   /**
    * Usage of one team between two UTC days, inclusive: one query per month touched.
@@ -61,36 +93,29 @@ export class UsageReader {
     const byModel = new Map<string, UsageTotals & { model: string }>();
     const byDay = new Map<string, UsageTotals & { day: string }>();
     for (const month of monthsBetween(fromDay, toDay)) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.db.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: {
-              ':pk': itemKeys.aggregatePartition(teamId, month),
-              ':from': `DAY#${fromDay}`,
-              // '~' sorts after every character used in model ids, so the whole last day is included.
-              ':to': `DAY#${toDay}#~`,
-            },
-            ExclusiveStartKey: startKey,
-          }),
+      const items = await queryAll(this.db, {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': itemKeys.aggregatePartition(teamId, month),
+          ':from': `DAY#${fromDay}`,
+          // '~' sorts after every character used in model ids, so the whole last day is included.
+          ':to': `DAY#${toDay}#~`,
+        },
+      });
+      for (const item of items) {
+        const model = String(item.model);
+        const day = String(item.day);
+        addTotals(totals, item);
+        addTotals(
+          getOrCreate(byModel, model, () => ({ model, ...emptyTotals() })),
+          item,
         );
-        for (const item of page.Items ?? []) {
-          const model = String(item.model);
-          const day = String(item.day);
-          addTotals(totals, item);
-          addTotals(
-            getOrCreate(byModel, model, () => ({ model, ...emptyTotals() })),
-            item,
-          );
-          addTotals(
-            getOrCreate(byDay, day, () => ({ day, ...emptyTotals() })),
-            item,
-          );
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+        addTotals(
+          getOrCreate(byDay, day, () => ({ day, ...emptyTotals() })),
+          item,
+        );
+      }
     }
     return {
       teamId,

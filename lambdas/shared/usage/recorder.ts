@@ -6,10 +6,26 @@ import { dayOf, monthOf, TOTAL_FIELDS, totalsOf, type UsageRecord } from './reco
 const ledgerEntryDoesNotExist = 'attribute_not_exists(pk)';
 
 /**
- * Writes a request's ledger entry and adds it to its aggregates (team × model × day and
- * team × month) in one DynamoDB transaction. Either all of it lands or none of it does, so the
- * aggregates always equal the sum of the ledger; the ledger entry's existence condition makes a
- * retried write a no-op instead of a double count.
+ * What settling the request's quota adds to the usage transaction (see the quota service):
+ * additions to the month aggregate and further items, plus the settlement to use instead if the
+ * reservation was already released by the sweeper.
+ */
+export interface QuotaSettlement {
+  monthAggregateAdds: Record<string, number>;
+  items: TransactItem[];
+  /** Used when the first attempt fails because the window was swept in the meantime. */
+  ifSwept?: () => Omit<QuotaSettlement, 'ifSwept'>;
+}
+
+/** Index of the first settlement item in the transaction (after ledger, day and month). */
+const SETTLEMENT_INDEX = 3;
+
+/**
+ * Writes a request's ledger entry, adds it to its aggregates (team × model × day and
+ * team × month) and settles its quota, in one DynamoDB transaction. Either all of it lands or
+ * none of it does, so the aggregates always equal the sum of the ledger and budgets always
+ * equal what was recorded; the ledger entry's existence condition makes a retried write a
+ * no-op instead of a double count.
  */
 export class UsageRecorder {
   constructor(
@@ -22,19 +38,24 @@ export class UsageRecorder {
    * and timestamp changes nothing.
    *
    * @example
-   * await recorder.record(usageRecord); // before the response is returned
+   * await recorder.record(usageRecord, quota.settlement(admission, tokens, cost)); // before responding
    */
-  async record(record: UsageRecord): Promise<void> {
+  async record(record: UsageRecord, settlement?: QuotaSettlement): Promise<void> {
     try {
-      await transactWrite(this.db, this.transactItems(record));
+      await transactWrite(this.db, this.transactItems(record, settlement));
     } catch (error) {
-      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) return; // already recorded
+      if (!(error instanceof TransactionCancelledError)) throw error;
+      if (error.conditionFailedAt(0)) return; // already recorded
+      if (settlement?.ifSwept && error.conditionFailedAt(SETTLEMENT_INDEX)) {
+        await this.record(record, settlement.ifSwept());
+        return;
+      }
       throw error;
     }
   }
 
-  /** The transaction's items: ledger put first, then aggregate increments. */
-  transactItems(record: UsageRecord): TransactItem[] {
+  /** The transaction's items: ledger put first, then aggregate increments, then the settlement. */
+  transactItems(record: UsageRecord, settlement?: Omit<QuotaSettlement, 'ifSwept'>): TransactItem[] {
     const day = dayOf(record.createdAt);
     const month = monthOf(record.createdAt);
     const totals = totalsOf(record);
@@ -44,6 +65,14 @@ export class UsageRecorder {
       names[`#t${i}`] = field;
       values[`:t${i}`] = totals[field];
       return `#t${i} :t${i}`;
+    });
+    const monthNames = { ...names };
+    const monthValues = { ...values };
+    const monthAdds = [...adds];
+    Object.entries(settlement?.monthAggregateAdds ?? {}).forEach(([field, value], i) => {
+      monthNames[`#s${i}`] = field;
+      monthValues[`:s${i}`] = value;
+      monthAdds.push(`#s${i} :s${i}`);
     });
     return [
       {
@@ -66,11 +95,12 @@ export class UsageRecorder {
         Update: {
           TableName: this.tableName,
           Key: itemKeys.monthAggregate(record.teamId, month),
-          UpdateExpression: `ADD ${adds.join(', ')} SET #team = :team, #month = :month`,
-          ExpressionAttributeNames: { ...names, '#team': 'teamId', '#month': 'month' },
-          ExpressionAttributeValues: { ...values, ':team': record.teamId, ':month': month },
+          UpdateExpression: `ADD ${monthAdds.join(', ')} SET #team = :team, #month = :month`,
+          ExpressionAttributeNames: { ...monthNames, '#team': 'teamId', '#month': 'month' },
+          ExpressionAttributeValues: { ...monthValues, ':team': record.teamId, ':month': month },
         },
       },
+      ...(settlement?.items ?? []),
     ];
   }
 }

@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+/**
+ * The admin CLI: `npm run admin -- <command>` (see `--help`). Works against a deployed stack
+ * (requests signed with your AWS credentials) and against `npm start` (the local admin token).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { AdminApiError, AdminClient } from './admin-client';
+
+/** Where the CLI writes, and what it reads from its surroundings (injected by tests). */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** The repository folder, to find the local runtime's admin token. */
+  cwd: string;
+  fetch?: typeof fetch;
+}
+
+const LOCAL_URL = 'http://127.0.0.1:8080';
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a whole number');
+  return parsed;
+}
+
+function amount(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('expected an amount in USD, e.g. 250.50');
+  return parsed;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function month(value: string): string {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new InvalidArgumentError('expected YYYY-MM');
+  return value;
+}
+
+/** Drops unset options so the API sees only what the admin asked to change. */
+function defined(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * The CLI program. Connection: `--url` or `GATEWAY_URL` (the stack's ApiUrl); `--admin-token`
+ * or `GATEWAY_ADMIN_TOKEN` for the local runtime. With neither, and a running `npm start` in this
+ * folder, it talks to the local runtime with its token from `.local/admin-token`.
+ *
+ * @example
+ * await buildProgram(io).parseAsync(['teams', 'list'], { from: 'user' });
+ */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('gateway-admin')
+    .description('Administer the LLM gateway: teams, keys, usage and the admin audit trail.')
+    .option('--url <url>', 'API base URL (the stack output ApiUrl); env GATEWAY_URL')
+    .option('--admin-token <token>', 'admin token of the local runtime; env GATEWAY_ADMIN_TOKEN')
+    .option('--region <region>', 'AWS region of the API, for signing; default from the URL or AWS_REGION')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(add --help for usage)');
+
+  const client = () => {
+    const options = program.opts<{ url?: string; adminToken?: string; region?: string }>();
+    let url = options.url ?? io.env.GATEWAY_URL;
+    let adminToken = options.adminToken ?? io.env.GATEWAY_ADMIN_TOKEN;
+    const localToken = path.join(io.cwd, '.local', 'admin-token');
+    if (!url && !adminToken && existsSync(localToken)) {
+      url = LOCAL_URL;
+      adminToken = readFileSync(localToken, 'utf8').trim();
+    }
+    if (!url) {
+      throw new Error('no API URL: pass --url (the stack output ApiUrl) or set GATEWAY_URL, or run `npm start` here');
+    }
+    const region = options.region ?? io.env.AWS_REGION;
+    return new AdminClient({
+      url,
+      ...(adminToken ? { adminToken } : {}),
+      ...(region ? { region } : {}),
+      ...(io.fetch ? { fetch: io.fetch } : {}),
+    });
+  };
+  const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  const call = async (method: string, apiPath: string, body?: unknown) =>
+    print(await client().request(method, apiPath, body));
+
+  const teams = program.command('teams').description('create, read, list, update, disable teams');
+  teams
+    .command('list')
+    .description('list every team')
+    .action(() => call('GET', '/v1/admin/teams'));
+  teams
+    .command('get')
+    .argument('<teamId>')
+    .description('show one team')
+    .action((teamId: string) => call('GET', `/v1/admin/teams/${encodeURIComponent(teamId)}`));
+  const teamOptions = (command: Command) =>
+    command
+      .option('--name <name>', 'display name')
+      .option('--cost-center <code>', 'cost center for chargeback')
+      .option('--budget-usd <amount>', 'monthly budget in USD', amount)
+      .option('--soft-alert-percent <percent>', 'alert when this share of the budget is spent', integer)
+      .option('--rpm <n>', 'requests per minute', integer)
+      .option('--tpm <n>', 'tokens per minute', integer)
+      .option('--models <list>', 'allowed models, comma-separated; * wildcards (e.g. "claude-*,nova-lite")', list)
+      .option('--policy-profile <name>', 'policy profile');
+  type TeamFlags = {
+    name?: string;
+    costCenter?: string;
+    budgetUsd?: number;
+    softAlertPercent?: number;
+    rpm?: number;
+    tpm?: number;
+    models?: string[];
+    policyProfile?: string;
+  };
+  const teamBody = (flags: TeamFlags) =>
+    defined({
+      name: flags.name,
+      cost_center: flags.costCenter,
+      monthly_budget_usd: flags.budgetUsd,
+      soft_alert_percent: flags.softAlertPercent,
+      requests_per_minute: flags.rpm,
+      tokens_per_minute: flags.tpm,
+      allowed_models: flags.models,
+      policy_profile: flags.policyProfile,
+    });
+  teamOptions(
+    teams.command('create').description('create a team').requiredOption('--id <teamId>', 'team id (a slug)'),
+  ).action((flags: TeamFlags & { id: string }) =>
+    call('POST', '/v1/admin/teams', { id: flags.id, ...teamBody(flags) }),
+  );
+  teamOptions(teams.command('update').argument('<teamId>').description('change a team (only the options given)'))
+    .option('--no-budget', 'remove the monthly budget')
+    .option('--no-cost-center', 'remove the cost center')
+    .action(
+      (teamId: string, flags: Omit<TeamFlags, 'costCenter'> & { budget?: boolean; costCenter?: string | false }) =>
+        call('PATCH', `/v1/admin/teams/${encodeURIComponent(teamId)}`, {
+          ...teamBody({ ...flags, costCenter: flags.costCenter || undefined }),
+          ...(flags.budget === false ? { monthly_budget_usd: null } : {}),
+          ...(flags.costCenter === false ? { cost_center: null } : {}),
+        }),
+    );
+  teams
+    .command('disable')
+    .argument('<teamId>')
+    .description('disable a team: its keys stop working')
+    .action((teamId: string) => call('PATCH', `/v1/admin/teams/${encodeURIComponent(teamId)}`, { status: 'disabled' }));
+  teams
+    .command('enable')
+    .argument('<teamId>')
+    .description('enable a disabled team again')
+    .action((teamId: string) => call('PATCH', `/v1/admin/teams/${encodeURIComponent(teamId)}`, { status: 'active' }));
+
+  const keys = program.command('keys').description('create, list, revoke, rotate API keys');
+  keys
+    .command('list')
+    .argument('<teamId>')
+    .description("list a team's keys (never their secrets)")
+    .action((teamId: string) => call('GET', `/v1/admin/teams/${encodeURIComponent(teamId)}/keys`));
+  keys
+    .command('create')
+    .argument('<teamId>')
+    .description('issue a key; the key is printed once')
+    .option('--name <name>', 'what the key is for')
+    .option('--expires-at <iso>', 'expiry, ISO 8601')
+    .option('--expires-in-days <days>', 'expiry, in days from now', integer)
+    .option('--rpm <n>', 'requests per minute, at most the team’s', integer)
+    .option('--tpm <n>', 'tokens per minute, at most the team’s', integer)
+    .option('--models <list>', 'narrow the team’s allowed models', list)
+    .action(
+      (
+        teamId: string,
+        flags: {
+          name?: string;
+          expiresAt?: string;
+          expiresInDays?: number;
+          rpm?: number;
+          tpm?: number;
+          models?: string[];
+        },
+      ) => {
+        const expiresAt =
+          flags.expiresAt ??
+          (flags.expiresInDays !== undefined
+            ? new Date(Date.now() + flags.expiresInDays * 86_400_000).toISOString()
+            : undefined);
+        return call(
+          'POST',
+          `/v1/admin/teams/${encodeURIComponent(teamId)}/keys`,
+          defined({
+            name: flags.name,
+            expires_at: expiresAt,
+            requests_per_minute: flags.rpm,
+            tokens_per_minute: flags.tpm,
+            allowed_models: flags.models,
+          }),
+        );
+      },
+    );
+  keys
+    .command('revoke')
+    .argument('<keyId>')
+    .description('revoke a key')
+    .action((keyId: string) => call('POST', `/v1/admin/keys/${encodeURIComponent(keyId)}/revoke`));
+  keys
+    .command('rotate')
+    .argument('<keyId>')
+    .description('new secret for a key; the old one works for the grace period')
+    .option('--grace-seconds <seconds>', 'how long the old secret keeps working (default 86400)', integer)
+    .action((keyId: string, flags: { graceSeconds?: number }) =>
+      call(
+        'POST',
+        `/v1/admin/keys/${encodeURIComponent(keyId)}/rotate`,
+        defined({ grace_period_seconds: flags.graceSeconds }),
+      ),
+    );
+
+  program
+    .command('usage')
+    .argument('<teamId>')
+    .description("a team's usage: totals, by model, by day, budget")
+    .option('--days <n>', 'days back, today included (default 30)', integer)
+    .action((teamId: string, flags: { days?: number }) =>
+      call('GET', `/v1/admin/teams/${encodeURIComponent(teamId)}/usage${flags.days ? `?days=${flags.days}` : ''}`),
+    );
+  program
+    .command('changes')
+    .description('the admin audit trail, newest first')
+    .option('--month <YYYY-MM>', 'month (default this one)', month)
+    .option('--limit <n>', 'entries (default 50)', integer)
+    .option('--cursor <cursor>', 'next_cursor of the previous page')
+    .action((flags: { month?: string; limit?: number; cursor?: string }) => {
+      const query = new URLSearchParams(defined(flags) as Record<string, string>).toString();
+      return call('GET', `/v1/admin/changes${query ? `?${query}` : ''}`);
+    });
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0, or 1 with a one-line reason on stderr.
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), io);
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof AdminApiError) {
+      io.stderr(`error: ${error.message} (HTTP ${error.status}${error.code ? `, ${error.code}` : ''})\n`);
+    } else {
+      io.stderr(`error: ${(error as Error).message}\n`);
+    }
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: path.join(__dirname, '..'),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

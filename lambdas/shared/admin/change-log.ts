@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { invalidRequest } from '../http/errors';
+import { itemKeys } from '../store/schema';
+import type { TransactItem } from '../store/transactions';
+
+/** What an admin did. */
+export type AdminAction = 'team.create' | 'team.update' | 'key.create' | 'key.revoke' | 'key.rotate';
+
+/** One entry of the admin audit trail: who did what, when, with the state before and after. */
+export interface AdminChange {
+  changeId: string;
+  at: string;
+  /** The IAM principal (or local admin) that made the change. */
+  actor: string;
+  action: AdminAction;
+  teamId: string;
+  keyId?: string;
+  /** Admin API views of the record (never a key's hash or secret); null when created. */
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+/** A page of changes, newest first. */
+export interface ChangePage {
+  changes: AdminChange[];
+  /** Opaque; pass back to get the next page. */
+  nextCursor?: string;
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+function decodeCursor(cursor: string, month: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (key.pk !== itemKeys.adminChangePartition(month) || typeof key.sk !== 'string')
+      throw new Error('foreign cursor');
+    return key;
+  } catch {
+    throw invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
+  }
+}
+
+/**
+ * The admin audit trail in the audit table, one partition per UTC month. Changes are written in
+ * the same DynamoDB transaction as the change itself, so there is no change without its entry.
+ * Entries do not expire.
+ */
+export class AdminChangeLog {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * The transaction item that records a change.
+   *
+   * @example
+   * await transactWrite(db, [teams.createItem(team), changes.entryItem({ actor, action: 'team.create', ... })]);
+   */
+  entryItem(change: Omit<AdminChange, 'changeId'>): TransactItem {
+    const changeId = randomUUID();
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { ...itemKeys.adminChange(change.at.slice(0, 7), change.at, changeId), changeId, ...change },
+      },
+    };
+  }
+
+  /**
+   * One month's changes, newest first.
+   *
+   * @example
+   * const { changes, nextCursor } = await log.list('2026-11', { limit: 50 });
+   */
+  async list(month: string, options: { limit: number; cursor?: string }): Promise<ChangePage> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': itemKeys.adminChangePartition(month) },
+        ScanIndexForward: false,
+        Limit: options.limit,
+        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, month) } : {}),
+      }),
+    );
+    const changes = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...change }) => change as AdminChange);
+    const nextCursor = encodeCursor(page.LastEvaluatedKey);
+    return { changes, ...(nextCursor ? { nextCursor } : {}) };
+  }
+}

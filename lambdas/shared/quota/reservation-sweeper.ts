@@ -1,0 +1,118 @@
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { logger } from '../observability/logger';
+import { TransactionCancelledError, transactWrite } from '../store/transactions';
+import { itemKeys } from '../store/schema';
+import { COMMITTED_MICROS, RATE_WINDOW_ATTRIBUTES as WINDOW } from './quota-service';
+import { RATE_WINDOW_SECONDS } from './rate-window';
+
+/**
+ * How long after its window ends a reservation may still be settled. A gateway Lambda runs at
+ * most 15 minutes; five more cover clock skew. Whatever is still reserved after that belongs to
+ * a request that crashed (or timed out) before it could settle.
+ */
+export const RESERVATION_LIFETIME_SECONDS = 20 * 60;
+
+/** What one sweep did. */
+export interface SweepResult {
+  windowsSwept: number;
+  releasedMicros: number;
+}
+
+/**
+ * Releases the budget reservations of requests that never settled. Each rate window item
+ * counts the micro-dollars reserved by the requests it admitted and those their settlements
+ * released; once a window is older than {@link RESERVATION_LIFETIME_SECONDS}, any difference is
+ * given back to the team's month, in one transaction that also marks the window swept (a late
+ * settlement then skips its own release). The counters table only holds the last hour of
+ * windows, so the scan stays small.
+ */
+export class ReservationSweeper {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { counters: string; usage: string },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Sweeps every window past the cut-off that still holds reservations.
+   *
+   * @example
+   * const { releasedMicros } = await sweeper.sweep(); // every few minutes
+   */
+  async sweep(): Promise<SweepResult> {
+    const cutoff = Math.floor(this.now() / 1000) - RATE_WINDOW_SECONDS - RESERVATION_LIFETIME_SECONDS;
+    const result: SweepResult = { windowsSwept: 0, releasedMicros: 0 };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new ScanCommand({
+          TableName: this.tables.counters,
+          FilterExpression: 'windowStart < :cutoff AND #reserved > #released AND attribute_not_exists(#swept)',
+          ExpressionAttributeNames: {
+            '#reserved': WINDOW.reserved,
+            '#released': WINDOW.released,
+            '#swept': WINDOW.swept,
+          },
+          ExpressionAttributeValues: { ':cutoff': cutoff },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const released = await this.release(item);
+        if (released > 0) {
+          result.windowsSwept += 1;
+          result.releasedMicros += released;
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    if (result.windowsSwept > 0) logger.warn('released reservations of requests that never settled', { ...result });
+    return result;
+  }
+
+  /** Releases one window's outstanding reservations; 0 if a settlement or another sweep got there first. */
+  private async release(item: Record<string, unknown>): Promise<number> {
+    const [, teamId, windowStart] = /^RATE#(.+)#(\d+)$/.exec(String(item.pk)) ?? [];
+    if (!teamId || !windowStart) return 0;
+    const reserved = Number(item[WINDOW.reserved]);
+    const released = Number(item[WINDOW.released]);
+    const outstanding = reserved - released;
+    const month = new Date(Number(windowStart) * 1000).toISOString().slice(0, 7);
+    try {
+      await transactWrite(this.db, [
+        {
+          Update: {
+            TableName: this.tables.counters,
+            Key: itemKeys.rateWindow(teamId, Number(windowStart)),
+            UpdateExpression: 'SET #swept = :now',
+            // Only if nothing settled since the scan read the item.
+            ConditionExpression: 'attribute_not_exists(#swept) AND #reserved = :reserved AND #released = :released',
+            ExpressionAttributeNames: {
+              '#swept': WINDOW.swept,
+              '#reserved': WINDOW.reserved,
+              '#released': WINDOW.released,
+            },
+            ExpressionAttributeValues: {
+              ':now': new Date(this.now()).toISOString(),
+              ':reserved': reserved,
+              ':released': released,
+            },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tables.usage,
+            Key: itemKeys.monthAggregate(teamId, month),
+            UpdateExpression: 'ADD #committed :release',
+            ExpressionAttributeNames: { '#committed': COMMITTED_MICROS },
+            ExpressionAttributeValues: { ':release': -outstanding },
+          },
+        },
+      ]);
+      return outstanding;
+    } catch (error) {
+      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) return 0;
+      throw error;
+    }
+  }
+}

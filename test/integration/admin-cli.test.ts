@@ -1,0 +1,123 @@
+import { runCli, type CliIo } from '../../bin/gateway-admin';
+import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import { testConfig } from '../helpers/config';
+import { testEndpoint } from '../helpers/dynamodb';
+
+/** The admin CLI against the local runtime over HTTP, as an admin would run it. */
+describe('gateway-admin CLI', () => {
+  let gateway: LocalGateway;
+  let io: CliIo & { out: string[]; err: string[] };
+
+  beforeAll(async () => {
+    gateway = await startLocalGateway({
+      port: 0,
+      dynamodbEndpoint: testEndpoint(),
+      tablePrefix: `cli-${Date.now()}`,
+      config: testConfig,
+    });
+  });
+  afterAll(() => gateway.stop());
+  beforeEach(() => {
+    const out: string[] = [];
+    const err: string[] = [];
+    io = { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: '/nonexistent' };
+  });
+
+  const cli = (...args: string[]) => runCli(['--url', gateway.url, '--admin-token', gateway.adminToken, ...args], io);
+  // The CLI prints arbitrary JSON.
+  const json = () => JSON.parse(io.out.join('')) as Record<string, any>;
+
+  it('shows help for every command', async () => {
+    expect(await runCli(['--help'], io)).toBe(0);
+    expect(io.out.join('')).toMatch(/teams[\s\S]*keys[\s\S]*usage[\s\S]*changes/);
+    io.out.length = 0;
+    expect(await runCli(['teams', 'create', '--help'], io)).toBe(0);
+    expect(io.out.join('')).toContain('--budget-usd <amount>');
+  });
+
+  it('manages a team and its keys end to end', async () => {
+    expect(
+      await cli(
+        'teams',
+        'create',
+        '--id',
+        'cli-team',
+        '--name',
+        'CLI team',
+        '--budget-usd',
+        '25',
+        '--rpm',
+        '30',
+        '--models',
+        'mock-*',
+      ),
+    ).toBe(0);
+    expect(json().team).toMatchObject({
+      id: 'cli-team',
+      monthly_budget_usd: '25.000000',
+      requests_per_minute: 30,
+      allowed_models: ['mock-*'],
+    });
+
+    io.out.length = 0;
+    expect(await cli('keys', 'create', 'cli-team', '--name', 'ci', '--expires-in-days', '30', '--rpm', '10')).toBe(0);
+    const { key, key_info } = json();
+    expect(key_info).toMatchObject({ team: 'cli-team', name: 'ci', requests_per_minute: 10 });
+    const models = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    expect(models.status).toBe(200);
+
+    io.out.length = 0;
+    expect(await cli('teams', 'update', 'cli-team', '--no-budget', '--tpm', '5000')).toBe(0);
+    expect(json().team).toMatchObject({ monthly_budget_usd: null, tokens_per_minute: 5000 });
+
+    io.out.length = 0;
+    expect(await cli('keys', 'rotate', key_info.id, '--grace-seconds', '0')).toBe(0);
+    const rotated = json().key as string;
+    expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${rotated}` } })).status).toBe(
+      200,
+    );
+
+    io.out.length = 0;
+    expect(await cli('keys', 'list', 'cli-team')).toBe(0);
+    expect(json().data).toHaveLength(1);
+    expect(io.out.join('')).not.toContain(rotated);
+
+    expect(await cli('keys', 'revoke', key_info.id)).toBe(0);
+    expect(await cli('teams', 'disable', 'cli-team')).toBe(0);
+
+    io.out.length = 0;
+    expect(await cli('usage', 'cli-team', '--days', '7')).toBe(0);
+    expect(json()).toMatchObject({ team: 'cli-team', object: 'usage_report' });
+
+    io.out.length = 0;
+    expect(await cli('changes', '--limit', '10')).toBe(0);
+    expect(json().data.map((c: { action: string }) => c.action)).toEqual(
+      expect.arrayContaining(['team.create', 'key.create', 'team.update', 'key.rotate', 'key.revoke']),
+    );
+  });
+
+  it('explains failures in one line and exits 1', async () => {
+    expect(await cli('teams', 'get', 'no-such-team')).toBe(1);
+    expect(io.err.join('')).toBe("error: No team with id 'no-such-team'. (HTTP 404, not_found)\n");
+
+    io.err.length = 0;
+    expect(await cli('teams', 'create', '--id', 'Bad Id!', '--name', 'x')).toBe(1);
+    expect(io.err.join('')).toMatch(/^error: Invalid 'id': .* \(HTTP 400, invalid_request\)\n$/);
+
+    io.err.length = 0;
+    expect(await runCli(['--url', gateway.url, '--admin-token', 'wrong', 'teams', 'list'], io)).toBe(1);
+    expect(io.err.join('')).toContain('HTTP 403, admin_only');
+
+    io.err.length = 0;
+    expect(await cli('keys', 'create', 'x', '--rpm', 'lots')).not.toBe(0);
+    expect(io.err.join('')).toContain("option '--rpm <n>' argument 'lots' is invalid");
+
+    io.err.length = 0;
+    expect(await runCli(['teams', 'list'], io)).toBe(1);
+    expect(io.err.join('')).toContain('no API URL');
+
+    io.err.length = 0;
+    expect(await runCli(['--url', 'http://127.0.0.1:9', '--admin-token', 't', 'teams', 'list'], io)).toBe(1);
+    expect(io.err.join('')).toContain('cannot reach http://127.0.0.1:9');
+  });
+});

@@ -1,0 +1,363 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { priceUsage } from '../../lambdas/shared/cost/pricing';
+import { BudgetAlerts, InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
+import { BudgetExhaustedError, RateLimitExceededError } from '../../lambdas/shared/quota/errors';
+import { QuotaService, type Admission, type AdmissionRequest } from '../../lambdas/shared/quota/quota-service';
+import { windowStartSeconds } from '../../lambdas/shared/quota/rate-window';
+import { ReservationSweeper } from '../../lambdas/shared/quota/reservation-sweeper';
+import { itemKeys } from '../../lambdas/shared/store/schema';
+import type { UsageRecord } from '../../lambdas/shared/usage/record';
+import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
+import { createTestStore, type TestStore } from '../helpers/dynamodb';
+
+/**
+ * 5 s into the current minute of the real clock. Rate windows expire through DynamoDB's TTL
+ * (DynamoDB Local enforces it too), so a fake clock set in the past would see its windows vanish.
+ */
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 + 5_000;
+const MONTH = new Date(T0).toISOString().slice(0, 7);
+const NEXT_MINUTE = T0 + 55_000;
+const NEXT_MONTH_START = new Date(Date.UTC(new Date(T0).getUTCFullYear(), new Date(T0).getUTCMonth() + 1, 1))
+  .toISOString()
+  .slice(0, 10);
+
+function request(overrides: Partial<AdmissionRequest> & { teamId: string }): AdmissionRequest {
+  return {
+    keyId: 'key-1',
+    receivedAt: T0,
+    promptTokens: 10,
+    limits: { teamRequestsPerMinute: 1_000, teamTokensPerMinute: 1_000_000 },
+    ...overrides,
+  };
+}
+
+async function outcomes(promises: Promise<unknown>[]) {
+  const settled = await Promise.allSettled(promises);
+  const count = (predicate: (s: PromiseSettledResult<unknown>) => boolean) => settled.filter(predicate).length;
+  return {
+    admitted: count((s) => s.status === 'fulfilled'),
+    rateLimited: count((s) => s.status === 'rejected' && s.reason instanceof RateLimitExceededError),
+    budgetRefused: count((s) => s.status === 'rejected' && s.reason instanceof BudgetExhaustedError),
+    other: count(
+      (s) =>
+        s.status === 'rejected' &&
+        !(s.reason instanceof RateLimitExceededError) &&
+        !(s.reason instanceof BudgetExhaustedError),
+    ),
+  };
+}
+
+/** Records a request's usage and settles its admission, as the chat service does; returns its cost. */
+async function settleIn(
+  store: TestStore,
+  quota: QuotaService,
+  admission: Admission,
+  outputTokens: number,
+): Promise<number> {
+  const usage = { inputTokens: admission.request.promptTokens, outputTokens, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  // $1000 per million output tokens: 1 output token = 1_000 µ$.
+  const cost = priceUsage(usage, {
+    inputMicrosPerMTok: 0,
+    outputMicrosPerMTok: 1_000_000_000,
+    cacheReadMicrosPerMTok: 0,
+    cacheWriteMicrosPerMTok: 0,
+  });
+  const record: UsageRecord = {
+    requestId: `r-${Math.random()}`,
+    teamId: admission.request.teamId,
+    keyId: admission.request.keyId,
+    model: 'm',
+    requestedModel: 'm',
+    provider: 'mock',
+    upstreamModel: 'm',
+    attempts: 1,
+    status: 'ok',
+    httpStatus: 200,
+    streamed: false,
+    usage,
+    cost,
+    latencyMs: 1,
+    createdAt: new Date(admission.request.receivedAt).toISOString(),
+  };
+  const tokens = usage.inputTokens + outputTokens;
+  await new UsageRecorder(store.db, store.tables.usage).record(record, {
+    ...quota.settlement(admission, tokens, cost.totalMicros),
+    ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalMicros),
+  });
+  return cost.totalMicros;
+}
+
+describe('quota admission and settlement in DynamoDB Local', () => {
+  let store: TestStore;
+  let quota: QuotaService;
+  let now = T0;
+  beforeAll(async () => {
+    store = await createTestStore();
+    quota = new QuotaService(store.db, store.tables, { now: () => now });
+  });
+  beforeEach(() => {
+    now = T0;
+  });
+  afterAll(() => store.destroy());
+
+  const windowItem = async (teamId: string, at = T0) =>
+    (
+      await store.db.send(
+        new GetCommand({ TableName: store.tables.counters, Key: itemKeys.rateWindow(teamId, windowStartSeconds(at)) }),
+      )
+    ).Item;
+  const monthItem = async (teamId: string, month = MONTH) =>
+    (
+      await store.db.send(
+        new GetCommand({ TableName: store.tables.usage, Key: itemKeys.monthAggregate(teamId, month) }),
+      )
+    ).Item;
+
+  const settle = (admission: Admission, outputTokens: number) => settleIn(store, quota, admission, outputTokens);
+
+  describe('requests per minute', () => {
+    it('admits exactly 5 of 20 concurrent requests against a key limit of 5', async () => {
+      const limits = { teamRequestsPerMinute: 1_000, teamTokensPerMinute: 1_000_000, keyRequestsPerMinute: 5 };
+      expect(
+        await outcomes(Array.from({ length: 20 }, () => quota.admit(request({ teamId: 'rpm-a', limits })))),
+      ).toEqual({
+        admitted: 5,
+        rateLimited: 15,
+        budgetRefused: 0,
+        other: 0,
+      });
+    });
+
+    it('admits exactly 10 of 50 across two independent instances (two Lambdas)', async () => {
+      const other = new QuotaService(store.db, store.tables, { now: () => now });
+      const limits = { teamRequestsPerMinute: 10, teamTokensPerMinute: 1_000_000 };
+      const result = await outcomes(
+        Array.from({ length: 50 }, (_, i) => (i % 2 ? quota : other).admit(request({ teamId: 'rpm-b', limits }))),
+      );
+      expect(result).toMatchObject({ admitted: 10, rateLimited: 40 });
+    });
+
+    it('counts refused requests nowhere', async () => {
+      const limits = { teamRequestsPerMinute: 3, teamTokensPerMinute: 1_000_000 };
+      await outcomes(
+        Array.from({ length: 10 }, () => quota.admit(request({ teamId: 'rpm-c', limits, promptTokens: 7 }))),
+      );
+      expect(await windowItem('rpm-c')).toMatchObject({ teamRequests: 3, 'key_key-1_requests': 3, teamTokens: 21 });
+    });
+
+    it('keeps keys of one team apart and applies the tighter limit', async () => {
+      const limits = { teamRequestsPerMinute: 4, teamTokensPerMinute: 1_000_000, keyRequestsPerMinute: 2 };
+      expect(
+        await outcomes(Array.from({ length: 5 }, () => quota.admit(request({ teamId: 'rpm-d', keyId: 'k1', limits })))),
+      ).toMatchObject({ admitted: 2 });
+      const k2 = { teamRequestsPerMinute: 4, teamTokensPerMinute: 1_000_000 };
+      expect(
+        await outcomes(
+          Array.from({ length: 5 }, () => quota.admit(request({ teamId: 'rpm-d', keyId: 'k2', limits: k2 }))),
+        ),
+      ).toMatchObject({ admitted: 2 });
+    });
+
+    it('reports OpenAI rate-limit headers for requests and tokens, and opens a new window each minute', async () => {
+      now = T0 + 45_000; // 10:00:50
+      const limits = { teamRequestsPerMinute: 1, teamTokensPerMinute: 100 };
+      const admitted = await quota.admit(request({ teamId: 'rpm-e', limits, receivedAt: now, promptTokens: 30 }));
+      expect(admitted.status).toEqual({
+        requests: { limit: 1, remaining: 0 },
+        tokens: { limit: 100, remaining: 70 },
+        resetMs: 10_000,
+      });
+      const refusal = (await quota
+        .admit(request({ teamId: 'rpm-e', limits, receivedAt: now }))
+        .catch((e: unknown) => e)) as RateLimitExceededError;
+      expect(refusal).toBeInstanceOf(RateLimitExceededError);
+      expect(refusal.type).toBe('requests');
+      expect(refusal.headers).toEqual({
+        'x-ratelimit-limit-requests': '1',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '10s',
+        'x-ratelimit-limit-tokens': '100',
+        'x-ratelimit-remaining-tokens': '70',
+        'x-ratelimit-reset-tokens': '10s',
+        'retry-after': '10',
+      });
+      expect(refusal.message).toContain('Limit 1, Used 1, Requested 1');
+      now = NEXT_MINUTE;
+      await expect(quota.admit(request({ teamId: 'rpm-e', limits, receivedAt: now }))).resolves.toBeDefined();
+    });
+  });
+
+  describe('tokens per minute', () => {
+    const limits = { teamRequestsPerMinute: 100, teamTokensPerMinute: 100 };
+
+    it('counts actual tokens after the response and refuses new requests once the window is spent', async () => {
+      const first = await quota.admit(request({ teamId: 'tpm-a', limits, promptTokens: 20 }));
+      await settle(first, 50); // 70 tokens used
+      const second = await quota.admit(request({ teamId: 'tpm-a', limits, promptTokens: 20 }));
+      await settle(second, 40); // 130: the window is spent
+      expect(await windowItem('tpm-a')).toMatchObject({ teamTokens: 130 });
+      const refused = (await quota
+        .admit(request({ teamId: 'tpm-a', limits, promptTokens: 1 }))
+        .catch((e: unknown) => e)) as RateLimitExceededError;
+      expect(refused).toBeInstanceOf(RateLimitExceededError);
+      expect(refused.type).toBe('tokens');
+      expect(refused.headers['x-ratelimit-remaining-tokens']).toBe('0');
+      // Until the window resets.
+      now = NEXT_MINUTE;
+      await expect(
+        quota.admit(request({ teamId: 'tpm-a', limits, receivedAt: now, promptTokens: 20 })),
+      ).resolves.toBeDefined();
+    });
+
+    it('refuses a prompt larger than what is left, and one larger than the whole limit at once', async () => {
+      await quota.admit(request({ teamId: 'tpm-b', limits, promptTokens: 90 }));
+      await expect(quota.admit(request({ teamId: 'tpm-b', limits, promptTokens: 11 }))).rejects.toBeInstanceOf(
+        RateLimitExceededError,
+      );
+      await expect(quota.admit(request({ teamId: 'tpm-b', limits, promptTokens: 10 }))).resolves.toBeDefined();
+      const tooLarge = (await quota
+        .admit(request({ teamId: 'tpm-c', limits, promptTokens: 101 }))
+        .catch((e: unknown) => e)) as RateLimitExceededError;
+      expect(tooLarge.message).toContain('Request too large');
+      expect(tooLarge.headers['x-should-retry']).toBe('false');
+      expect(await windowItem('tpm-c')).toBeUndefined();
+    });
+
+    it('admits exactly the prompts that fit under concurrency', async () => {
+      const result = await outcomes(
+        Array.from({ length: 20 }, () => quota.admit(request({ teamId: 'tpm-d', limits, promptTokens: 15 }))),
+      );
+      expect(result).toMatchObject({ admitted: 6, rateLimited: 14 });
+    });
+  });
+
+  describe('monthly budgets', () => {
+    const budget = (reserveMicros: number) => ({ monthlyBudgetMicros: 10_000, reserveMicros, softAlertPercent: 80 });
+
+    it('never lets concurrent requests commit past the budget, and settles reservations to actual cost', async () => {
+      const result = await Promise.allSettled(
+        Array.from({ length: 20 }, () => quota.admit(request({ teamId: 'bud-a', budget: budget(4_000) }))),
+      );
+      const admitted = result
+        .filter((r): r is PromiseFulfilledResult<Admission> => r.status === 'fulfilled')
+        .map((r) => r.value);
+      expect(admitted).toHaveLength(2);
+      expect(result.filter((r) => r.status === 'rejected' && r.reason instanceof BudgetExhaustedError)).toHaveLength(
+        18,
+      );
+      expect(await monthItem('bud-a')).toMatchObject({ committedMicros: 8_000 });
+      // Each actually costs $0.003 (3 output tokens at $1000/MTok): reservations shrink to the actual cost.
+      for (const admission of admitted) await settle(admission, 3);
+      expect(await monthItem('bud-a')).toMatchObject({ committedMicros: 6_000, costMicros: 6_000 });
+      // Refused requests left no trace in the rate window either.
+      expect(await windowItem('bud-a')).toMatchObject({
+        teamRequests: 2,
+        reservedMicros: 8_000,
+        releasedMicros: 8_000,
+      });
+    });
+
+    it('refuses with insufficient_quota, do-not-retry, once too little is left', async () => {
+      await quota.admit(request({ teamId: 'bud-b', budget: budget(9_000) }));
+      const error = (await quota
+        .admit(request({ teamId: 'bud-b', budget: budget(2_000) }))
+        .catch((e: unknown) => e)) as BudgetExhaustedError;
+      expect(error).toBeInstanceOf(BudgetExhaustedError);
+      expect(error).toMatchObject({ status: 429, type: 'insufficient_quota', code: 'insufficient_quota' });
+      expect(error.headers).toEqual({ 'x-should-retry': 'false' });
+      expect(error.message).toContain(`resets on ${NEXT_MONTH_START}`);
+      await expect(quota.admit(request({ teamId: 'bud-b', budget: budget(1_000) }))).resolves.toBeDefined();
+      // A request whose worst case exceeds the whole budget is refused without a write.
+      await expect(quota.admit(request({ teamId: 'bud-c', budget: budget(20_000) }))).rejects.toBeInstanceOf(
+        BudgetExhaustedError,
+      );
+      expect(await monthItem('bud-c')).toBeUndefined();
+    });
+
+    it('gives the reservation back when the rate limit refuses, and the rate slot when the budget does', async () => {
+      const limits = { teamRequestsPerMinute: 1, teamTokensPerMinute: 1_000_000 };
+      await quota.admit(request({ teamId: 'bud-d', limits, budget: budget(1_000) }));
+      await expect(quota.admit(request({ teamId: 'bud-d', limits, budget: budget(1_000) }))).rejects.toBeInstanceOf(
+        RateLimitExceededError,
+      );
+      expect(await monthItem('bud-d')).toMatchObject({ committedMicros: 1_000 });
+
+      await quota.admit(request({ teamId: 'bud-e', budget: budget(10_000) }));
+      await expect(quota.admit(request({ teamId: 'bud-e', budget: budget(1) }))).rejects.toBeInstanceOf(
+        BudgetExhaustedError,
+      );
+      expect(await windowItem('bud-e')).toMatchObject({ teamRequests: 1, reservedMicros: 10_000 });
+    });
+
+    it('releases the reservations of requests that crashed before settling', async () => {
+      // Tables of its own: other tests leave unsettled reservations the sweeper would (rightly) release too.
+      const own = await createTestStore();
+      const sweeper = new ReservationSweeper(own.db, own.tables, () => now);
+      const quota = new QuotaService(own.db, own.tables, { now: () => now });
+      const monthItem = async (teamId: string) =>
+        (
+          await own.db.send(
+            new GetCommand({ TableName: own.tables.usage, Key: itemKeys.monthAggregate(teamId, MONTH) }),
+          )
+        ).Item;
+      const settle = (admission: Admission, outputTokens: number) => settleIn(own, quota, admission, outputTokens);
+      await quota.admit(request({ teamId: 'bud-f', budget: budget(10_000) })); // crashes: never settles
+      const settled = await quota.admit(request({ teamId: 'bud-f', budget: budget(0) }));
+      await settle(settled, 0);
+      await expect(quota.admit(request({ teamId: 'bud-f', budget: budget(1) }))).rejects.toBeInstanceOf(
+        BudgetExhaustedError,
+      );
+
+      now = T0 + 5 * 60_000; // too early: the request might still be running
+      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedMicros: 0 });
+      now = T0 + 25 * 60_000;
+      expect(await sweeper.sweep()).toEqual({ windowsSwept: 1, releasedMicros: 10_000 });
+      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedMicros: 0 });
+      expect(await monthItem('bud-f')).toMatchObject({ committedMicros: 0 });
+      await expect(
+        quota.admit(request({ teamId: 'bud-f', budget: budget(1), receivedAt: now })),
+      ).resolves.toBeDefined();
+      own.destroy();
+    });
+
+    it('settles a request that outlived the sweep without releasing its reservation twice', async () => {
+      const sweeper = new ReservationSweeper(store.db, store.tables, () => now);
+      const slow = await quota.admit(request({ teamId: 'bud-g', budget: budget(5_000) }));
+      now = T0 + 25 * 60_000;
+      await sweeper.sweep();
+      expect(await monthItem('bud-g')).toMatchObject({ committedMicros: 0 });
+      await settle(slow, 2); // costs 2_000 µ$
+      expect(await monthItem('bud-g')).toMatchObject({ committedMicros: 2_000, costMicros: 2_000 });
+    });
+
+    it('publishes the soft-threshold and exhausted alerts once per month, however many Lambdas see it', async () => {
+      const publisher = new InMemoryAlertPublisher();
+      const alerting = [1, 2, 3].map(
+        () =>
+          new QuotaService(store.db, store.tables, {
+            alerts: new BudgetAlerts(store.db, store.tables.usage, publisher, () => now),
+            now: () => now,
+          }),
+      );
+      const first = await alerting[0]!.admit(request({ teamId: 'bud-h', budget: budget(9_000) }));
+      await settle(first, 8); // 8_000 µ$ spent: 80% of the budget
+      await Promise.all(alerting.map((q) => q.admit(request({ teamId: 'bud-h', budget: budget(100) }))));
+      expect(publisher.events).toEqual([
+        {
+          kind: 'soft_threshold',
+          teamId: 'bud-h',
+          month: MONTH,
+          spentMicros: 8_000,
+          budgetMicros: 10_000,
+          softAlertPercent: 80,
+        },
+      ]);
+      const second = await alerting[1]!.admit(request({ teamId: 'bud-h', budget: budget(1_000) }));
+      await settle(second, 2); // 10_000 µ$: exhausted
+      await Promise.all(
+        alerting.map((q) => q.admit(request({ teamId: 'bud-h', budget: budget(100) })).catch(() => undefined)),
+      );
+      expect(publisher.events.map((e) => e.kind)).toEqual(['soft_threshold', 'exhausted']);
+    });
+  });
+});
