@@ -83,4 +83,60 @@ export const gatewayConfig = defineGatewayConfig({
     softAlertPercent: 80,
     allowedModels: ['*'],
   },
+  // Policy profiles: teams name one (`npm run admin -- team update <id> --policy-profile strict`),
+  // the others get `defaultProfile`. Rule ids (`dlp:<detector>`, deny rule ids) are what blocked
+  // requests, the audit trail and metrics report; never the matched text.
+  policies: {
+    defaultProfile: 'default',
+    profiles: {
+      default: {
+        description: 'Secrets never leave; payment data is masked; other personal data is recorded.',
+        detectors: [
+          { detector: 'private_key', action: 'block', direction: 'input' },
+          { detector: 'aws_secret_access_key', action: 'block', direction: 'input' },
+          { detector: 'aws_access_key_id', action: 'redact' },
+          { detector: 'api_key', action: 'redact' },
+          { detector: 'jwt', action: 'redact' },
+          { detector: 'credit_card', action: 'redact' },
+          { detector: 'us_ssn', action: 'redact' },
+          { detector: 'iban', action: 'alert' },
+          { detector: 'email', action: 'alert' },
+          { detector: 'phone', action: 'alert' },
+        ],
+        audit: { promptExcerptChars: 200, responseExcerptChars: 0 },
+      },
+      strict: {
+        description: 'For regulated data: personal data is masked both ways, big prompts refused.',
+        allowedModels: ['claude-*', 'mock-*'],
+        maxPromptTokens: 16_000,
+        maxOutputTokens: 4_096,
+        denyRules: [
+          {
+            id: 'project-codenames',
+            message: 'Unannounced project code names may not be sent to models.',
+            keywords: ['project nightingale', 'project kestrel'],
+          },
+        ],
+        detectors: [
+          { detector: 'private_key', action: 'block' },
+          { detector: 'aws_secret_access_key', action: 'block' },
+          { detector: 'aws_access_key_id', action: 'block' },
+          { detector: 'api_key', action: 'block' },
+          { detector: 'jwt', action: 'redact' },
+          { detector: 'credit_card', action: 'redact' },
+          { detector: 'us_ssn', action: 'redact' },
+          { detector: 'iban', action: 'redact' },
+          { detector: 'email', action: 'redact' },
+          { detector: 'phone', action: 'redact' },
+          { detector: 'ipv4', action: 'redact' },
+        ],
+        // A Bedrock guardrail applied to every provider's traffic (ApplyGuardrail), e.g.:
+        // guardrail: { id: 'abc123def456', version: '1', direction: 'both' },
+      },
+    },
+    // Detectors of the company's own identifiers, usable in any profile by name:
+    // customDetectors: { employee_id: { pattern: '\\bEMP-\\d{6}\\b' } },
+  },
+  // How long each request's audit record is kept (DynamoDB TTL).
+  audit: { retentionDays: 90 },
 });

@@ -9,6 +9,9 @@ import { startLocalGateway } from '../local/local-gateway';
 
 // The Lambdas run on Node.js 22; a local Node.js 20 works, so the SDK's upgrade notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Each request's EMF metrics document is for CloudWatch; locally it would bury the log lines.
+// POWERTOOLS_METRICS_DISABLED=false shows them.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const gateway = await startLocalGateway({ port: Number(process.env.PORT ?? 8080) });

@@ -73,3 +73,31 @@ export function bedrockInvokeStatements(config: GatewayConfig, scope: BedrockSco
   }
   return statements;
 }
+
+/**
+ * `bedrock:ApplyGuardrail` on exactly the guardrails the config's policy profiles name (an id
+ * becomes the guardrail's ARN in its region; an ARN is used as is).
+ *
+ * @example
+ * guardrailStatements(config, { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID })
+ */
+export function guardrailStatements(config: GatewayConfig, scope: BedrockScope): PolicyStatement[] {
+  const resources = new Set<string>();
+  for (const profile of Object.values(config.policies.profiles)) {
+    const guardrail = profile.guardrail;
+    if (!guardrail) continue;
+    resources.add(
+      guardrail.id.startsWith('arn:')
+        ? guardrail.id
+        : `arn:${scope.partition}:bedrock:${guardrail.region ?? scope.region}:${scope.account}:guardrail/${guardrail.id}`,
+    );
+  }
+  if (resources.size === 0) return [];
+  return [
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['bedrock:ApplyGuardrail'],
+      resources: [...resources].sort(),
+    }),
+  ];
+}

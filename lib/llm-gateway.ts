@@ -21,7 +21,7 @@ import { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from 
 import { secretOf } from '../lambdas/shared/providers/options';
 import { ROUTES, type FunctionName } from '../lambdas/shared/http/routes';
 import { TABLES, type TableId } from '../lambdas/shared/store/schema';
-import { bedrockInvokeStatements } from './bedrock-permissions';
+import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissions';
 import { GatewayFunction } from './gateway-function';
 import { GatewayTables } from './gateway-tables';
 
@@ -61,6 +61,8 @@ const GATEWAY_TABLE_ACCESS: Partial<Record<TableId, readonly string[]>> = {
   identity: ['dynamodb:GetItem'],
   counters: ['dynamodb:UpdateItem'],
   usage: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  // The request's audit record, written in the usage transaction (or alone when blocked).
+  audit: ['dynamodb:PutItem'],
 };
 
 /** DynamoDB actions each Lambda's code performs on each table, and nothing else. */
@@ -74,6 +76,7 @@ const TABLE_ACCESS: Record<GatewayFunctionName, Partial<Record<TableId, readonly
   usage: {
     identity: ['dynamodb:GetItem'],
     usage: ['dynamodb:GetItem', 'dynamodb:Query'],
+    audit: ['dynamodb:Query'],
   },
   maintenance: {
     identity: ['dynamodb:Query'],
@@ -172,6 +175,13 @@ export class LlmGateway extends Construct {
     // Both gateway faces call providers: Bedrock through IAM, the others with keys from Secrets Manager.
     const callers = [this.functions.gateway, this.functions.stream];
     for (const statement of bedrockInvokeStatements(config, {
+      partition: Aws.PARTITION,
+      region: Aws.REGION,
+      account: Aws.ACCOUNT_ID,
+    })) {
+      for (const fn of callers) fn.addToRolePolicy(statement);
+    }
+    for (const statement of guardrailStatements(config, {
       partition: Aws.PARTITION,
       region: Aws.REGION,
       account: Aws.ACCOUNT_ID,

@@ -156,7 +156,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     });
 
     const db = createDocumentClient({ region, endpoint: dynamodbEndpoint });
-    const adminService = createAdminService({ db, tables, teamDefaults: validated.teamDefaults });
+    const adminService = createAdminService({ db, tables, config: validated });
     const demoTeamId = 'demo';
     await adminService.createTeam(
       { id: demoTeamId, name: 'Demo team', cost_center: 'demo', allowed_models: ['*'] },

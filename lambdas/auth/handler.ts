@@ -156,12 +156,12 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
  * Wires the auth Lambda's dependencies; `index.ts`, the local runtime and the tests share it.
  *
  * @example
- * createAuthHandler(authDependencies({ db, tables, teamDefaults }))
+ * createAuthHandler(authDependencies({ db, tables, config: catalog.config }))
  */
 export function authDependencies(settings: {
   db: DynamoDBDocumentClient;
   tables: { identity: string; audit: string };
-  teamDefaults: GatewayConfig['teamDefaults'];
+  config: Pick<GatewayConfig, 'teamDefaults' | 'policies'>;
   now?: () => number;
 }): AuthHandlerDeps {
   return {

@@ -10,6 +10,6 @@ export const handler = createAuthHandler(
   authDependencies({
     db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
     tables: env.tables,
-    teamDefaults: loadCatalog().config.teamDefaults,
+    config: loadCatalog().config,
   }),
 );

@@ -31,7 +31,9 @@ import {
   type StreamingHttpResponse,
 } from '../shared/http';
 import { createAuthenticator, type ApiKeyAuthenticator, type AuthenticatedCaller } from '../shared/keys/authenticator';
-import { isModelAllowed } from '../shared/policy/model-access';
+import { AuditLog } from '../shared/audit/audit-log';
+import { PolicyEngine } from '../shared/policy/engine';
+import { BedrockGuardrailChecker, type GuardrailChecker } from '../shared/policy/guardrail';
 import type { SecretResolver } from '../shared/providers/secrets';
 import { loadSecretResolver } from '../shared/providers/secrets-manager';
 import { BudgetAlerts, type BudgetAlertPublisher } from '../shared/quota/budget-alerts';
@@ -67,6 +69,8 @@ function routingHeaders(requestId: string, caller: AuthenticatedCaller, facts: R
     [GATEWAY_HEADERS.provider]: facts.target.connectionName,
     [GATEWAY_HEADERS.upstreamModel]: facts.target.upstreamModel,
     [GATEWAY_HEADERS.attempts]: String(facts.attempts),
+    [GATEWAY_HEADERS.policy]: facts.policy.action,
+    ...(facts.policy.ruleIds.length ? { [GATEWAY_HEADERS.policyRules]: facts.policy.ruleIds.join(',') } : {}),
   };
 }
 
@@ -74,7 +78,7 @@ function factsOf(
   requestId: string,
   caller: AuthenticatedCaller,
   facts: RoutingFacts,
-): Omit<GatewayFacts, 'costMicros' | 'latencyMs'> {
+): Omit<GatewayFacts, 'costMicros' | 'latencyMs' | 'policy'> {
   return {
     requestId,
     teamId: caller.team.teamId,
@@ -125,7 +129,7 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
     const caller = await deps.authenticator.authenticate(presentedApiKey(request));
     const data = deps.catalog
       .listModels()
-      .filter((model) => isModelAllowed(model.id, caller.team.allowedModels, caller.key.allowedModels))
+      .filter((model) => deps.chat.mayUse(caller, model))
       .map((model) => ({
         id: model.id,
         object: 'model' as const,
@@ -162,6 +166,7 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
         ...factsOf(request.apiRequestId, caller, outcome),
         costMicros: outcome.cost.totalMicros,
         latencyMs: outcome.latencyMs,
+        policy: outcome.policy,
       },
     });
     return jsonResponse(200, payload, {
@@ -244,7 +249,7 @@ export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
 /** Settings the gateway Lambdas are built from (the environment in AWS, DynamoDB Local in tests). */
 export interface GatewaySettings {
   db: DynamoDBDocumentClient;
-  tables: Pick<TableNames, 'identity' | 'counters' | 'usage'>;
+  tables: Pick<TableNames, 'identity' | 'counters' | 'usage' | 'audit'>;
   catalog: Catalog;
   secrets: SecretResolver;
   /** Where budget alerts go (EventBridge in AWS). */
@@ -254,6 +259,10 @@ export interface GatewaySettings {
   now?: () => number;
   /** Adapter lookup override, for tests that observe provider calls. */
   adapters?: ChatServiceDeps['adapters'];
+  /** Guardrail override (tests); Bedrock's ApplyGuardrail otherwise. */
+  guardrails?: GuardrailChecker;
+  /** Metrics sink override (tests); EMF on stdout otherwise. */
+  observe?: ChatServiceDeps['observe'];
 }
 
 /**
@@ -282,8 +291,12 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
       }),
       secrets: settings.secrets,
       providerTimeoutMs: settings.providerTimeoutMs,
+      policies: new PolicyEngine(settings.catalog.config.policies),
+      guardrails: settings.guardrails ?? new BedrockGuardrailChecker(),
+      audit: new AuditLog(settings.db, settings.tables.audit, settings.catalog.config.audit.retentionDays),
       now,
       ...(settings.adapters ? { adapters: settings.adapters } : {}),
+      ...(settings.observe ? { observe: settings.observe } : {}),
     }),
   };
 }
@@ -296,7 +309,7 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
  * export const handler = createGatewayHandler(gatewayDependenciesFromEnvironment());
  */
 export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
-  const env = loadEnvironment(['identity', 'counters', 'usage']);
+  const env = loadEnvironment(['identity', 'counters', 'usage', 'audit']);
   return gatewayDependencies({
     db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
     tables: env.tables,

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   createRouter,
@@ -14,16 +15,23 @@ import {
   type HttpResponse,
   type RouteKeyOf,
 } from '../shared/http';
-import type { ApiKeyAuthenticator } from '../shared/keys/authenticator';
-import type { TeamRepository } from '../shared/teams/repository';
+import { adminAuditQuerySchema, auditRange, auditView, ownAuditQuerySchema, type AuditPage } from '../shared/audit';
+import { AuditLog } from '../shared/audit/audit-log';
+import type { GatewayConfig } from '../shared/catalog/schema';
+import { createAuthenticator, type ApiKeyAuthenticator } from '../shared/keys/authenticator';
+import type { TableNames } from '../shared/store/schema';
+import { TeamRepository } from '../shared/teams/repository';
 import type { TeamRecord } from '../shared/teams/schema';
-import { budgetView, dayOf, usageReportView, type UsageReader } from '../shared/usage';
+import { budgetView, dayOf, usageReportView, UsageReader } from '../shared/usage';
 
 /** What the usage Lambda needs. */
 export interface UsageHandlerDeps {
   authenticator: ApiKeyAuthenticator;
   teams: TeamRepository;
   reader: UsageReader;
+  audit: AuditLog;
+  /** How far back audit records exist (the config's retention). */
+  auditRetentionDays: number;
   now?: () => number;
 }
 
@@ -34,10 +42,21 @@ const usageQuerySchema = z.strictObject({
 
 const DAY_MS = 86_400_000;
 
+/** An audit page as the API returns it: newest first, with the cursor of the next page. */
+function auditPageView(page: AuditPage) {
+  return {
+    object: 'list' as const,
+    data: page.records.map(auditView),
+    has_more: page.nextCursor !== undefined,
+    next_cursor: page.nextCursor ?? null,
+  };
+}
+
 /**
  * The usage Lambda: a team's usage from the pre-aggregated rows, with where its month stands
- * against its budget. On the team route the team comes from the caller's key, never from a
- * parameter, so no key can read another team's numbers; admins name the team in the path.
+ * against its budget, and the request audit trail. On the team routes the team comes from the
+ * caller's key, never from a parameter, so no key can read another team's numbers or events;
+ * admins name the team (or search across teams by decision).
  *
  * @example
  * export const handler = createUsageHandler({ authenticator, teams, reader });
@@ -70,9 +89,68 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return report(request, team);
   }
 
+  async function ownAudit(request: HttpRequest) {
+    const query = parseWith(ownAuditQuerySchema, request.query);
+    const caller = await deps.authenticator.authenticate(presentedApiKey(request));
+    const page = await deps.audit.team({
+      teamId: caller.team.teamId,
+      ...auditRange(query, now(), deps.auditRetentionDays),
+      limit: query.limit,
+      ...(query.decision ? { decision: query.decision } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
+  }
+
+  async function searchAudit(request: HttpRequest) {
+    requireAdmin(request);
+    const query = parseWith(adminAuditQuerySchema, request.query);
+    const search = {
+      ...auditRange(query, now(), deps.auditRetentionDays),
+      limit: query.limit,
+      ...(query.key ? { keyId: query.key } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    };
+    const page =
+      query.team !== undefined
+        ? await deps.audit.team({
+            ...search,
+            teamId: query.team,
+            ...(query.decision ? { decision: query.decision } : {}),
+          })
+        : await deps.audit.byDecision({ ...search, decision: query.decision as 'alert' | 'redact' | 'block' });
+    return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
+  }
+
   const route = createRouter<RouteKeyOf<'usage'>, HttpResponse>('usage', {
     'GET /v1/usage': ownUsage,
     'GET /v1/admin/teams/{teamId}/usage': teamUsage,
+    'GET /v1/audit': ownAudit,
+    'GET /v1/admin/audit': searchAudit,
   });
   return middy(route).use(openAiErrors());
+}
+
+/**
+ * Wires the usage Lambda's dependencies; `index.ts`, the local runtime and the tests share it.
+ *
+ * @example
+ * createUsageHandler(usageDependencies({ db, tables, config: catalog.config, identityCacheTtlMs: 30_000 }))
+ */
+export function usageDependencies(settings: {
+  db: DynamoDBDocumentClient;
+  tables: Pick<TableNames, 'identity' | 'usage' | 'audit'>;
+  config: Pick<GatewayConfig, 'audit'>;
+  identityCacheTtlMs: number;
+  now?: () => number;
+}): UsageHandlerDeps {
+  const { db, tables, config } = settings;
+  return {
+    authenticator: createAuthenticator(db, tables.identity, settings.identityCacheTtlMs, settings.now),
+    teams: new TeamRepository(db, tables.identity),
+    reader: new UsageReader(db, tables.usage),
+    audit: new AuditLog(db, tables.audit, config.audit.retentionDays),
+    auditRetentionDays: config.audit.retentionDays,
+    ...(settings.now ? { now: settings.now } : {}),
+  };
 }

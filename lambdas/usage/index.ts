@@ -1,16 +1,16 @@
+import { loadCatalog } from '../shared/catalog/load';
 import { loadEnvironment } from '../shared/config/environment';
-import { createAuthenticator } from '../shared/keys/authenticator';
 import { createDocumentClient } from '../shared/store/client';
-import { TeamRepository } from '../shared/teams/repository';
-import { UsageReader } from '../shared/usage/reader';
-import { createUsageHandler } from './handler';
+import { createUsageHandler, usageDependencies } from './handler';
 
-const env = loadEnvironment(['identity', 'usage']);
-const db = createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint });
+const env = loadEnvironment(['identity', 'usage', 'audit']);
 
-/** Entry point of the usage Lambda. */
-export const handler = createUsageHandler({
-  authenticator: createAuthenticator(db, env.tables.identity, env.identityCacheTtlMs),
-  teams: new TeamRepository(db, env.tables.identity),
-  reader: new UsageReader(db, env.tables.usage),
-});
+/** Entry point of the usage Lambda: usage reports and the audit trail, for teams and admins. */
+export const handler = createUsageHandler(
+  usageDependencies({
+    db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
+    tables: env.tables,
+    config: loadCatalog().config,
+    identityCacheTtlMs: env.identityCacheTtlMs,
+  }),
+);

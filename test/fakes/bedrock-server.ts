@@ -18,6 +18,23 @@ export interface FakeBedrockRequest {
   body: Record<string, unknown>;
 }
 
+/** An ApplyGuardrail call the fake received. */
+export interface FakeGuardrailRequest {
+  guardrailId: string;
+  version: string;
+  source: 'INPUT' | 'OUTPUT';
+  /** The text blocks sent, joined. */
+  text: string;
+}
+
+/** An ApplyGuardrail response body, as the service sends it. */
+export interface FakeGuardrailReply {
+  action: 'NONE' | 'GUARDRAIL_INTERVENED';
+  actionReason?: string;
+  outputs?: { text: string }[];
+  assessments?: Record<string, unknown>[];
+}
+
 /** Token counts of a structured reply (`totalTokens` is derived). */
 export interface FakeBedrockUsage {
   inputTokens: number;
@@ -260,11 +277,15 @@ async function writeStream(
  * - `POST /model/{modelId}/converse-stream`: JSON in, HTTP 200 with a binary AWS event stream
  *   (`application/vnd.amazon.eventstream`) out: messageStart, contentBlock{Start,Delta,Stop},
  *   messageStop, metadata, or in-stream exception messages;
+ * - `POST /guardrail/{id}/version/{version}/apply` (ApplyGuardrail): JSON in and out, answered
+ *   by the guardrail responder (no intervention by default);
  * - errors before the answer as an HTTP status with the exception name in `x-amzn-errortype`;
  * exactly what `@aws-sdk/client-bedrock-runtime` parses (ConverseCommand, ConverseStreamCommand).
  */
 export class FakeBedrock {
   readonly requests: FakeBedrockRequest[] = [];
+  readonly guardrailRequests: FakeGuardrailRequest[] = [];
+  private guardrail: (request: FakeGuardrailRequest) => FakeGuardrailReply = () => ({ action: 'NONE' });
   private server: Http2Server | undefined;
   private readonly sessions = new Set<Http2Session>();
 
@@ -275,6 +296,40 @@ export class FakeBedrock {
     this.respond = respond;
   }
 
+  /** Replaces the ApplyGuardrail logic (per test). */
+  setGuardrail(respond: (request: FakeGuardrailRequest) => FakeGuardrailReply): void {
+    this.guardrail = respond;
+  }
+
+  private applyGuardrail(match: RegExpExecArray, body: Record<string, unknown>, res: Http2ServerResponse): void {
+    const content = (body['content'] ?? []) as { text?: { text?: string } }[];
+    const request: FakeGuardrailRequest = {
+      guardrailId: decodeURIComponent(match[1]!),
+      version: decodeURIComponent(match[2]!),
+      source: body['source'] as FakeGuardrailRequest['source'],
+      text: content.map((block) => block.text?.text ?? '').join(''),
+    };
+    this.guardrailRequests.push(request);
+    let reply: FakeGuardrailReply;
+    try {
+      reply = this.guardrail(request);
+    } catch (error) {
+      // A responder that throws plays a failing service: a 500 the SDK retries, then gives up on.
+      sendError(res, 500, 'InternalServerException', `FakeBedrock: the guardrail responder threw: ${String(error)}`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': REQUEST_ID });
+    res.end(
+      JSON.stringify({
+        usage: { topicPolicyUnits: 1, contentPolicyUnits: 1, wordPolicyUnits: 1, sensitiveInformationPolicyUnits: 1 },
+        action: reply.action,
+        ...(reply.actionReason ? { actionReason: reply.actionReason } : {}),
+        outputs: reply.outputs ?? [],
+        assessments: reply.assessments ?? [],
+      }),
+    );
+  }
+
   /** Starts listening on a free port and returns the endpoint URL. */
   async start(): Promise<string> {
     this.server = createServer((req: Http2ServerRequest, res: Http2ServerResponse) => {
@@ -282,6 +337,11 @@ export class FakeBedrock {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const receivedAt = Date.now();
+        const guardrail = /^\/guardrail\/([^/]+)\/version\/([^/]+)\/apply$/.exec(req.url ?? '');
+        if (req.method === 'POST' && guardrail) {
+          this.applyGuardrail(guardrail, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), res);
+          return;
+        }
         const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? '');
         if (req.method !== 'POST' || !match) {
           res.writeHead(404, { 'x-amzn-errortype': 'UnknownOperationException' });

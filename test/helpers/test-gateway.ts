@@ -7,10 +7,7 @@ import type { ApiKeyRecord } from '../../lambdas/shared/keys/schema';
 import type { TeamRecord } from '../../lambdas/shared/teams/schema';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig, type GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
-import { TeamRepository } from '../../lambdas/shared/teams/repository';
-import { UsageReader } from '../../lambdas/shared/usage/reader';
-import { createUsageHandler } from '../../lambdas/usage/handler';
-import { createAuthenticator } from '../../lambdas/shared/keys/authenticator';
+import { createUsageHandler, usageDependencies } from '../../lambdas/usage/handler';
 import { lambdaContext, toHttpApiEvent, type HttpLambdaHandler } from '../../local/server';
 import { matchRoute } from '../../lambdas/shared/http/routes';
 import { staticSecrets, type SecretResolver } from '../../lambdas/shared/providers/secrets';
@@ -40,6 +37,8 @@ export interface TestGatewayOptions {
   db?: DynamoDBDocumentClient;
   /** Adapter lookup override, to observe provider calls. */
   adapters?: GatewaySettings['adapters'];
+  guardrails?: GatewaySettings['guardrails'];
+  observe?: GatewaySettings['observe'];
 }
 
 /** The IAM principal the tests' admin requests carry. */
@@ -63,7 +62,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
   const authDeps = authDependencies({
     db,
     tables: store.tables,
-    teamDefaults: catalog.config.teamDefaults,
+    config: catalog.config,
     now,
   });
   const admin = authDeps.admin;
@@ -81,15 +80,14 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
         alerts,
         now,
         ...(options.adapters ? { adapters: options.adapters } : {}),
+        ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+        ...(options.observe ? { observe: options.observe } : {}),
       }),
     ) as unknown as HttpLambdaHandler,
     auth: createAuthHandler(authDeps) as unknown as HttpLambdaHandler,
-    usage: createUsageHandler({
-      authenticator: createAuthenticator(db, store.tables.identity, identityCacheTtlMs, now),
-      teams: new TeamRepository(db, store.tables.identity),
-      reader: new UsageReader(db, store.tables.usage),
-      now,
-    }) as unknown as HttpLambdaHandler,
+    usage: createUsageHandler(
+      usageDependencies({ db, tables: store.tables, config: catalog.config, identityCacheTtlMs, now }),
+    ) as unknown as HttpLambdaHandler,
   };
 
   let teamCounter = 0;

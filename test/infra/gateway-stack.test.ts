@@ -97,7 +97,8 @@ describe('GatewayStack', () => {
       'bedrock:InvokeModel',
       'bedrock:InvokeModelWithResponseStream',
       'dynamodb:GetItem',
-      'dynamodb:PutItem',
+      'dynamodb:PutItem', // audit record
+      'dynamodb:PutItem', // ledger entry
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
       'events:PutEvents',
@@ -115,6 +116,7 @@ describe('GatewayStack', () => {
     expect(actionsOf(template, 'LLM gateway: usage')).toEqual([
       'dynamodb:GetItem',
       'dynamodb:GetItem',
+      'dynamodb:Query', // audit trail
       'dynamodb:Query',
     ]);
     expect(actionsOf(template, 'LLM gateway: releases')).toEqual([
@@ -195,6 +197,50 @@ describe('GatewayStack', () => {
     created.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'llm-gateway/openai' });
   });
 
+  it('lets the gateway functions apply exactly the guardrails the policy profiles name', () => {
+    const config = {
+      providers: { mock: { adapter: 'mock' as const } },
+      models: [{ id: 'm', provider: 'mock', upstreamModel: 'm', prices: { input: 1, output: 1 } }],
+      policies: {
+        profiles: {
+          default: {},
+          strict: { guardrail: { id: 'gr-abc123', version: '2' } },
+          eu: { guardrail: { id: 'arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr-eu', region: 'eu-west-1' } },
+        },
+      },
+    };
+    const stack = synth({ gateway: { config } });
+    const statements = Object.values(stack.toJSON().Resources as Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .filter((s: { Action: unknown }) => s.Action === 'bedrock:ApplyGuardrail');
+    expect(statements).toHaveLength(2); // the HTTP API function and the streaming one
+    expect(JSON.stringify(statements[0].Resource)).toContain(':guardrail/gr-abc123');
+    expect(JSON.stringify(statements[0].Resource)).toContain('arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr-eu');
+    expect(actionsOf(stack, 'LLM gateway: usage')).not.toContain('bedrock:ApplyGuardrail');
+    expect(JSON.stringify(template.toJSON())).not.toContain('bedrock:ApplyGuardrail');
+  });
+
+  it('refuses a policy that names an unknown detector or profile, with the path of the mistake', () => {
+    const policies = (policies: unknown) => () =>
+      synth({
+        gateway: {
+          config: {
+            providers: { mock: { adapter: 'mock' } },
+            models: [{ id: 'x', provider: 'mock', upstreamModel: 'x', prices: { input: 1, output: 1 } }],
+            policies,
+          } as never,
+        },
+      });
+    expect(policies({ profiles: { default: { detectors: [{ detector: 'passport', action: 'block' }] } } })).toThrow(
+      /policies\.profiles\.default\.detectors\.0\.detector.*unknown detector "passport"/s,
+    );
+    expect(policies({ defaultProfile: 'strict', profiles: { default: {} } })).toThrow(/no profile named "strict"/);
+    expect(policies({ profiles: { default: { denyRules: [{ id: 'x', message: 'm', pattern: '(' }] } } })).toThrow(
+      /not a valid regular expression/,
+    );
+  });
+
   it('runs the maintenance Lambda every five minutes', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
@@ -262,8 +308,8 @@ describe('GatewayStack bundling', () => {
         // Maintenance reads teams and months, never the catalog.
         { name: 'releases', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
         { name: 'streaming', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
-        // The usage Lambda never reads the catalog, so esbuild leaves it out.
-        { name: 'usage', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
+        // The usage Lambda reads the audit retention from the config.
+        { name: 'usage', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
       ]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });

@@ -14,3 +14,5 @@ process.env.POWERTOOLS_DEV = 'false';
 // stand-in as the local runtime.
 import { installAwsLambdaGlobal } from '../../local/awslambda';
 installAwsLambdaGlobal();
+// Metrics go to stdout as EMF documents; tests that check them capture them explicitly.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';

@@ -32,6 +32,7 @@ describe('OpenAI response shape', () => {
         upstreamModel: 'us.anthropic.claude',
         costMicros: 1234,
         latencyMs: 10,
+        policy: { action: 'alert', ruleIds: ['dlp:email'] },
       },
     });
     expect(response.object).toBe('chat.completion');
@@ -53,6 +54,7 @@ describe('OpenAI response shape', () => {
       cost_micros: 1234,
       cost_usd: '0.001234',
       provider: 'bedrock',
+      policy: { decision: 'alert', rule_ids: ['dlp:email'] },
     });
   });
 });

@@ -1,3 +1,4 @@
+import { ALLOW } from '../../lambdas/shared/policy/engine';
 import { GatewayError } from '../../lambdas/shared/http/errors';
 import { createChunkEncoder } from '../../lambdas/shared/chat/openai-stream';
 import { StreamMeter } from '../../lambdas/shared/chat/stream-meter';
@@ -33,7 +34,7 @@ describe('OpenAI chunk encoder', () => {
       { type: 'text', text: 'Hel' },
       { type: 'text', text: 'lo' },
       { type: 'finish', finishReason: 'stop' },
-      { type: 'settled', usage, cost, latencyMs: 5 },
+      { type: 'settled', usage, cost, latencyMs: 5, policy: { action: 'redact', ruleIds: ['dlp:email'] } },
     ];
     const chunks = decode(events.flatMap(encode));
     expect(chunks.map((c) => (c === '[DONE]' ? c : (c.choices[0]?.delta ?? 'usage')))).toEqual([
@@ -49,7 +50,7 @@ describe('OpenAI chunk encoder', () => {
     expect(chunks[4]).toMatchObject({
       choices: [],
       usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 },
-      gateway: { cost_micros: 3, provider: 'p' },
+      gateway: { cost_micros: 3, provider: 'p', policy: { decision: 'redact', rule_ids: ['dlp:email'] } },
     });
   });
 
@@ -61,7 +62,7 @@ describe('OpenAI chunk encoder', () => {
         { type: 'tool_call_delta', index: 0, arguments: '{"city":' },
         { type: 'tool_call_delta', index: 0, arguments: '"Paris"}' },
         { type: 'finish', finishReason: 'tool_calls' },
-        { type: 'settled', usage, cost, latencyMs: 1 },
+        { type: 'settled', usage, cost, latencyMs: 1, policy: ALLOW },
       ].flatMap((e) => encode(e as ServedStreamEvent)),
     );
     expect(chunks[1].choices[0].delta).toEqual({
@@ -77,7 +78,7 @@ describe('OpenAI chunk encoder', () => {
     const encode = createChunkEncoder({ id: 'c', created: 1, model: 'm', includeUsage: false, facts });
     const chunks = decode([
       ...encode({ type: 'text', text: 'x' }),
-      ...encode({ type: 'settled', usage, cost, latencyMs: 1 }),
+      ...encode({ type: 'settled', usage, cost, latencyMs: 1, policy: ALLOW }),
     ]);
     expect(chunks.at(-2).choices[0].finish_reason).toBe('stop');
   });
@@ -87,7 +88,7 @@ describe('OpenAI chunk encoder', () => {
     const error = new GatewayError(502, 'server_error', 'The provider p failed to answer.', { code: 'upstream_error' });
     const chunks = decode([
       ...encode({ type: 'text', text: 'x' }),
-      ...encode({ type: 'failed', error, usage, cost, latencyMs: 1 }),
+      ...encode({ type: 'failed', error, usage, cost, latencyMs: 1, policy: ALLOW }),
     ]);
     expect(chunks.at(-1)).toEqual({
       error: { message: 'The provider p failed to answer.', type: 'server_error', param: null, code: 'upstream_error' },

@@ -18,6 +18,8 @@ export interface AdminServiceDeps {
   keys: ApiKeyRepository;
   changes: AdminChangeLog;
   teamDefaults: GatewayConfig['teamDefaults'];
+  /** Names of the config's policy profiles; teams may only name one of these. */
+  policyProfiles: readonly string[];
   now?: () => number;
 }
 
@@ -45,6 +47,7 @@ export class AdminService {
    * await admin.createTeam({ id: 'payments', name: 'Payments' }, 'arn:aws:iam::123:user/alice');
    */
   async createTeam(input: CreateTeamInput, actor: string): Promise<TeamRecord> {
+    this.checkPolicyProfile(input.policy_profile);
     const at = this.isoNow();
     const defaults = this.deps.teamDefaults;
     const team: TeamRecord = {
@@ -76,6 +79,16 @@ export class AdminService {
     return team;
   }
 
+  /** A team may only name a profile the deployed config defines (else every request would use the default). */
+  private checkPolicyProfile(name: string | undefined): void {
+    if (name !== undefined && !this.deps.policyProfiles.includes(name)) {
+      throw invalidRequest(
+        `No policy profile named '${name}'; the config defines: ${this.deps.policyProfiles.join(', ')}.`,
+        { param: 'policy_profile' },
+      );
+    }
+  }
+
   /** A team, or 404. */
   async getTeam(teamId: string): Promise<TeamRecord> {
     const team = await this.deps.teams.get(teamId);
@@ -96,6 +109,7 @@ export class AdminService {
    * await admin.updateTeam('payments', { status: 'disabled' }, actor);
    */
   async updateTeam(teamId: string, patch: UpdateTeamInput, actor: string): Promise<TeamRecord> {
+    this.checkPolicyProfile(patch.policy_profile ?? undefined);
     const current = await this.getTeam(teamId);
     const at = this.isoNow();
     const next: TeamRecord = { ...current, updatedAt: at };
@@ -282,12 +296,12 @@ export class AdminService {
  * tests build it.
  *
  * @example
- * const admin = createAdminService({ db, tables, teamDefaults: catalog.config.teamDefaults });
+ * const admin = createAdminService({ db, tables, config: catalog.config });
  */
 export function createAdminService(settings: {
   db: DynamoDBDocumentClient;
   tables: { identity: string; audit: string };
-  teamDefaults: GatewayConfig['teamDefaults'];
+  config: Pick<GatewayConfig, 'teamDefaults' | 'policies'>;
   now?: () => number;
 }): AdminService {
   return new AdminService({
@@ -295,7 +309,8 @@ export function createAdminService(settings: {
     teams: new TeamRepository(settings.db, settings.tables.identity),
     keys: new ApiKeyRepository(settings.db, settings.tables.identity),
     changes: new AdminChangeLog(settings.db, settings.tables.audit),
-    teamDefaults: settings.teamDefaults,
+    teamDefaults: settings.config.teamDefaults,
+    policyProfiles: Object.keys(settings.config.policies.profiles),
     ...(settings.now ? { now: settings.now } : {}),
   });
 }

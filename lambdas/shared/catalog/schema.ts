@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { usdToMicros } from '../cost/money';
+import { auditConfigSchema, policiesSchema } from '../policy/schema';
 import { providerConnectionSchema } from '../providers/options';
 import { modelPatternSchema } from '../teams/schema';
 
@@ -95,6 +96,9 @@ export const gatewayConfigSchema = z
       softAlertPercent: 80,
       allowedModels: ['*'],
     }),
+    /** Policy profiles (guardrails, DLP), assigned to teams. */
+    policies: policiesSchema.prefault({}),
+    audit: auditConfigSchema.prefault({}),
   })
   .superRefine(
     (config, ctx) => {

@@ -1,15 +1,23 @@
 import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
 import { lineItemMicros, priceUsage, type CostBreakdown } from '../cost/pricing';
-import { ERROR_CODES, forbidden, notFound, type GatewayError } from '../http/errors';
+import type { AuditLog } from '../audit/audit-log';
+import type { AuditRecord } from '../audit/record';
+import { ERROR_CODES, forbidden, GatewayError, notFound } from '../http/errors';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { logger } from '../observability/logger';
+import { observeRequest, type RequestObservation } from '../observability/metrics';
+import { ALLOW, combine, type CompiledPolicy, type PolicyDecision, type PolicyEngine } from '../policy/engine';
+import { guardrailUnavailable, PolicyViolationError } from '../policy/errors';
+import type { GuardrailChecker } from '../policy/guardrail';
 import { isModelAllowed } from '../policy/model-access';
+import type { Redactor } from '../policy/redactor';
 import { ProviderError } from '../providers/errors';
 import { adapterFor } from '../providers/registry';
 import type { SecretResolver } from '../providers/secrets';
 import type { ProviderAdapter, ProviderTarget } from '../providers/types';
 import type { RateLimitStatus } from '../quota/limits';
+import { BudgetExhaustedError, RateLimitExceededError } from '../quota/errors';
 import type { Admission, QuotaService } from '../quota/quota-service';
 import {
   RouteFailedError,
@@ -20,7 +28,9 @@ import {
 } from '../routing/router';
 import type { UsageRecord } from '../usage/record';
 import type { QuotaSettlement, UsageRecorder } from '../usage/recorder';
+import { AnswerPolicy } from './answer-policy';
 import { outputTokenLimit, toChatRequest, type ChatCompletionRequest } from './openai-request';
+import { checkRequestPolicy, lastUserText } from './request-policy';
 import { StreamMeter } from './stream-meter';
 import { estimatePromptTokens } from './token-estimate';
 import {
@@ -45,7 +55,14 @@ export interface ChatServiceDeps {
    * for getting its first event. Kept under the API's own timeout (30 s on an HTTP API).
    */
   providerTimeoutMs: number;
+  /** Policy profiles (allow-lists, limits, deny rules, DLP detectors, guardrails). */
+  policies: PolicyEngine;
+  /** Applies Bedrock guardrails named by profiles (absent: profiles' guardrails are skipped). */
+  guardrails?: GuardrailChecker;
+  audit: AuditLog;
   adapters?: (id: ProviderTarget['connection']['adapter']) => ProviderAdapter;
+  /** Where each request's metrics and summary log go (EMF on stdout by default). */
+  observe?: (observation: RequestObservation) => void;
   now?: () => number;
 }
 
@@ -66,6 +83,8 @@ export interface RoutingFacts {
   attempts: number;
   attemptLog: AttemptRecord[];
   rateLimit: RateLimitStatus;
+  /** What the policy decided about the request (for a non-streamed answer, and the answer). */
+  policy: PolicyDecision;
 }
 
 /** A served, non-streamed completion. */
@@ -75,6 +94,18 @@ export interface ChatOutcome extends RoutingFacts {
   latencyMs: number;
 }
 
+/** How a finished request ended, for the ledger, the audit trail and metrics. */
+interface Ending {
+  usage: TokenUsage;
+  status: UsageRecord['status'];
+  httpStatus: number;
+  streamed: boolean;
+  decision: PolicyDecision;
+  responseExcerpt?: string;
+  upstreamMs?: number;
+  timeToFirstTokenMs?: number;
+}
+
 /**
  * What a streamed completion yields: the provider's events, then exactly one of `settled`
  * (usage recorded, with its price) or `failed` (the upstream broke off; what was delivered is
@@ -82,8 +113,15 @@ export interface ChatOutcome extends RoutingFacts {
  */
 export type ServedStreamEvent =
   | ChatStreamEvent
-  | { type: 'settled'; usage: TokenUsage; cost: CostBreakdown; latencyMs: number }
-  | { type: 'failed'; error: GatewayError; usage: TokenUsage; cost: CostBreakdown; latencyMs: number };
+  | { type: 'settled'; usage: TokenUsage; cost: CostBreakdown; latencyMs: number; policy: PolicyDecision }
+  | {
+      type: 'failed';
+      error: GatewayError;
+      usage: TokenUsage;
+      cost: CostBreakdown;
+      latencyMs: number;
+      policy: PolicyDecision;
+    };
 
 /** A stream whose first event has arrived: routing is decided, the rest is in `events`. */
 export interface ChatStreamStart extends RoutingFacts {
@@ -93,15 +131,23 @@ export interface ChatStreamStart extends RoutingFacts {
 /** A validated request, resolved against the catalog and the caller's permissions. */
 interface ChatPlan {
   requested: ModelEntry;
+  /** The request as it goes upstream (redacted where the profile says). */
   request: ChatRequest;
   candidates: RouteCandidate[];
   promptTokens: number;
+  policy: CompiledPolicy;
+  /** One per request: the same value gets the same placeholder in prompt, answer and audit. */
+  redactor: Redactor;
+  /** What the policy decided about the request. */
+  decision: PolicyDecision;
+  promptExcerpt?: string;
 }
 
 function routingFacts(
   body: ChatCompletionRequest,
   routed: RouteSuccess<unknown>,
   rateLimit: RateLimitStatus,
+  policy: PolicyDecision,
 ): RoutingFacts {
   return {
     model: routed.candidate.model,
@@ -110,40 +156,52 @@ function routingFacts(
     attempts: routed.attempts,
     attemptLog: routed.log,
     rateLimit,
+    policy,
   };
 }
 
+/** Facts of a request that ended without a provider answer. */
+type AttemptFacts = Pick<RoutingFacts, 'model' | 'requestedModel' | 'target' | 'attempts'> & {
+  attemptLog?: AttemptRecord[];
+};
+
 /**
- * The Chat Completions request path after validation and authentication: authorise the model,
- * admit against the rate limits, route to the provider (retries, fallbacks, deadline), price
- * the call and record it in the ledger before the response leaves. A request refused before
- * admission writes nothing; every admitted request leaves exactly one ledger entry, priced for
- * the model that served it, whether it was served, failed, or (streamed) broke off.
+ * The Chat Completions request path after validation and authentication: apply the team's
+ * policy profile to the request (allow-list, limits, deny rules, DLP, guardrail), admit it
+ * against the rate limits and budget, route it to a provider (retries, fallbacks, deadline),
+ * apply the profile to the answer, price the call and record it (ledger, aggregates, quota and
+ * audit record in one transaction) before the response leaves. A request refused before
+ * admission writes nothing but, when the policy blocked it, its audit record; every admitted
+ * request leaves exactly one ledger entry and one audit record, whether it was served, failed,
+ * or (streamed) broke off.
  */
 export class ChatService {
   private readonly now: () => number;
   private readonly adapters: NonNullable<ChatServiceDeps['adapters']>;
+  private readonly observe: NonNullable<ChatServiceDeps['observe']>;
 
   constructor(private readonly deps: ChatServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.adapters = deps.adapters ?? adapterFor;
+    this.observe = deps.observe ?? observeRequest;
   }
 
   /**
-   * The model a caller named (id or alias), if it exists and the caller may use it; else 404 or 403.
+   * Whether a caller may use a model: the team's, the key's and the team's policy profile's
+   * allow-lists must all allow it.
    *
    * @example
-   * const model = chat.authorizeModel(caller, 'mock-small');
+   * catalog.listModels().filter((model) => chat.mayUse(caller, model))
    */
-  authorizeModel(caller: AuthenticatedCaller, modelId: string): ModelEntry {
-    const model = this.deps.catalog.findModel(modelId);
-    if (!model) {
-      throw notFound(`The model '${modelId}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
-    }
-    if (!this.mayUse(caller, model)) {
-      throw forbidden(`This key may not use the model '${modelId}'.`, ERROR_CODES.modelNotAllowed, 'model');
-    }
-    return model;
+  mayUse(caller: AuthenticatedCaller, model: ModelEntry, policy = this.policyOf(caller)): boolean {
+    return (
+      isModelAllowed(model.id, caller.team.allowedModels, caller.key.allowedModels) &&
+      isModelAllowed(model.id, policy.profile.allowedModels)
+    );
+  }
+
+  private policyOf(caller: AuthenticatedCaller): CompiledPolicy {
+    return this.deps.policies.profileFor(caller.team.policyProfile);
   }
 
   /**
@@ -157,8 +215,10 @@ export class ChatService {
     body: ChatCompletionRequest,
     context: RequestContext,
   ): Promise<ChatOutcome> {
-    const plan = this.plan(caller, body);
-    const admission = await this.admit(caller, plan, context);
+    const plan = await this.plan(caller, body, context, false);
+    const admission = await this.admit(caller, body, plan, context);
+    const answers = new AnswerPolicy(plan.policy, plan.redactor, this.deps.guardrails);
+    const upstreamStart = this.now();
     let routed;
     try {
       routed = await this.deps.router.route(
@@ -173,22 +233,43 @@ export class ChatService {
     } catch (error) {
       throw await this.failedRoute(caller, body, context, plan, admission, error, false);
     }
-    const facts = routingFacts(body, routed, admission.status);
-    const record = this.usageRecord(caller, facts, context, {
+    const upstreamMs = this.now() - upstreamStart;
+    const facts = routingFacts(body, routed, admission.status, plan.decision);
+    let completion: ChatCompletion;
+    try {
+      completion = await answers.checkCompletion(routed.value);
+    } catch (error) {
+      // The output guardrail failed: the provider has answered (and is paid), the answer is withheld.
+      const failure = guardrailUnavailable(error);
+      await this.finish(caller, facts, context, plan, admission, {
+        usage: routed.value.usage,
+        status: 'error',
+        httpStatus: failure.status,
+        streamed: false,
+        decision: plan.decision,
+        upstreamMs,
+      });
+      throw failure;
+    }
+    const decision = combine(plan.decision, answers.decision);
+    const record = await this.finish(caller, facts, context, plan, admission, {
       usage: routed.value.usage,
       status: 'ok',
       httpStatus: 200,
       streamed: false,
+      decision,
+      upstreamMs,
+      ...responseExcerptOf(answers),
     });
-    await this.recordSafely(record, admission);
-    return { ...facts, completion: routed.value, cost: record.cost, latencyMs: record.latencyMs };
+    return { ...facts, policy: decision, completion, cost: record.cost, latencyMs: record.latencyMs };
   }
 
   /**
    * Starts a streamed completion: routes until one provider produces its first event (so
    * failures before that are retried, fall back, or become a proper HTTP error), then hands
-   * back the rest of the stream. The stream records its usage before it ends, also when it
-   * breaks off or its consumer stops reading (`signal` aborts the upstream call).
+   * back the rest of the stream, checked by the policy as it flows. The stream records its
+   * usage before it ends, also when it breaks off or its consumer stops reading (`signal`
+   * aborts the upstream call).
    *
    * @example
    * const start = await chat.stream(caller, body, { requestId, receivedAt });
@@ -200,10 +281,11 @@ export class ChatService {
     context: RequestContext,
     signal?: AbortSignal,
   ): Promise<ChatStreamStart> {
-    const plan = this.plan(caller, body);
-    const admission = await this.admit(caller, plan, context);
+    const plan = await this.plan(caller, body, context, true);
+    const admission = await this.admit(caller, body, plan, context);
     const upstream = new AbortController();
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
+    const upstreamStart = this.now();
     let routed;
     try {
       routed = await this.deps.router.route(
@@ -221,14 +303,18 @@ export class ChatService {
     } catch (error) {
       throw await this.failedRoute(caller, body, context, plan, admission, error, true);
     }
-    const facts = routingFacts(body, routed, admission.status);
+    const firstEventAt = this.now();
+    const facts = routingFacts(body, routed, admission.status, plan.decision);
     return {
       ...facts,
-      events: this.meteredEvents(caller, facts, context, plan, admission, routed.value, upstream, signal),
+      events: this.meteredEvents(caller, facts, context, plan, admission, routed.value, upstream, signal, {
+        upstreamMs: firstEventAt - upstreamStart,
+        timeToFirstTokenMs: firstEventAt - context.receivedAt,
+      }),
     };
   }
 
-  /** The rest of a started stream, metered, recorded before it ends. */
+  /** The rest of a started stream, checked by the policy, metered, recorded before it ends. */
   private async *meteredEvents(
     caller: AuthenticatedCaller,
     facts: RoutingFacts,
@@ -238,70 +324,113 @@ export class ChatService {
     started: { iterator: AsyncIterator<ChatStreamEvent>; first: IteratorResult<ChatStreamEvent> },
     upstream: AbortController,
     clientSignal: AbortSignal | undefined,
+    timing: { upstreamMs: number; timeToFirstTokenMs: number },
   ): AsyncGenerator<ServedStreamEvent> {
+    // The meter sees the provider's events before the policy filters them: the caller pays for
+    // what the model produced, including text a redaction or a block withheld.
     const meter = new StreamMeter();
-    let completed = false;
-    let failure: ProviderError | undefined;
-    let record: UsageRecord | undefined;
-    try {
+    let upstreamDone = false;
+    async function* providerEvents() {
       let next = started.first;
       while (!next.done) {
         meter.observe(next.value);
         yield next.value;
         next = await started.iterator.next();
       }
+      upstreamDone = true;
+    }
+    const answers = new AnswerPolicy(plan.policy, plan.redactor, this.deps.guardrails);
+    let completed = false;
+    let failure: GatewayError | undefined;
+    let clientGone = false;
+    let record: UsageRecord | undefined;
+    try {
+      for await (const event of answers.filterStream(providerEvents())) yield event;
+      // Either the provider finished, or the policy blocked the answer (the upstream is stopped below).
       completed = true;
     } catch (error) {
-      failure =
-        error instanceof ProviderError ? error : new ProviderError('upstream_error', String(error), { cause: error });
+      failure = this.streamFailure(error, facts);
       logger.warn('stream broke off', {
         requestId: context.requestId,
         provider: facts.target.connectionName,
-        failure: failure.failure,
+        failure: failure.code,
       });
     } finally {
-      // Runs on completion, on an upstream failure, and when the consumer stops reading
-      // (client gone): stop the upstream, then price and record what was delivered.
-      if (!completed) {
+      // Runs on completion, on a failure, and when the consumer stops reading (client gone):
+      // stop the upstream, then price and record what the provider produced.
+      if (!upstreamDone) {
         upstream.abort();
         void started.iterator.return?.()?.catch(() => undefined);
       }
       // 499 (nginx's "client closed request"): the client left; whatever the upstream did after
       // that is a consequence, not the cause.
-      const clientGone = clientSignal?.aborted === true || (!completed && !failure);
-      const usage = meter.usage(plan.promptTokens, completed);
-      record = this.usageRecord(caller, facts, context, {
-        usage,
+      clientGone = clientSignal?.aborted === true || (!completed && !failure);
+      record = await this.finish(caller, facts, context, plan, admission, {
+        usage: meter.usage(plan.promptTokens, upstreamDone),
         status: completed ? 'ok' : 'error',
-        httpStatus: completed ? 200 : clientGone ? 499 : toClientError(failure!, facts.target.connectionName).status,
+        httpStatus: completed ? 200 : clientGone ? 499 : failure!.status,
         streamed: true,
+        decision: combine(plan.decision, answers.decision),
+        ...timing,
+        ...responseExcerptOf(answers),
       });
-      await this.recordSafely(record, admission);
     }
-    if (failure) {
-      yield {
-        type: 'failed',
-        error: toClientError(failure, facts.target.connectionName),
-        usage: record.usage,
-        cost: record.cost,
-        latencyMs: record.latencyMs,
-      };
-    } else {
-      yield { type: 'settled', usage: record.usage, cost: record.cost, latencyMs: record.latencyMs };
-    }
+    const ended = {
+      usage: record.usage,
+      cost: record.cost,
+      latencyMs: record.latencyMs,
+      policy: combine(plan.decision, answers.decision),
+    };
+    if (failure) yield { type: 'failed', error: failure, ...ended };
+    else yield { type: 'settled', ...ended };
   }
 
-  private mayUse(caller: AuthenticatedCaller, model: ModelEntry): boolean {
-    return isModelAllowed(model.id, caller.team.allowedModels, caller.key.allowedModels);
+  /** The client error for a stream that broke off. */
+  private streamFailure(error: unknown, facts: RoutingFacts): GatewayError {
+    if (error instanceof GatewayError) return error;
+    const failure =
+      error instanceof ProviderError ? error : new ProviderError('upstream_error', String(error), { cause: error });
+    return toClientError(failure, facts.target.connectionName);
   }
 
-  /** Resolves the request: model, output cap, gateway request, candidates the caller may use. */
-  private plan(caller: AuthenticatedCaller, body: ChatCompletionRequest): ChatPlan {
-    const requested = this.authorizeModel(caller, body.model);
-    const request = toChatRequest(body, outputTokenLimit(body, requested.maxOutputTokens));
+  /**
+   * Resolves the request against the catalog and the team's policy profile: the model, the
+   * output cap, the request as it will go upstream (checked and redacted), the candidates the
+   * caller may be routed to. A policy block is audited here and thrown (nothing else is written).
+   */
+  private async plan(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    streamed: boolean,
+  ): Promise<ChatPlan> {
+    const policy = this.policyOf(caller);
+    const requested = this.deps.catalog.findModel(body.model);
+    if (!requested) {
+      throw notFound(`The model '${body.model}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
+    }
+    if (!this.mayUse(caller, requested, policy)) {
+      throw forbidden(`This key may not use the model '${body.model}'.`, ERROR_CODES.modelNotAllowed, 'model');
+    }
+    const outputCap = Math.min(requested.maxOutputTokens, policy.profile.maxOutputTokens ?? Infinity);
+    const original = toChatRequest(body, outputTokenLimit(body, outputCap));
+    const promptTokens = estimatePromptTokens(original);
+    const redactor = policy.newRedactor();
+    const excerptChars = policy.profile.audit.promptExcerptChars;
+    const promptExcerpt =
+      excerptChars > 0 ? policy.redactAll(lastUserText(original), redactor).slice(0, excerptChars) : undefined;
+    const base = { requested, policy, redactor, promptTokens, ...(promptExcerpt ? { promptExcerpt } : {}) };
+    let checked;
+    try {
+      checked = await checkRequestPolicy(policy, original, promptTokens, redactor, this.deps.guardrails);
+    } catch (error) {
+      const refusal = error instanceof PolicyViolationError ? error : guardrailUnavailable(error);
+      await this.refused(caller, body, context, { ...base, decision: ALLOW }, refusal, streamed);
+      throw refusal;
+    }
     const candidates = this.deps.catalog
       .routeOf(requested)
-      .filter((model, index) => index === 0 || this.mayUse(caller, model))
+      .filter((model, index) => index === 0 || this.mayUse(caller, model, policy))
       .map((model) => ({
         model,
         target: {
@@ -310,7 +439,54 @@ export class ChatService {
           upstreamModel: model.upstreamModel,
         },
       }));
-    return { requested, request, candidates, promptTokens: estimatePromptTokens(request) };
+    return { ...base, request: checked.request, decision: checked.decision, candidates };
+  }
+
+  /** Audits and observes a request the policy refused (or could not judge) before admission. */
+  private async refused(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    plan: Pick<ChatPlan, 'requested' | 'decision' | 'promptExcerpt'>,
+    refusal: GatewayError,
+    streamed: boolean,
+  ): Promise<void> {
+    const blocked = refusal instanceof PolicyViolationError;
+    const decision: PolicyDecision = blocked ? { action: 'block', ruleIds: [refusal.ruleId] } : plan.decision;
+    const latencyMs = this.now() - context.receivedAt;
+    const record: AuditRecord = {
+      requestId: context.requestId,
+      teamId: caller.team.teamId,
+      keyId: caller.key.keyId,
+      requestedModel: body.model,
+      model: plan.requested.id,
+      decision: decision.action,
+      ruleIds: decision.ruleIds,
+      status: blocked ? 'blocked' : 'error',
+      httpStatus: refusal.status,
+      streamed,
+      costMicros: 0,
+      latencyMs,
+      ...(plan.promptExcerpt ? { promptExcerpt: plan.promptExcerpt } : {}),
+      createdAt: new Date(context.receivedAt).toISOString(),
+    };
+    try {
+      await this.deps.audit.put(record);
+    } catch (error) {
+      logger.error('audit record failed; replay this record', { auditRecord: record, error: error as Error });
+    }
+    this.observe({
+      requestId: context.requestId,
+      teamId: caller.team.teamId,
+      keyId: caller.key.keyId,
+      requestedModel: body.model,
+      outcome: blocked ? 'blocked' : 'error',
+      httpStatus: refusal.status,
+      streamed,
+      decision: decision.action,
+      ruleIds: decision.ruleIds,
+      latencyMs,
+    });
   }
 
   /**
@@ -319,7 +495,12 @@ export class ChatService {
    * output cap at the highest output price among the models it may be routed to. The provider is
    * always called with that output cap, so the reservation bounds the real cost.
    */
-  private admit(caller: AuthenticatedCaller, plan: ChatPlan, context: RequestContext): Promise<Admission> {
+  private async admit(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    plan: ChatPlan,
+    context: RequestContext,
+  ): Promise<Admission> {
     const { team, key } = caller;
     const reserveMicros = Math.max(
       ...plan.candidates.map(({ model: { prices } }) => {
@@ -334,27 +515,48 @@ export class ChatService {
         );
       }),
     );
-    return this.deps.quota.admit({
-      teamId: team.teamId,
-      keyId: key.keyId,
-      receivedAt: context.receivedAt,
-      promptTokens: plan.promptTokens,
-      limits: {
-        teamRequestsPerMinute: team.requestsPerMinute,
-        teamTokensPerMinute: team.tokensPerMinute,
-        ...(key.requestsPerMinute !== undefined ? { keyRequestsPerMinute: key.requestsPerMinute } : {}),
-        ...(key.tokensPerMinute !== undefined ? { keyTokensPerMinute: key.tokensPerMinute } : {}),
-      },
-      ...(team.monthlyBudgetMicros !== undefined
-        ? {
-            budget: {
-              monthlyBudgetMicros: team.monthlyBudgetMicros,
-              reserveMicros,
-              softAlertPercent: team.softAlertPercent,
-            },
-          }
-        : {}),
-    });
+    try {
+      return await this.deps.quota.admit({
+        teamId: team.teamId,
+        keyId: key.keyId,
+        receivedAt: context.receivedAt,
+        promptTokens: plan.promptTokens,
+        limits: {
+          teamRequestsPerMinute: team.requestsPerMinute,
+          teamTokensPerMinute: team.tokensPerMinute,
+          ...(key.requestsPerMinute !== undefined ? { keyRequestsPerMinute: key.requestsPerMinute } : {}),
+          ...(key.tokensPerMinute !== undefined ? { keyTokensPerMinute: key.tokensPerMinute } : {}),
+        },
+        ...(team.monthlyBudgetMicros !== undefined
+          ? {
+              budget: {
+                monthlyBudgetMicros: team.monthlyBudgetMicros,
+                reserveMicros,
+                softAlertPercent: team.softAlertPercent,
+              },
+            }
+          : {}),
+      });
+    } catch (error) {
+      // Refusals by quota are counted, not audited: a client hammering a spent limit would
+      // otherwise turn every refused request into a DynamoDB write.
+      if (error instanceof RateLimitExceededError || error instanceof BudgetExhaustedError) {
+        this.observe({
+          requestId: context.requestId,
+          teamId: team.teamId,
+          keyId: key.keyId,
+          requestedModel: body.model,
+          outcome: error instanceof RateLimitExceededError ? 'throttled' : 'budget_exhausted',
+          httpStatus: error.status,
+          streamed: body.stream === true,
+          decision: plan.decision.action,
+          ruleIds: plan.decision.ruleIds,
+          ...(error instanceof RateLimitExceededError ? { limitType: error.limitType } : {}),
+          latencyMs: this.now() - context.receivedAt,
+        });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -383,32 +585,45 @@ export class ChatService {
       });
     }
     const candidate = routeFailed?.lastCandidate ?? plan.candidates[0]!;
-    const facts = {
-      model: candidate.model,
-      requestedModel: body.model,
-      target: candidate.target,
-      attempts: routeFailed?.attempts ?? 0,
-    };
-    await this.recordSafely(
-      this.usageRecord(caller, facts, context, {
+    await this.finish(
+      caller,
+      {
+        model: candidate.model,
+        requestedModel: body.model,
+        target: candidate.target,
+        attempts: routeFailed?.attempts ?? 0,
+        ...(routeFailed ? { attemptLog: routeFailed.log } : {}),
+      },
+      context,
+      plan,
+      admission,
+      {
         usage: { ...ZERO_USAGE },
         status: 'error',
         httpStatus: clientError?.status ?? 500,
         streamed,
-      }),
-      admission,
+        decision: plan.decision,
+      },
     );
     if (!clientError) throw error;
     return clientError;
   }
 
-  private usageRecord(
+  /**
+   * Records an admitted request: its ledger entry, aggregates, quota settlement and audit
+   * record in one transaction, before the response leaves; then its metrics and summary log.
+   * If DynamoDB refuses even after retries, the answer is still returned (the provider has
+   * already been paid) and the full record is logged as an error so it can be replayed.
+   */
+  private async finish(
     caller: AuthenticatedCaller,
-    facts: Pick<RoutingFacts, 'model' | 'requestedModel' | 'target' | 'attempts'>,
+    facts: AttemptFacts,
     context: RequestContext,
-    result: { usage: TokenUsage; status: UsageRecord['status']; httpStatus: number; streamed: boolean },
-  ): UsageRecord {
-    return {
+    plan: ChatPlan,
+    admission: Admission,
+    ending: Ending,
+  ): Promise<UsageRecord> {
+    const record: UsageRecord = {
       requestId: context.requestId,
       teamId: caller.team.teamId,
       keyId: caller.key.keyId,
@@ -417,31 +632,75 @@ export class ChatService {
       provider: facts.target.connectionName,
       upstreamModel: facts.target.upstreamModel,
       attempts: facts.attempts,
-      status: result.status,
-      httpStatus: result.httpStatus,
-      streamed: result.streamed,
-      usage: result.usage,
-      cost: priceUsage(result.usage, facts.model.prices),
+      status: ending.status,
+      httpStatus: ending.httpStatus,
+      streamed: ending.streamed,
+      usage: ending.usage,
+      cost: priceUsage(ending.usage, facts.model.prices),
       latencyMs: this.now() - context.receivedAt,
       createdAt: new Date(context.receivedAt).toISOString(),
     };
-  }
-
-  /**
-   * Records usage before the response leaves. If DynamoDB refuses even after retries, the
-   * answer is still returned (the provider has already been paid) and the full record is logged
-   * as an error so it can be replayed into the ledger.
-   */
-  private async recordSafely(record: UsageRecord, admission: Admission): Promise<void> {
+    const audit: AuditRecord = {
+      requestId: record.requestId,
+      teamId: record.teamId,
+      keyId: record.keyId,
+      requestedModel: record.requestedModel,
+      model: record.model,
+      provider: record.provider,
+      decision: ending.decision.action,
+      ruleIds: ending.decision.ruleIds,
+      status: record.status,
+      httpStatus: record.httpStatus,
+      streamed: record.streamed,
+      usage: record.usage,
+      costMicros: record.cost.totalMicros,
+      latencyMs: record.latencyMs,
+      ...(plan.promptExcerpt ? { promptExcerpt: plan.promptExcerpt } : {}),
+      ...(ending.responseExcerpt ? { responseExcerpt: ending.responseExcerpt } : {}),
+      createdAt: record.createdAt,
+    };
     const tokens = totalTokens(record.usage);
     const settlement: QuotaSettlement = {
       ...this.deps.quota.settlement(admission, tokens, record.cost.totalMicros),
       ifSwept: () => this.deps.quota.lateSettlement(admission, tokens, record.cost.totalMicros),
     };
     try {
-      await this.deps.usage.record(record, settlement);
+      await this.deps.usage.record(record, settlement, [this.deps.audit.entryItem(audit)]);
     } catch (error) {
-      logger.error('usage record failed; replay this record', { usageRecord: record, error: error as Error });
+      logger.error('usage record failed; replay this record', {
+        usageRecord: record,
+        auditRecord: audit,
+        error: error as Error,
+      });
     }
+    const attemptLog = facts.attemptLog ?? [];
+    this.observe({
+      requestId: record.requestId,
+      teamId: record.teamId,
+      keyId: record.keyId,
+      requestedModel: record.requestedModel,
+      model: record.model,
+      provider: record.provider,
+      outcome: record.status,
+      httpStatus: record.httpStatus,
+      streamed: record.streamed,
+      decision: ending.decision.action,
+      ruleIds: ending.decision.ruleIds,
+      usage: record.usage,
+      costMicros: record.cost.totalMicros,
+      latencyMs: record.latencyMs,
+      ...(ending.upstreamMs !== undefined ? { upstreamMs: ending.upstreamMs } : {}),
+      ...(ending.timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs: ending.timeToFirstTokenMs } : {}),
+      attempts: record.attempts,
+      fellBack: record.model !== plan.requested.id,
+      failedAttempts: attemptLog.filter((attempt) => attempt.outcome === 'failed').length,
+    });
+    return record;
   }
+}
+
+/** The answer's redacted excerpt, when the profile keeps one. */
+function responseExcerptOf(answers: AnswerPolicy): { responseExcerpt?: string } {
+  const excerpt = answers.responseExcerpt();
+  return excerpt ? { responseExcerpt: excerpt } : {};
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { formatMicros } from '../cost/money';
+import type { PolicyDecision } from '../policy/engine';
 import type { ChatCompletion, TokenUsage } from './types';
 
 /** What the gateway says about how it served a request, in the `gateway` field and headers. */
@@ -13,6 +14,8 @@ export interface GatewayFacts {
   upstreamModel: string;
   /** Provider calls made, retries and fallbacks included. */
   attempts: number;
+  /** What the policy decided about the request and its answer. */
+  policy: PolicyDecision;
   costMicros: number;
   latencyMs: number;
 }
@@ -51,6 +54,7 @@ export function gatewayField(facts: GatewayFacts) {
     provider: facts.provider,
     upstream_model: facts.upstreamModel,
     attempts: facts.attempts,
+    policy: { decision: facts.policy.action, rule_ids: facts.policy.ruleIds },
     cost_micros: facts.costMicros,
     cost_usd: formatMicros(facts.costMicros),
     latency_ms: facts.latencyMs,

@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   conflict: 'conflict',
   rateLimitExceeded: 'rate_limit_exceeded',
   insufficientQuota: 'insufficient_quota',
+  contentPolicyViolation: 'content_policy_violation',
+  guardrailUnavailable: 'guardrail_unavailable',
   upstreamError: 'upstream_error',
   upstreamRateLimited: 'upstream_rate_limited',
   upstreamInvalidRequest: 'upstream_invalid_request',

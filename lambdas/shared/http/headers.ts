@@ -11,6 +11,13 @@ export const GATEWAY_HEADERS = {
   /** Provider calls made, retries and fallbacks included. */
   attempts: 'x-gateway-attempts',
   costUsd: 'x-gateway-cost-usd',
+  /**
+   * The policy decision (allow, alert, redact; a block is a 400) and its rule ids, comma
+   * separated. On a stream these describe the request; the answer's checks end up in the final
+   * usage chunk's `gateway.policy`.
+   */
+  policy: 'x-gateway-policy',
+  policyRules: 'x-gateway-policy-rules',
   /** Tells OpenAI's SDKs not to retry (they retry 429 and 5xx otherwise). */
   shouldRetry: 'x-should-retry',
 } as const;

@@ -29,6 +29,7 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key' },
   { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key' },
+  { method: 'GET', path: '/v1/audit', function: 'usage', auth: 'key' },
   { method: 'GET', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
   { method: 'POST', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam' },
@@ -39,6 +40,7 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/admin/keys/{keyId}/rotate', function: 'auth', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/changes', function: 'auth', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/teams/{teamId}/usage', function: 'usage', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/audit', function: 'usage', auth: 'iam' },
 ] as const satisfies readonly RouteDefinition[];
 
 type Route = (typeof ROUTES)[number];

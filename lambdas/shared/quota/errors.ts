@@ -1,12 +1,21 @@
 import { ERROR_CODES, GatewayError } from '../http/errors';
 import { GATEWAY_HEADERS } from '../http/headers';
 
+/** The four per-minute limits. */
+export type RateLimitType = `${'team' | 'key'}_${'requests' | 'tokens'}`;
+
 /**
  * 429 for a spent requests-per-minute or tokens-per-minute window. OpenAI's SDKs honour
  * `retry-after`, so clients back off for exactly as long as the window needs.
  */
 export class RateLimitExceededError extends GatewayError {
-  constructor(message: string, kind: 'requests' | 'tokens', headers: Record<string, string>) {
+  constructor(
+    message: string,
+    kind: 'requests' | 'tokens',
+    headers: Record<string, string>,
+    /** Which limit refused, for metrics: `team_requests`, `key_tokens`, ... */
+    readonly limitType: RateLimitType,
+  ) {
     super(429, kind, message, { code: ERROR_CODES.rateLimitExceeded, headers });
     this.name = 'RateLimitExceededError';
   }

@@ -188,9 +188,9 @@ export class QuotaService {
   /** Requests that can never be admitted are refused without touching DynamoDB. */
   private refuseImpossible(request: AdmissionRequest, month: string, resetMs: number): void {
     const { limits, promptTokens, teamId, keyId } = request;
-    for (const [scope, limit] of [
-      [`team ${teamId}`, limits.teamTokensPerMinute],
-      [`key ${keyId}`, limits.keyTokensPerMinute],
+    for (const [scope, limit, limitType] of [
+      [`team ${teamId}`, limits.teamTokensPerMinute, 'team_tokens'],
+      [`key ${keyId}`, limits.keyTokensPerMinute, 'key_tokens'],
     ] as const) {
       if (limit !== undefined && promptTokens > limit) {
         throw new RateLimitExceededError(
@@ -198,6 +198,7 @@ export class QuotaService {
             'Send a shorter prompt.',
           'tokens',
           { ...rateLimitHeaders(rateLimitStatus(limits, countsOf(undefined, keyId), resetMs)), ...NO_RETRY },
+          limitType,
         );
       }
     }
@@ -340,6 +341,7 @@ export class QuotaService {
         ...rateLimitHeaders(rateLimitStatus(limits, counts, resetMs)),
         [RATE_LIMIT_HEADERS.retryAfter]: String(Math.max(1, Math.ceil(resetMs / 1000))),
       },
+      `${scope.startsWith('team') ? 'team' : 'key'}_${kind}`,
     );
   }
 

@@ -24,6 +24,9 @@ export interface TableDefinition {
 /** Name of the identity table's index that lists teams, and keys per team. */
 export const BY_PARENT_INDEX = 'byParent';
 
+/** Name of the audit table's index of requests a policy did not simply allow, by decision and day. */
+export const BY_DECISION_INDEX = 'byDecision';
+
 /** Every table. All keys are strings. */
 export const TABLES = {
   /** Teams and API keys. */
@@ -54,7 +57,7 @@ export const TABLES = {
     timeToLiveAttribute: 'expiresAt',
     globalSecondaryIndexes: [],
   },
-  /** The admin audit trail (who changed what, before and after), and later the request audit. */
+  /** The request audit trail (redacted, expiring) and the admin audit trail (kept). */
   audit: {
     id: 'audit',
     envVar: 'AUDIT_TABLE',
@@ -62,7 +65,7 @@ export const TABLES = {
     partitionKey: 'pk',
     sortKey: 'sk',
     timeToLiveAttribute: 'expiresAt',
-    globalSecondaryIndexes: [],
+    globalSecondaryIndexes: [{ indexName: BY_DECISION_INDEX, partitionKey: 'decisionDay', sortKey: 'sk' }],
   },
 } as const satisfies Record<TableId, TableDefinition>;
 
@@ -98,4 +101,12 @@ export const itemKeys = {
     sk: `${timestamp}#${changeId}`,
   }),
   adminChangePartition: (month: string) => `ADMIN#${month}`,
+  /** One request in the audit trail, partitioned by team and UTC month, sorted by time. */
+  auditEntry: (teamId: string, timestamp: string, requestId: string) => ({
+    pk: `AUDIT#${teamId}#${timestamp.slice(0, 7)}`,
+    sk: `${timestamp}#${requestId}`,
+  }),
+  auditPartition: (teamId: string, month: string) => `AUDIT#${teamId}#${month}`,
+  /** Index partition of the requests with one decision on one UTC day (not set for plain allows). */
+  auditDecisionDay: (decision: string, day: string) => `DECISION#${decision}#${day}`,
 } as const;

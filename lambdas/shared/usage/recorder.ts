@@ -35,19 +35,20 @@ export class UsageRecorder {
 
   /**
    * Records one request. Resolves once DynamoDB has it; a second call for the same request id
-   * and timestamp changes nothing.
+   * and timestamp changes nothing. `alongside` items (the request's audit record) are written in
+   * the same transaction, so a request costs one write however much it records.
    *
    * @example
    * await recorder.record(usageRecord, quota.settlement(admission, tokens, cost)); // before responding
    */
-  async record(record: UsageRecord, settlement?: QuotaSettlement): Promise<void> {
+  async record(record: UsageRecord, settlement?: QuotaSettlement, alongside: TransactItem[] = []): Promise<void> {
     try {
-      await transactWrite(this.db, this.transactItems(record, settlement));
+      await transactWrite(this.db, [...this.transactItems(record, settlement), ...alongside]);
     } catch (error) {
       if (!(error instanceof TransactionCancelledError)) throw error;
       if (error.conditionFailedAt(0)) return; // already recorded
       if (settlement?.ifSwept && error.conditionFailedAt(SETTLEMENT_INDEX)) {
-        await this.record(record, settlement.ifSwept());
+        await this.record(record, settlement.ifSwept(), alongside);
         return;
       }
       throw error;

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: measures the gateway on this machine, prints one table and writes it to
+ * `bench/results.json` (with the date, Node version and CPU, so runs can be compared).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import * as path from 'node:path';
+import { benchDlp, type BenchRow } from './dlp';
+
+function table(rows: readonly BenchRow[]): string {
+  const width = Math.max(...rows.map((r) => `${r.section}: ${r.metric}`.length));
+  return rows
+    .map((r) => {
+      const value = r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2);
+      return `${`${r.section}: ${r.metric}`.padEnd(width)}  ${value.padStart(10)} ${r.unit}${r.target ? `  (target ${r.target})` : ''}`;
+    })
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [...benchDlp()];
+  console.log(table(rows));
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+    rows,
+  };
+  writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

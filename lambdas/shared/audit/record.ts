@@ -1,0 +1,29 @@
+import type { TokenUsage } from '../chat/types';
+import type { DecisionAction } from '../policy/engine';
+
+/**
+ * One request in the audit trail: who, which model and provider, what the policy decided and
+ * why (rule ids only), what it cost, and short excerpts of the prompt (and, if configured, the
+ * answer) with every detector's findings replaced by placeholders. Never raw secrets or PII.
+ */
+export interface AuditRecord {
+  requestId: string;
+  teamId: string;
+  keyId: string;
+  requestedModel: string;
+  /** The catalog model that served (or last tried); absent when blocked before routing. */
+  model?: string;
+  provider?: string;
+  decision: DecisionAction;
+  ruleIds: string[];
+  /** ok: served; error: a provider or the gateway failed; blocked: refused by the policy. */
+  status: 'ok' | 'error' | 'blocked';
+  httpStatus: number;
+  streamed: boolean;
+  usage?: TokenUsage;
+  costMicros: number;
+  latencyMs: number;
+  promptExcerpt?: string;
+  responseExcerpt?: string;
+  createdAt: string;
+}

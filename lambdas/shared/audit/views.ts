@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { invalidRequest } from '../http/errors';
+import { formatMicros } from '../cost/money';
+import type { AuditRecord } from './record';
+
+/**
+ * An audit record as the API shows it.
+ *
+ * @example
+ * jsonResponse(200, { object: 'list', data: page.records.map(auditView) })
+ */
+export function auditView(record: AuditRecord) {
+  return {
+    request_id: record.requestId,
+    created_at: record.createdAt,
+    team: record.teamId,
+    key_id: record.keyId,
+    requested_model: record.requestedModel,
+    model: record.model ?? null,
+    provider: record.provider ?? null,
+    decision: record.decision,
+    rule_ids: record.ruleIds,
+    status: record.status,
+    http_status: record.httpStatus,
+    streamed: record.streamed,
+    input_tokens: record.usage
+      ? record.usage.inputTokens + record.usage.cacheReadTokens + record.usage.cacheWriteTokens
+      : 0,
+    output_tokens: record.usage?.outputTokens ?? 0,
+    cost_micros: record.costMicros,
+    cost_usd: formatMicros(record.costMicros),
+    latency_ms: record.latencyMs,
+    prompt_excerpt: record.promptExcerpt ?? null,
+    response_excerpt: record.responseExcerpt ?? null,
+  };
+}
+
+const isoInstant = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+/** Query of `GET /v1/audit`: the caller's team, newest first. */
+export const ownAuditQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(2_000).optional(),
+  decision: z.enum(['allow', 'alert', 'redact', 'block']).optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
+});
+
+/** Query of `GET /v1/admin/audit`: one team, or one decision across teams. */
+export const adminAuditQuerySchema = ownAuditQuerySchema
+  .extend({
+    team: z.string().min(1).max(64).optional(),
+    key: z.string().min(1).max(64).optional(),
+  })
+  .refine((query) => query.team !== undefined || (query.decision !== undefined && query.decision !== 'allow'), {
+    message: 'Name a team, or a decision other than allow (alert, redact, block) to search across teams.',
+    path: ['team'],
+  });
+
+/**
+ * The time range of an audit query as ISO instants: `to` defaults to now, `from` to the start of
+ * the retention period (nothing older exists, so `from` is never earlier). A date alone means
+ * that whole UTC day.
+ *
+ * @example
+ * auditRange({ from: '2026-11-01' }, Date.now(), 90) // { from: '2026-11-01T00:00:00.000Z', to: '<now>' }
+ */
+export function auditRange(
+  query: { from?: string | undefined; to?: string | undefined },
+  now: number,
+  retentionDays: number,
+): { from: string; to: string } {
+  const instant = (value: string, endOfDay: boolean) =>
+    new Date(value.length === 10 ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value).toISOString();
+  const to = query.to ? instant(query.to, true) : new Date(now).toISOString();
+  // Nothing older than the retention exists: searching further back would only cost queries.
+  const oldest = new Date(now - retentionDays * 86_400_000).toISOString();
+  const from = query.from && instant(query.from, false) > oldest ? instant(query.from, false) : oldest;
+  if (from > to) throw invalidRequest('`from` is after `to`.', { param: 'from' });
+  return { from, to };
+}

@@ -1,0 +1,193 @@
+import { ALLOW, combine, type CompiledPolicy, type PolicyDecision } from '../policy/engine';
+import type { GuardrailChecker } from '../policy/guardrail';
+import type { Redactor } from '../policy/redactor';
+import { StreamTextFilter } from '../policy/stream-filter';
+import { guardrailRuleId } from './request-policy';
+import type { ChatCompletion, ChatStreamEvent } from './types';
+
+/** A streamed answer is released to an output guardrail in segments of at least this many characters. */
+const GUARDRAIL_SEGMENT_CHARS = 500;
+
+/**
+ * Applies a profile to the model's answer, non-streamed or streamed: deny rules and detectors
+ * of the output direction, then the profile's guardrail. A redaction replaces findings with the
+ * request's placeholders; a block ends the answer with finish reason `content_filter` (what
+ * OpenAI does), the text withheld. Keeps the decision and a redacted excerpt for the audit.
+ */
+export class AnswerPolicy {
+  /** What the answer checks decided so far. */
+  decision: PolicyDecision = ALLOW;
+  private excerpt = '';
+
+  constructor(
+    private readonly policy: CompiledPolicy,
+    private readonly redactor: Redactor,
+    private readonly guardrails: GuardrailChecker | undefined,
+  ) {}
+
+  private get guardrail() {
+    const guardrail = this.policy.profile.guardrail;
+    return guardrail && guardrail.direction !== 'input' && this.guardrails ? guardrail : undefined;
+  }
+
+  /** Whether the answer needs checking at all (otherwise it streams through untouched). */
+  get active(): boolean {
+    return this.policy.checksOutput || this.guardrail !== undefined;
+  }
+
+  /** The answer's start, redacted of every detector's findings, for the audit trail. */
+  responseExcerpt(): string | undefined {
+    const chars = this.policy.profile.audit.responseExcerptChars;
+    return chars > 0 ? this.policy.redactAll(this.excerpt, this.redactor).slice(0, chars) : undefined;
+  }
+
+  private remember(text: string): void {
+    const chars = this.policy.profile.audit.responseExcerptChars;
+    if (this.excerpt.length < chars * 2) this.excerpt += text;
+  }
+
+  /**
+   * Checks a non-streamed completion.
+   *
+   * @example
+   * const safe = await answers.checkCompletion(completion);
+   */
+  async checkCompletion(completion: ChatCompletion): Promise<ChatCompletion> {
+    this.remember(completion.text);
+    if (!this.active) return completion;
+    const text = this.policy.checkText(completion.text, 'output', this.redactor);
+    this.decision = combine(this.decision, text.decision);
+    if (text.blockedBy) return this.filtered(completion);
+    const toolCalls = [];
+    for (const call of completion.toolCalls) {
+      const args = this.policy.checkText(call.arguments, 'output', this.redactor);
+      this.decision = combine(this.decision, args.decision);
+      if (args.blockedBy) return this.filtered(completion);
+      toolCalls.push({ ...call, arguments: args.text });
+    }
+    let answer = text.text;
+    if (this.guardrail && answer !== '') {
+      const verdict = await this.guardrails!.check(this.guardrail, 'OUTPUT', answer);
+      const ruleId = guardrailRuleId(this.guardrail.id);
+      if (verdict.action === 'block') {
+        this.decision = combine(this.decision, { action: 'block', ruleIds: [ruleId] });
+        return this.filtered(completion);
+      }
+      if (verdict.action === 'anonymize') {
+        this.decision = combine(this.decision, { action: 'redact', ruleIds: [ruleId] });
+        answer = verdict.text;
+      }
+    }
+    return { ...completion, text: answer, toolCalls };
+  }
+
+  private filtered(completion: ChatCompletion): ChatCompletion {
+    if (this.decision.action !== 'block') this.decision = { ...this.decision, action: 'block' };
+    return { ...completion, text: '', toolCalls: [], finishReason: 'content_filter' };
+  }
+
+  /**
+   * Checks a streamed answer as it flows: text and each tool call's arguments through their own
+   * {@link StreamTextFilter}; released text through the guardrail in segments. On a block it
+   * emits `finish: content_filter` and stops (the caller stops the upstream).
+   *
+   * @example
+   * for await (const event of answers.filterStream(upstreamEvents)) send(event);
+   */
+  async *filterStream(events: AsyncIterable<ChatStreamEvent>): AsyncGenerator<ChatStreamEvent> {
+    if (!this.active) {
+      for await (const event of events) {
+        if (event.type === 'text') this.remember(event.text);
+        yield event;
+      }
+      return;
+    }
+    const text = new StreamTextFilter(this.policy, this.redactor);
+    const tools = new Map<number, StreamTextFilter>();
+    let segment = '';
+    const guarded = async (released: string, final: boolean): Promise<string | undefined> => {
+      if (!this.guardrail) return released;
+      segment += released;
+      if (segment === '' || (!final && segment.length < GUARDRAIL_SEGMENT_CHARS)) return '';
+      const verdict = await this.guardrails!.check(this.guardrail, 'OUTPUT', segment);
+      const ruleId = guardrailRuleId(this.guardrail.id);
+      const out = verdict.action === 'anonymize' ? verdict.text : segment;
+      segment = '';
+      if (verdict.action === 'block') {
+        this.decision = combine(this.decision, { action: 'block', ruleIds: [ruleId] });
+        return undefined;
+      }
+      if (verdict.action === 'anonymize')
+        this.decision = combine(this.decision, { action: 'redact', ruleIds: [ruleId] });
+      return out;
+    };
+    const blockedFinish = (): ChatStreamEvent => {
+      this.decision = combine(this.decision, {
+        action: 'block',
+        ruleIds: [text.blockedBy, ...[...tools.values()].map((f) => f.blockedBy)].flatMap((b) => (b ? [b.ruleId] : [])),
+      });
+      return { type: 'finish', finishReason: 'content_filter' };
+    };
+    const flushText = async (final: boolean): Promise<ChatStreamEvent[] | undefined> => {
+      const released = await guarded(final ? text.end() : '', final);
+      if (released === undefined || text.blockedBy) return undefined;
+      return released ? [{ type: 'text', text: released }] : [];
+    };
+
+    for await (const event of events) {
+      if (event.type === 'text') {
+        this.remember(event.text);
+        const released = text.blockedBy ? '' : text.push(event.text);
+        if (text.blockedBy) {
+          yield blockedFinish();
+          return;
+        }
+        const out = await guarded(released, false);
+        if (out === undefined) {
+          yield blockedFinish();
+          return;
+        }
+        if (out) yield { type: 'text', text: out };
+      } else if (event.type === 'tool_call_start') {
+        tools.set(event.index, new StreamTextFilter(this.policy, this.redactor));
+        yield event;
+      } else if (event.type === 'tool_call_delta') {
+        const filter = tools.get(event.index) ?? new StreamTextFilter(this.policy, this.redactor);
+        tools.set(event.index, filter);
+        const released = filter.push(event.arguments);
+        if (filter.blockedBy) {
+          yield blockedFinish();
+          return;
+        }
+        if (released) yield { ...event, arguments: released };
+      } else if (event.type === 'finish') {
+        const rest = await flushText(true);
+        if (rest === undefined) {
+          yield blockedFinish();
+          return;
+        }
+        yield* rest;
+        for (const [index, filter] of tools) {
+          const released = filter.end();
+          if (filter.blockedBy) {
+            yield blockedFinish();
+            return;
+          }
+          if (released) yield { type: 'tool_call_delta', index, arguments: released };
+        }
+        this.decision = [text, ...tools.values()].reduce((decision, f) => combine(decision, f.decision), this.decision);
+        yield event;
+      } else {
+        yield event;
+      }
+    }
+    // A stream that ended without a finish event: release what is held, checked.
+    const rest = await flushText(true);
+    if (rest === undefined) {
+      yield blockedFinish();
+      return;
+    }
+    yield* rest;
+    this.decision = [text, ...tools.values()].reduce((decision, f) => combine(decision, f.decision), this.decision);
+  }
+}

@@ -1,0 +1,219 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { TokenUsage } from '../chat/types';
+import type { DecisionAction } from '../policy/engine';
+import { logger } from './logger';
+
+/** The CloudWatch namespace of every gateway metric. */
+export const METRICS_NAMESPACE = 'LlmGateway';
+/** Powertools' `service` dimension, on every metric. */
+export const SERVICE_NAME = 'llm-gateway';
+
+/**
+ * Dimension names. Only bounded ones: models and providers come from the catalog, teams from
+ * the admin API (tens to hundreds), limit types are four. Never key ids or request ids, which
+ * would create one custom metric per key or per request.
+ */
+export const DIMENSIONS = {
+  service: 'service',
+  model: 'model',
+  provider: 'provider',
+  team: 'team',
+  limitType: 'limitType',
+} as const;
+
+type Dimension = (typeof DIMENSIONS)[keyof typeof DIMENSIONS];
+
+/**
+ * Every metric the gateway emits, with its unit and the dimension sets it is published under
+ * (besides `service` alone, which every metric has). The dashboard and alarms are built from
+ * this table, and a test checks that every metric they show is emitted with those dimensions.
+ */
+export const METRICS = {
+  requests: { name: 'Requests', unit: MetricUnit.Count },
+  /** Requests answered with a 4xx, and with a 5xx (gateway or provider fault). */
+  clientErrors: { name: 'ClientErrors', unit: MetricUnit.Count },
+  serverErrors: { name: 'ServerErrors', unit: MetricUnit.Count },
+  /** Provider calls that failed (each failed attempt, retried or not). */
+  providerErrors: { name: 'ProviderErrors', unit: MetricUnit.Count },
+  retries: { name: 'Retries', unit: MetricUnit.Count },
+  fallbacks: { name: 'Fallbacks', unit: MetricUnit.Count },
+  /** From request arrival to the response (for a stream, to its end). */
+  latency: { name: 'Latency', unit: MetricUnit.Milliseconds },
+  /** Time spent waiting on providers (for a stream, until its first event). */
+  upstreamLatency: { name: 'UpstreamLatency', unit: MetricUnit.Milliseconds },
+  /** What the gateway itself added: latency minus upstream time. Non-streamed requests only. */
+  gatewayOverhead: { name: 'GatewayOverhead', unit: MetricUnit.Milliseconds },
+  timeToFirstToken: { name: 'TimeToFirstToken', unit: MetricUnit.Milliseconds },
+  inputTokens: { name: 'InputTokens', unit: MetricUnit.Count },
+  outputTokens: { name: 'OutputTokens', unit: MetricUnit.Count },
+  cachedTokens: { name: 'CachedTokens', unit: MetricUnit.Count },
+  /** Cost in micro-dollars (integers, like the ledger). */
+  costMicros: { name: 'CostMicros', unit: MetricUnit.Count },
+  /** Requests refused by a per-minute limit, by limit type. */
+  throttles: { name: 'Throttles', unit: MetricUnit.Count },
+  budgetRejections: { name: 'BudgetRejections', unit: MetricUnit.Count },
+  policyBlocks: { name: 'PolicyBlocks', unit: MetricUnit.Count },
+  policyRedactions: { name: 'PolicyRedactions', unit: MetricUnit.Count },
+  policyAlerts: { name: 'PolicyAlerts', unit: MetricUnit.Count },
+} as const;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** The dimension sets each kind of emission publishes, `service` included. */
+export const DIMENSION_SETS = {
+  /** A request that reached routing: by model, by provider, by team. */
+  request: [
+    [DIMENSIONS.service],
+    [DIMENSIONS.service, DIMENSIONS.model],
+    [DIMENSIONS.service, DIMENSIONS.provider],
+    [DIMENSIONS.service, DIMENSIONS.team],
+  ],
+  /** A request refused before routing (limits, budget, policy): by team. */
+  refusal: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team]],
+  /** A throttle: also by limit type. */
+  throttle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team], [DIMENSIONS.service, DIMENSIONS.limitType]],
+} as const satisfies Record<string, readonly (readonly Dimension[])[]>;
+
+/** Which metrics each emission carries (the dashboard cross-check reads this). */
+export const EMITTED = {
+  request: [
+    'requests',
+    'clientErrors',
+    'serverErrors',
+    'providerErrors',
+    'retries',
+    'fallbacks',
+    'latency',
+    'upstreamLatency',
+    'gatewayOverhead',
+    'timeToFirstToken',
+    'inputTokens',
+    'outputTokens',
+    'cachedTokens',
+    'costMicros',
+    'policyBlocks',
+    'policyRedactions',
+    'policyAlerts',
+  ],
+  refusal: ['requests', 'clientErrors', 'budgetRejections', 'policyBlocks', 'policyAlerts', 'policyRedactions'],
+  throttle: ['requests', 'clientErrors', 'throttles'],
+} as const satisfies Record<keyof typeof DIMENSION_SETS, readonly MetricKey[]>;
+
+/** What the gateway observed about one request, once it is answered. */
+export interface RequestObservation {
+  requestId: string;
+  teamId: string;
+  keyId: string;
+  requestedModel: string;
+  /** The model that served (or was last tried); absent when refused before routing. */
+  model?: string;
+  provider?: string;
+  outcome: 'ok' | 'error' | 'blocked' | 'throttled' | 'budget_exhausted';
+  httpStatus: number;
+  streamed: boolean;
+  decision: DecisionAction;
+  ruleIds: readonly string[];
+  /** For throttles: which limit (team or key, requests or tokens). */
+  limitType?: string;
+  usage?: TokenUsage;
+  costMicros?: number;
+  latencyMs: number;
+  upstreamMs?: number;
+  timeToFirstTokenMs?: number;
+  attempts?: number;
+  /** Whether a fallback model served (or was last tried). */
+  fellBack?: boolean;
+  failedAttempts?: number;
+}
+
+/** How one observation becomes metric values (pure; tests and the EMF writer share it). */
+export function metricValues(o: RequestObservation): Partial<Record<MetricKey, number>> {
+  const values: Partial<Record<MetricKey, number>> = {
+    requests: 1,
+    clientErrors: o.httpStatus >= 400 && o.httpStatus < 500 ? 1 : 0,
+    latency: o.latencyMs,
+  };
+  if (o.outcome === 'throttled') return { ...values, throttles: 1 };
+  const decisions: Partial<Record<MetricKey, number>> = {
+    policyBlocks: o.decision === 'block' ? 1 : 0,
+    policyRedactions: o.decision === 'redact' ? 1 : 0,
+    policyAlerts: o.decision === 'alert' ? 1 : 0,
+  };
+  if (o.outcome === 'budget_exhausted') return { ...values, ...decisions, budgetRejections: 1 };
+  if (o.model === undefined) return { ...values, ...decisions };
+  const attempts = o.attempts ?? 0;
+  const usage = o.usage;
+  return {
+    ...values,
+    ...decisions,
+    serverErrors: o.httpStatus >= 500 ? 1 : 0,
+    providerErrors: o.failedAttempts ?? 0,
+    retries: Math.max(0, attempts - 1),
+    fallbacks: o.fellBack ? 1 : 0,
+    ...(o.upstreamMs !== undefined ? { upstreamLatency: o.upstreamMs } : {}),
+    ...(o.upstreamMs !== undefined && !o.streamed ? { gatewayOverhead: Math.max(0, o.latencyMs - o.upstreamMs) } : {}),
+    ...(o.timeToFirstTokenMs !== undefined ? { timeToFirstToken: o.timeToFirstTokenMs } : {}),
+    inputTokens: usage ? usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens : 0,
+    outputTokens: usage?.outputTokens ?? 0,
+    cachedTokens: usage?.cacheReadTokens ?? 0,
+    costMicros: o.costMicros ?? 0,
+  };
+}
+
+/** The kind of emission an observation is. */
+export function emissionOf(o: RequestObservation): keyof typeof DIMENSION_SETS {
+  if (o.outcome === 'throttled') return 'throttle';
+  return o.model === undefined ? 'refusal' : 'request';
+}
+
+/**
+ * Publishes one request's metrics as one CloudWatch embedded-metric-format document on stdout
+ * (no PutMetricData calls), and logs the request's summary line: the structured fields the
+ * saved Logs Insights queries read. Ids and counts only; never prompt text or keys.
+ *
+ * A fresh Powertools `Metrics` per request keeps concurrent requests of one process (the local
+ * runtime) from mixing their dimensions.
+ *
+ * @example
+ * observeRequest({ requestId, teamId, keyId, requestedModel, outcome: 'ok', httpStatus: 200, ... });
+ */
+export function observeRequest(o: RequestObservation): void {
+  logger.info('request completed', {
+    requestId: o.requestId,
+    teamId: o.teamId,
+    keyId: o.keyId,
+    requestedModel: o.requestedModel,
+    model: o.model,
+    provider: o.provider,
+    outcome: o.outcome,
+    httpStatus: o.httpStatus,
+    streamed: o.streamed,
+    decision: o.decision,
+    ruleIds: o.ruleIds,
+    limitType: o.limitType,
+    inputTokens: o.usage ? o.usage.inputTokens + o.usage.cacheReadTokens + o.usage.cacheWriteTokens : undefined,
+    outputTokens: o.usage?.outputTokens,
+    costMicros: o.costMicros,
+    latencyMs: o.latencyMs,
+    upstreamMs: o.upstreamMs,
+    timeToFirstTokenMs: o.timeToFirstTokenMs,
+    attempts: o.attempts,
+  });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const kind = emissionOf(o);
+  const values: Record<Dimension, string | undefined> = {
+    service: SERVICE_NAME,
+    model: o.model,
+    provider: o.provider,
+    team: o.teamId,
+    limitType: o.limitType,
+  };
+  for (const set of DIMENSION_SETS[kind]) {
+    metrics.addDimensions(Object.fromEntries(set.filter((d) => d !== 'service').map((d) => [d, values[d] ?? 'none'])));
+  }
+  for (const [key, value] of Object.entries(metricValues(o)) as [MetricKey, number][]) {
+    metrics.addMetric(METRICS[key].name, METRICS[key].unit, value);
+  }
+  metrics.addMetadata('requestId', o.requestId);
+  metrics.publishStoredMetrics();
+}
