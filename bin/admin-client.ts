@@ -53,6 +53,16 @@ export class AdminClient {
 
   /** Calls the admin API; resolves to the JSON body, or throws {@link AdminApiError}. */
   async request(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    const { text } = await this.send(method, path, body);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  }
+
+  /** Calls the admin API for a non-JSON body (a CSV report); throws {@link AdminApiError}. */
+  async requestText(method: string, path: string): Promise<string> {
+    return (await this.send(method, path)).text;
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<{ text: string }> {
     const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = await this.headers(method, url, payload);
@@ -63,18 +73,18 @@ export class AdminClient {
       throw new Error(`cannot reach ${url.origin}: ${(error as Error).message}`, { cause: error });
     }
     const text = await response.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      // API Gateway's own errors (e.g. a bad signature) may not be JSON
-    }
     if (!response.ok) {
+      let json: Record<string, unknown> = {};
+      try {
+        json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      } catch {
+        // API Gateway's own errors (e.g. a bad signature) may not be JSON
+      }
       const error = (json.error ?? {}) as { message?: string; code?: string };
       const message = error.message ?? (json.message as string | undefined) ?? (text || response.statusText);
       throw new AdminApiError(response.status, message, error.code ?? null);
     }
-    return json;
+    return { text };
   }
 
   private async headers(method: string, url: URL, payload: string | undefined): Promise<Record<string, string>> {

@@ -3,7 +3,7 @@
  * The admin CLI: `npm run admin -- <command>` (see `--help`). Works against a deployed stack
  * (requests signed with your AWS credentials) and against `npm start` (the local admin token).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { AdminApiError, AdminClient } from './admin-client';
@@ -42,6 +42,29 @@ function list(value: string): string[] {
 function month(value: string): string {
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new InvalidArgumentError('expected YYYY-MM');
   return value;
+}
+
+/** The parts of the chargeback JSON the table shows. */
+interface ChargebackJson {
+  month: string;
+  lines: { cost_center: string; team: string; model: string; requests: number; cost_usd: string }[];
+  teams: { cost_center: string; team: string; requests: number; cost_usd: string }[];
+  cost_centers: { cost_center: string; requests: number; cost_usd: string }[];
+  totals: { requests: number; cost_usd: string };
+}
+
+/** The chargeback as an aligned text table: lines, then team, cost-center and grand totals. */
+function chargebackTable(report: ChargebackJson): string {
+  const rows: string[][] = [['cost center', 'team', 'model', 'requests', 'cost (USD)']];
+  for (const l of report.lines) rows.push([l.cost_center, l.team, l.model, String(l.requests), l.cost_usd]);
+  for (const t of report.teams) rows.push([t.cost_center, t.team, '(team total)', String(t.requests), t.cost_usd]);
+  for (const c of report.cost_centers)
+    rows.push([c.cost_center, '', '(cost center total)', String(c.requests), c.cost_usd]);
+  rows.push(['', '', '(total)', String(report.totals.requests), report.totals.cost_usd]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const format = (r: string[]) =>
+    r.map((cell, i) => (i >= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
+  return `Chargeback ${report.month}\n${rows.map(format).join('\n')}\n`;
 }
 
 /** Drops unset options so the API sees only what the admin asked to change. */
@@ -231,6 +254,26 @@ export function buildProgram(io: CliIo): Command {
     .action((teamId: string, flags: { days?: number }) =>
       call('GET', `/v1/admin/teams/${encodeURIComponent(teamId)}/usage${flags.days ? `?days=${flags.days}` : ''}`),
     );
+  program
+    .command('chargeback')
+    .description('the monthly chargeback: cost per team × model, totals per team and cost center')
+    .option('--month <YYYY-MM>', 'month (default this one)', month)
+    .option('--out <file>', 'also save it as CSV (the same file GET /v1/admin/chargeback?format=csv returns)')
+    .option('--json', 'print the JSON report instead of the table')
+    .action(async (flags: { month?: string; out?: string; json?: boolean }) => {
+      const query = flags.month ? `?month=${flags.month}` : '';
+      const report = (await client().request('GET', `/v1/admin/chargeback${query}`)) as unknown as ChargebackJson;
+      if (flags.json) print(report);
+      else io.stdout(chargebackTable(report));
+      if (flags.out) {
+        const csv = await client().requestText(
+          'GET',
+          `/v1/admin/chargeback?format=csv${flags.month ? `&month=${flags.month}` : ''}`,
+        );
+        writeFileSync(path.resolve(io.cwd, flags.out), csv);
+        io.stdout(`saved ${flags.out}\n`);
+      }
+    });
   program
     .command('changes')
     .description('the admin audit trail, newest first')

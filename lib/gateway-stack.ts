@@ -23,5 +23,10 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'UsageTableName', { value: this.gateway.tables.usage.tableName });
     new CfnOutput(this, 'CountersTableName', { value: this.gateway.tables.counters.tableName });
     new CfnOutput(this, 'AuditTableName', { value: this.gateway.tables.audit.tableName });
+    new CfnOutput(this, 'DashboardName', { value: this.gateway.observability.dashboard.dashboardName });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.gateway.observability.alarmTopic.topicArn,
+      description: 'Alarms and budget alerts; subscribe (email, chat) here',
+    });
   }
 }

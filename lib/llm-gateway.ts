@@ -24,6 +24,7 @@ import { TABLES, type TableId } from '../lambdas/shared/store/schema';
 import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissions';
 import { GatewayFunction } from './gateway-function';
 import { GatewayTables } from './gateway-tables';
+import { GatewayObservability, type AlarmThresholds } from './observability';
 
 /** Options of the gateway construct. Everything has a production-minded default. */
 export interface LlmGatewayProps {
@@ -49,6 +50,10 @@ export interface LlmGatewayProps {
    * fallbacks included). Default 60 s; the stream itself may then run up to the function's 15 min.
    */
   streamFirstEventTimeout?: Duration;
+  /** Email address subscribed to the alarm topic (alarms and budget alerts). Default none. */
+  alarmEmail?: string;
+  /** Alarm thresholds; the defaults are in {@link AlarmThresholds}. */
+  alarmThresholds?: AlarmThresholds;
 }
 
 /**
@@ -74,7 +79,8 @@ const TABLE_ACCESS: Record<GatewayFunctionName, Partial<Record<TableId, readonly
     audit: ['dynamodb:PutItem', 'dynamodb:Query'],
   },
   usage: {
-    identity: ['dynamodb:GetItem'],
+    // Query: the chargeback lists teams.
+    identity: ['dynamodb:GetItem', 'dynamodb:Query'],
     usage: ['dynamodb:GetItem', 'dynamodb:Query'],
     audit: ['dynamodb:Query'],
   },
@@ -107,6 +113,8 @@ export class LlmGateway extends Construct {
   readonly functions: Record<GatewayFunctionName, GatewayFunction>;
   /** The streaming endpoint: a Function URL in RESPONSE_STREAM mode (auth is the gateway's own key check). */
   readonly streamUrl: FunctionUrl;
+  /** Dashboard, alarms, alarm topic and saved log queries. */
+  readonly observability: GatewayObservability;
 
   constructor(scope: Construct, id: string, props: LlmGatewayProps = {}) {
     super(scope, id);
@@ -210,6 +218,15 @@ export class LlmGateway extends Construct {
       description: 'LLM gateway maintenance: reservation sweep and budget alerts',
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [new LambdaFunction(this.functions.maintenance, { retryAttempts: 0 })],
+    });
+
+    this.observability = new GatewayObservability(this, 'Observability', {
+      config,
+      functions: this.functions,
+      requestFunctions: [this.functions.gateway, this.functions.stream],
+      tables: this.tables,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
     });
 
     // The gateway checks keys itself, so the URL needs no IAM auth (see README: put CloudFront/WAF in front).

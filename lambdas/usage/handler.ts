@@ -22,7 +22,17 @@ import { createAuthenticator, type ApiKeyAuthenticator } from '../shared/keys/au
 import type { TableNames } from '../shared/store/schema';
 import { TeamRepository } from '../shared/teams/repository';
 import type { TeamRecord } from '../shared/teams/schema';
-import { budgetView, dayOf, usageReportView, UsageReader } from '../shared/usage';
+import {
+  budgetView,
+  buildChargeback,
+  chargebackCsv,
+  chargebackView,
+  dayOf,
+  monthDays,
+  usageReportView,
+  UsageReader,
+  type TeamUsageReport,
+} from '../shared/usage';
 
 /** What the usage Lambda needs. */
 export interface UsageHandlerDeps {
@@ -41,6 +51,32 @@ const usageQuerySchema = z.strictObject({
 });
 
 const DAY_MS = 86_400_000;
+
+/** Query of the chargeback route: a UTC month (default the current one), JSON or CSV. */
+const chargebackQuerySchema = z.strictObject({
+  month: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM')
+    .optional(),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+/** Teams read at once for a report: enough to be quick, few enough not to burst the table. */
+const REPORT_CONCURRENCY = 16;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 /** An audit page as the API returns it: newest first, with the cursor of the next page. */
 function auditPageView(page: AuditPage) {
@@ -122,7 +158,34 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
   }
 
+  async function chargeback(request: HttpRequest): Promise<HttpResponse> {
+    requireAdmin(request);
+    const query = parseWith(chargebackQuerySchema, request.query);
+    const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
+    const { from, to } = monthDays(month);
+    const teams = await deps.teams.list();
+    const reports = await mapLimit(teams, REPORT_CONCURRENCY, (team) => deps.reader.teamUsage(team.teamId, from, to));
+    const report = buildChargeback(
+      month,
+      teams,
+      new Map<string, TeamUsageReport>(reports.map((usage) => [usage.teamId, usage])),
+    );
+    if (query.format === 'csv') {
+      return {
+        statusCode: 200,
+        headers: {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="chargeback-${month}.csv"`,
+          ...requestIdHeader(request.apiRequestId),
+        },
+        body: chargebackCsv(report),
+      };
+    }
+    return jsonResponse(200, chargebackView(report), requestIdHeader(request.apiRequestId));
+  }
+
   const route = createRouter<RouteKeyOf<'usage'>, HttpResponse>('usage', {
+    'GET /v1/admin/chargeback': chargeback,
     'GET /v1/usage': ownUsage,
     'GET /v1/admin/teams/{teamId}/usage': teamUsage,
     'GET /v1/audit': ownAudit,

@@ -117,6 +117,7 @@ describe('GatewayStack', () => {
       'dynamodb:GetItem',
       'dynamodb:GetItem',
       'dynamodb:Query', // audit trail
+      'dynamodb:Query', // teams, for the chargeback
       'dynamodb:Query',
     ]);
     expect(actionsOf(template, 'LLM gateway: releases')).toEqual([

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
@@ -94,6 +97,38 @@ describe('gateway-admin CLI', () => {
     expect(json().data.map((c: { action: string }) => c.action)).toEqual(
       expect.arrayContaining(['team.create', 'key.create', 'team.update', 'key.rotate', 'key.revoke']),
     );
+  });
+
+  it('prints the chargeback and saves the same CSV the API serves', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'chargeback-'));
+    try {
+      expect(await cli('teams', 'create', '--id', 'billed', '--name', 'Billed', '--cost-center', 'cc-42')).toBe(0);
+      io.out.length = 0;
+      expect(await cli('keys', 'create', 'billed', '--name', 'k')).toBe(0);
+      const key = json().key as string;
+      const answer = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock-large', messages: [{ role: 'user', content: 'bill me' }] }),
+      });
+      expect(answer.status).toBe(200);
+      const month = new Date().toISOString().slice(0, 7);
+      io.out.length = 0;
+      io.cwd = dir;
+      expect(await cli('chargeback', '--month', month, '--out', 'report.csv')).toBe(0);
+      const printed = io.out.join('');
+      expect(printed).toMatch(new RegExp(`Chargeback ${month}`));
+      expect(printed).toMatch(/cc-42\s+billed\s+mock-large\s+1\s+\d+\.\d{6}/);
+      expect(printed).toContain('saved report.csv');
+      const saved = readFileSync(path.join(dir, 'report.csv'), 'utf8');
+      const served = await fetch(`${gateway.url}/v1/admin/chargeback?format=csv&month=${month}`, {
+        headers: { authorization: `Bearer ${gateway.adminToken}` },
+      }).then((r) => r.text());
+      expect(saved).toBe(served);
+      expect(saved).toContain(`${month},line,cc-42,billed,Billed,mock-large,1,0,`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('explains failures in one line and exits 1', async () => {

@@ -37,8 +37,10 @@ export const METRICS = {
   providerErrors: { name: 'ProviderErrors', unit: MetricUnit.Count },
   retries: { name: 'Retries', unit: MetricUnit.Count },
   fallbacks: { name: 'Fallbacks', unit: MetricUnit.Count },
-  /** From request arrival to the response (for a stream, to its end). */
+  /** From request arrival to the response, non-streamed requests (alarmed on at p99). */
   latency: { name: 'Latency', unit: MetricUnit.Milliseconds },
+  /** From request arrival to the end of a stream (as long as the model writes; not alarmed on). */
+  streamDuration: { name: 'StreamDuration', unit: MetricUnit.Milliseconds },
   /** Time spent waiting on providers (for a stream, until its first event). */
   upstreamLatency: { name: 'UpstreamLatency', unit: MetricUnit.Milliseconds },
   /** What the gateway itself added: latency minus upstream time. Non-streamed requests only. */
@@ -55,6 +57,8 @@ export const METRICS = {
   policyBlocks: { name: 'PolicyBlocks', unit: MetricUnit.Count },
   policyRedactions: { name: 'PolicyRedactions', unit: MetricUnit.Count },
   policyAlerts: { name: 'PolicyAlerts', unit: MetricUnit.Count },
+  /** 1 on the first request a Lambda instance serves, else 0. */
+  coldStarts: { name: 'ColdStarts', unit: MetricUnit.Count },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
@@ -84,6 +88,7 @@ export const EMITTED = {
     'retries',
     'fallbacks',
     'latency',
+    'streamDuration',
     'upstreamLatency',
     'gatewayOverhead',
     'timeToFirstToken',
@@ -94,9 +99,20 @@ export const EMITTED = {
     'policyBlocks',
     'policyRedactions',
     'policyAlerts',
+    'coldStarts',
   ],
-  refusal: ['requests', 'clientErrors', 'budgetRejections', 'policyBlocks', 'policyAlerts', 'policyRedactions'],
-  throttle: ['requests', 'clientErrors', 'throttles'],
+  refusal: [
+    'requests',
+    'clientErrors',
+    'serverErrors',
+    'latency',
+    'budgetRejections',
+    'policyBlocks',
+    'policyAlerts',
+    'policyRedactions',
+    'coldStarts',
+  ],
+  throttle: ['requests', 'clientErrors', 'latency', 'throttles', 'coldStarts'],
 } as const satisfies Record<keyof typeof DIMENSION_SETS, readonly MetricKey[]>;
 
 /** What the gateway observed about one request, once it is answered. */
@@ -126,12 +142,19 @@ export interface RequestObservation {
   failedAttempts?: number;
 }
 
-/** How one observation becomes metric values (pure; tests and the EMF writer share it). */
-export function metricValues(o: RequestObservation): Partial<Record<MetricKey, number>> {
+/** Whether this process has served a request yet (the first one is its cold start). */
+let warm = false;
+
+/**
+ * How one observation becomes metric values (pure but for the cold-start flag; tests and the
+ * EMF writer share it).
+ */
+export function metricValues(o: RequestObservation, coldStart = false): Partial<Record<MetricKey, number>> {
   const values: Partial<Record<MetricKey, number>> = {
     requests: 1,
     clientErrors: o.httpStatus >= 400 && o.httpStatus < 500 ? 1 : 0,
-    latency: o.latencyMs,
+    ...(o.streamed && o.model !== undefined ? { streamDuration: o.latencyMs } : { latency: o.latencyMs }),
+    coldStarts: coldStart ? 1 : 0,
   };
   if (o.outcome === 'throttled') return { ...values, throttles: 1 };
   const decisions: Partial<Record<MetricKey, number>> = {
@@ -140,7 +163,7 @@ export function metricValues(o: RequestObservation): Partial<Record<MetricKey, n
     policyAlerts: o.decision === 'alert' ? 1 : 0,
   };
   if (o.outcome === 'budget_exhausted') return { ...values, ...decisions, budgetRejections: 1 };
-  if (o.model === undefined) return { ...values, ...decisions };
+  if (o.model === undefined) return { ...values, ...decisions, serverErrors: o.httpStatus >= 500 ? 1 : 0 };
   const attempts = o.attempts ?? 0;
   const usage = o.usage;
   return {
@@ -211,7 +234,9 @@ export function observeRequest(o: RequestObservation): void {
   for (const set of DIMENSION_SETS[kind]) {
     metrics.addDimensions(Object.fromEntries(set.filter((d) => d !== 'service').map((d) => [d, values[d] ?? 'none'])));
   }
-  for (const [key, value] of Object.entries(metricValues(o)) as [MetricKey, number][]) {
+  const coldStart = !warm;
+  warm = true;
+  for (const [key, value] of Object.entries(metricValues(o, coldStart)) as [MetricKey, number][]) {
     metrics.addMetric(METRICS[key].name, METRICS[key].unit, value);
   }
   metrics.addMetadata('requestId', o.requestId);

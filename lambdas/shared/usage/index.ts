@@ -11,3 +11,12 @@ export {
 } from './record';
 export { UsageRecorder, type QuotaSettlement } from './recorder';
 export { budgetView, totalsView, usageReportView } from './views';
+export {
+  buildChargeback,
+  chargebackCsv,
+  chargebackView,
+  monthDays,
+  UNASSIGNED_COST_CENTER,
+  type ChargebackLine,
+  type ChargebackReport,
+} from './chargeback';

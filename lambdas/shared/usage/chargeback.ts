@@ -1,0 +1,158 @@
+import type { TeamRecord } from '../teams/schema';
+import type { TeamUsageReport } from './reader';
+import { addTotals, emptyTotals, type UsageTotals } from './record';
+import { totalsView } from './views';
+
+/** Teams without a cost center are billed to this one. */
+export const UNASSIGNED_COST_CENTER = '(unassigned)';
+
+/** One line of the chargeback: a team's use of one model in the month. */
+export interface ChargebackLine extends UsageTotals {
+  teamId: string;
+  teamName: string;
+  costCenter: string;
+  model: string;
+}
+
+/** The month's chargeback: lines, and totals per team, per cost center and overall. */
+export interface ChargebackReport {
+  month: string;
+  lines: ChargebackLine[];
+  teams: (UsageTotals & { teamId: string; teamName: string; costCenter: string })[];
+  costCenters: (UsageTotals & { costCenter: string })[];
+  totals: UsageTotals;
+}
+
+/**
+ * The first and last UTC day of a month.
+ *
+ * @example
+ * monthDays('2026-02') // { from: '2026-02-01', to: '2026-02-28' }
+ */
+export function monthDays(month: string): { from: string; to: string } {
+  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+  const last = new Date(Date.UTC(year, monthNumber, 0)).getUTCDate();
+  return { from: `${month}-01`, to: `${month}-${String(last).padStart(2, '0')}` };
+}
+
+/**
+ * Builds the chargeback from each team's month of aggregates (never the ledger). Pure: every
+ * figure is a sum of the same integer micro-dollars the ledger holds, so lines, team totals,
+ * cost-center totals and the grand total all reconcile exactly.
+ *
+ * @example
+ * const report = buildChargeback('2026-11', teams, usageByTeam);
+ */
+export function buildChargeback(
+  month: string,
+  teams: readonly Pick<TeamRecord, 'teamId' | 'name' | 'costCenter'>[],
+  usage: ReadonlyMap<string, TeamUsageReport>,
+): ChargebackReport {
+  const lines: ChargebackLine[] = [];
+  const teamTotals: ChargebackReport['teams'] = [];
+  const centers = new Map<string, UsageTotals & { costCenter: string }>();
+  const totals = emptyTotals();
+  for (const team of [...teams].sort((a, b) => a.teamId.localeCompare(b.teamId))) {
+    const report = usage.get(team.teamId);
+    if (!report || report.totals.requests === 0) continue;
+    const costCenter = team.costCenter ?? UNASSIGNED_COST_CENTER;
+    for (const row of [...report.byModel].sort((a, b) => a.model.localeCompare(b.model))) {
+      lines.push({ ...row, teamId: team.teamId, teamName: team.name, costCenter });
+    }
+    teamTotals.push({ ...report.totals, teamId: team.teamId, teamName: team.name, costCenter });
+    let center = centers.get(costCenter);
+    if (!center) centers.set(costCenter, (center = { costCenter, ...emptyTotals() }));
+    addTotals(center, report.totals);
+    addTotals(totals, report.totals);
+  }
+  return {
+    month,
+    lines,
+    teams: teamTotals,
+    costCenters: [...centers.values()].sort((a, b) => a.costCenter.localeCompare(b.costCenter)),
+    totals,
+  };
+}
+
+/** The chargeback as the admin API returns it (JSON). */
+export function chargebackView(report: ChargebackReport) {
+  return {
+    object: 'chargeback',
+    month: report.month,
+    currency: 'USD',
+    lines: report.lines.map((line) => ({
+      cost_center: line.costCenter,
+      team: line.teamId,
+      team_name: line.teamName,
+      model: line.model,
+      ...totalsView(line),
+    })),
+    teams: report.teams.map((team) => ({
+      cost_center: team.costCenter,
+      team: team.teamId,
+      team_name: team.teamName,
+      ...totalsView(team),
+    })),
+    cost_centers: report.costCenters.map((center) => ({ cost_center: center.costCenter, ...totalsView(center) })),
+    totals: totalsView(report.totals),
+  };
+}
+
+const CSV_COLUMNS = [
+  'month',
+  'row_type',
+  'cost_center',
+  'team',
+  'team_name',
+  'model',
+  'requests',
+  'errors',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'cost_micros',
+  'cost_usd',
+] as const;
+
+/**
+ * One CSV cell: quoted when needed, and with a leading quote for text a spreadsheet would run as
+ * a formula (a team named `=HYPERLINK(...)` must stay text in finance's spreadsheet).
+ */
+function csvCell(value: string | number): string {
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * The chargeback as CSV (RFC 4180, CRLF): one `line` row per team × model, then a `team_total`
+ * row per team, a `cost_center_total` row per cost center and one `total` row.
+ *
+ * @example
+ * writeFileSync('chargeback-2026-11.csv', chargebackCsv(report));
+ */
+export function chargebackCsv(report: ChargebackReport): string {
+  const rows: Record<(typeof CSV_COLUMNS)[number], string | number>[] = [];
+  const row = (
+    rowType: string,
+    names: { costCenter?: string; teamId?: string; teamName?: string; model?: string },
+    totals: UsageTotals,
+  ) =>
+    rows.push({
+      month: report.month,
+      row_type: rowType,
+      cost_center: names.costCenter ?? '',
+      team: names.teamId ?? '',
+      team_name: names.teamName ?? '',
+      model: names.model ?? '',
+      ...totalsView(totals),
+    });
+  for (const line of report.lines) row('line', line, line);
+  for (const team of report.teams) row('team_total', team, team);
+  for (const center of report.costCenters) row('cost_center_total', center, center);
+  row('total', {}, report.totals);
+  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))]
+    .map((line) => `${line}\r\n`)
+    .join('');
+}

@@ -1,0 +1,132 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { observeRequest } from '../../lambdas/shared/observability/metrics';
+import { GatewayStack } from '../../lib/gateway-stack';
+import { captureEmf, publishedMetrics, SAMPLE_OBSERVATIONS } from '../helpers/emf';
+
+// Template JSON is untyped.
+type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
+
+function synth(gateway: NonNullable<ConstructorParameters<typeof GatewayStack>[2]>['gateway'] = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(
+    new GatewayStack(app, 'ObservedGateway', { env: { account: '123456789012', region: 'eu-west-1' }, gateway }),
+  );
+}
+
+/** The dashboard body as JSON: the Fn::Join's parts concatenated, CloudFormation references stubbed. */
+function dashboardBody(template: Template): { widgets: { properties: Record<string, any> }[] } {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Resources[string][];
+  const body = dashboard!.Properties.DashboardBody;
+  const text =
+    typeof body === 'string'
+      ? body
+      : (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'REF')).join('');
+  return JSON.parse(text);
+}
+
+/**
+ * Every gateway metric the dashboard shows, as `Namespace|Name|dims` (dims sorted): plain metric
+ * arrays (`[namespace, name, dim, value, ..., {options}]`) and SEARCH expressions over a
+ * `{namespace,dim,...}` schema.
+ */
+function dashboardMetrics(template: Template): string[] {
+  const shown: string[] = [];
+  for (const widget of dashboardBody(template).widgets) {
+    for (const entry of (widget.properties.metrics ?? []) as unknown[][]) {
+      const expression = (
+        entry.find((e) => typeof e === 'object' && e && 'expression' in e) as { expression: string } | undefined
+      )?.expression;
+      if (expression) {
+        const search = /SEARCH\('\{([^}]+)\} MetricName="([^"]+)"/.exec(expression);
+        if (search) {
+          const [namespace, ...dims] = search[1]!.split(',');
+          shown.push(`${namespace}|${search[2]}|${dims.sort().join(',')}`);
+        }
+        continue;
+      }
+      if (entry[0] !== 'LlmGateway') continue;
+      const pairs = entry.slice(2).filter((e) => typeof e === 'string') as string[];
+      const dims = pairs.filter((_, i) => i % 2 === 0);
+      shown.push(`${entry[0]}|${entry[1]}|${dims.sort().join(',')}`);
+    }
+  }
+  return shown;
+}
+
+describe('observability (dashboard, alarms, queries)', () => {
+  const template = synth();
+
+  it('shows on the dashboard only metrics the code emits, with the same dimensions', async () => {
+    const emitted = publishedMetrics(
+      await captureEmf(() => SAMPLE_OBSERVATIONS.forEach((observation) => observeRequest(observation))),
+    );
+    const shown = dashboardMetrics(template);
+    expect(shown.length).toBeGreaterThan(30);
+    const missing = [...new Set(shown)].filter((metric) => !emitted.has(metric));
+    expect(missing).toEqual([]);
+    // And the dashboard covers what operators need.
+    for (const name of ['Requests', 'Latency', 'GatewayOverhead', 'TimeToFirstToken', 'Throttles', 'CostMicros']) {
+      expect(shown.some((metric) => metric.includes(`|${name}|`))).toBe(true);
+    }
+    expect(shown).toContain('LlmGateway|CostMicros|service,team'); // by team, via SEARCH
+    expect(shown).toContain('LlmGateway|Throttles|limitType,service');
+  });
+
+  it('shows Lambda concurrency, duration, errors, and DynamoDB throttling', () => {
+    const body = JSON.stringify(dashboardBody(template));
+    for (const metric of ['ConcurrentExecutions', 'Duration', 'Errors', 'Throttles', 'WriteThrottleEvents']) {
+      expect(body).toContain(`"${metric}"`);
+    }
+  });
+
+  it('alarms to one SNS topic: 5xx rate, provider errors, p99 latency, DynamoDB throttles, each Lambda', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
+    // 4 service alarms + errors and throttles for each of the 5 Lambdas.
+    expect(alarms).toHaveLength(4 + 2 * 5);
+    const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    const descriptions = alarms.map((a) => String(a.Properties.AlarmDescription));
+    for (const text of ['5xx', 'provider calls', 'p99 latency', 'DynamoDB throttled', 'gateway Lambda failed']) {
+      expect(descriptions.some((d) => d.includes(text))).toBe(true);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      Namespace: 'LlmGateway',
+      ExtendedStatistic: 'p99',
+      Threshold: 20_000,
+    });
+  });
+
+  it('sends budget alerts (soft threshold and exhausted) to the same topic', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['llm-gateway'], 'detail-type': ['Budget Soft Threshold Crossed', 'Budget Exhausted'] },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlarmTopic') } })],
+    });
+  });
+
+  it('subscribes an email address only when one is given', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    synth({ alarmEmail: 'ops@example.com' }).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('saves Logs Insights queries over the fields the request summary line logs', () => {
+    const queries = Object.values(template.findResources('AWS::Logs::QueryDefinition')) as Resources[string][];
+    const byName = Object.fromEntries(queries.map((q) => [q.Properties.Name, String(q.Properties.QueryString)]));
+    expect(Object.keys(byName).sort()).toEqual([
+      'llm-gateway/cost-by-team',
+      'llm-gateway/errors',
+      'llm-gateway/policy-decisions',
+      'llm-gateway/top-users',
+    ]);
+    expect(byName['llm-gateway/cost-by-team']).toContain('sum(costMicros)');
+    expect(byName['llm-gateway/cost-by-team']).toContain('by teamId');
+    expect(byName['llm-gateway/top-users']).toContain('by teamId, keyId');
+    for (const query of queries) {
+      expect(query.Properties.LogGroupNames).toHaveLength(2); // the two faces that serve requests
+    }
+  });
+});

@@ -1,0 +1,291 @@
+import { createDocumentClient } from '../../lambdas/shared/store/client';
+import { queryAll } from '../../lambdas/shared/store/query-all';
+import { itemKeys } from '../../lambdas/shared/store/schema';
+import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
+import { Catalog } from '../../lambdas/shared/catalog/catalog';
+import { parseGatewayConfig } from '../../lambdas/shared/catalog/schema';
+import { priceUsage } from '../../lambdas/shared/cost/pricing';
+import {
+  addTotals,
+  emptyTotals,
+  totalsOf,
+  type UsageRecord,
+  type UsageTotals,
+} from '../../lambdas/shared/usage/record';
+import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import { FakeOpenAi, lastUserText, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fakes/openai-server';
+import { testEndpoint } from '../helpers/dynamodb';
+
+/**
+ * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
+ * several models, streamed and not, throttled, blocked by policy, failed, broken off after
+ * partial output, served by a fallback) through the local gateway; then, for the month, the sum
+ * of the ledger entries equals the aggregates (usage reports) equals the chargeback, JSON and
+ * CSV, to the micro-dollar and the token.
+ */
+
+const TEAMS = [
+  { id: 'recon-a', cost_center: 'cc-retail' },
+  { id: 'recon-b', cost_center: 'cc-retail' },
+  { id: 'recon-c', cost_center: 'cc-risk', requests_per_minute: 20 }, // 60 requests within seconds: throttled in any two minute windows
+  { id: 'recon-d' }, // no cost center: billed to "(unassigned)"
+] as const;
+
+/** The fake's answer: normal, a failure (the primary route), or a stream cut after partial output. */
+function respond(request: FakeOpenAiRequest): FakeOpenAiReply {
+  const said = lastUserText(request);
+  if (request.body['model'] === 'broken-upstream') {
+    return { kind: 'error', status: 503, type: 'server_error', message: 'overloaded' };
+  }
+  const n = Number(/#(\d+)/.exec(said)?.[1] ?? 1);
+  const text = `Answer ${n}: ` + 'lorem ipsum dolor sit amet '.repeat(1 + (n % 7));
+  return {
+    kind: 'completion',
+    text,
+    usage: {
+      prompt_tokens: 20 + (n % 13),
+      completion_tokens: 5 + (n % 17),
+      ...(n % 3 === 0 ? { cached_tokens: 10 } : {}),
+    },
+    ...(said.includes('CUT') ? { cutAfterChunks: 3 } : {}),
+  };
+}
+
+describe('reconciliation: ledger = aggregates = chargeback', () => {
+  let gateway: LocalGateway;
+  const upstream = new FakeOpenAi(respond);
+  const savedEnv = { ...process.env };
+  let catalog: Catalog;
+  const outcomes = new Map<number, number>();
+
+  const admin = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const response = await fetch(`${gateway.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
+      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    });
+    return response;
+  };
+
+  beforeAll(async () => {
+    const url = await upstream.start();
+    const config: GatewayConfigInput = {
+      providers: {
+        openai: { adapter: 'openai', baseUrl: `${url}/v1`, apiKeySecret: 'test/openai' },
+        mock: { adapter: 'mock' },
+      },
+      models: [
+        {
+          id: 'gpt',
+          provider: 'openai',
+          upstreamModel: 'gpt-4o-mini',
+          prices: { input: 0.15, output: 0.6, cacheRead: 0.075 },
+        },
+        {
+          id: 'gpt-big',
+          provider: 'openai',
+          upstreamModel: 'gpt-4o',
+          prices: { input: 2.5, output: 10, cacheRead: 1.25 },
+        },
+        {
+          id: 'primary',
+          provider: 'openai',
+          upstreamModel: 'broken-upstream',
+          prices: { input: 3, output: 15 },
+          fallbacks: ['gpt-big'],
+        },
+        { id: 'mock-small', provider: 'mock', upstreamModel: 'mock-small', prices: { input: 0.1, output: 0.4 } },
+      ],
+      teamDefaults: {
+        requestsPerMinute: 10_000,
+        tokensPerMinute: 10_000_000,
+        softAlertPercent: 80,
+        allowedModels: ['*'],
+      },
+      policies: {
+        profiles: { default: { detectors: [{ detector: 'aws_access_key_id', action: 'block', direction: 'input' }] } },
+      },
+    };
+    catalog = new Catalog(parseGatewayConfig(config));
+    process.env.OPENAI_API_KEY = 'sk-test';
+    gateway = await startLocalGateway({
+      port: 0,
+      dynamodbEndpoint: testEndpoint(),
+      tablePrefix: `recon-${Date.now()}`,
+      config,
+    });
+
+    const keys: string[] = [];
+    for (const team of TEAMS) {
+      expect((await admin('/v1/admin/teams', { method: 'POST', body: { ...team, name: team.id } })).status).toBe(201);
+      const issued = (await (
+        await admin(`/v1/admin/teams/${team.id}/keys`, { method: 'POST', body: { name: 'k' } })
+      ).json()) as { key: string };
+      keys.push(issued.key);
+    }
+
+    // 240 requests, 8 at a time; the mix is a function of the request number.
+    const send = async (n: number) => {
+      const key = keys[n % keys.length]!;
+      const model = ['gpt', 'gpt-big', 'primary', 'mock-small'][Math.floor(n / 4) % 4]!;
+      const stream = n % 5 < 2;
+      const content =
+        n % 23 === 0
+          ? `#${n} deploy with AKIAIOSFODNN7EXAMPLE`
+          : n % 11 === 0 && stream
+            ? `#${n} CUT please`
+            : `#${n} hi`;
+      const base = stream ? gateway.streamUrl : gateway.url;
+      const response = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model,
+          stream,
+          ...(stream ? { stream_options: { include_usage: true } } : {}),
+          messages: [{ role: 'user', content }],
+        }),
+      });
+      await response.text(); // read to the end (a cut stream ends with an error frame)
+      outcomes.set(response.status, (outcomes.get(response.status) ?? 0) + 1);
+    };
+    for (let n = 0; n < 240; n += 8) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => send(n + i)));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    await gateway?.stop();
+    await upstream.stop();
+  });
+
+  /** Every ledger entry of a team this month (today and, near midnight, yesterday). */
+  async function ledger(teamId: string): Promise<UsageRecord[]> {
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: gateway.dynamodbEndpoint });
+    const today = new Date();
+    const days = [today, new Date(today.getTime() - 86_400_000)]
+      .map((d) => d.toISOString().slice(0, 10))
+      .filter((day) => day.slice(0, 7) === today.toISOString().slice(0, 7));
+    const entries: UsageRecord[] = [];
+    for (const day of new Set(days)) {
+      entries.push(
+        ...((await queryAll(db, {
+          TableName: gateway.tables.usage,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, day) },
+        })) as unknown as UsageRecord[]),
+      );
+    }
+    db.destroy();
+    return entries;
+  }
+
+  const sum = (records: readonly UsageRecord[]) => records.reduce((t, r) => addTotals(t, totalsOf(r)), emptyTotals());
+  const view = (t: UsageTotals) => ({
+    requests: t.requests,
+    errors: t.errors,
+    input_tokens: t.inputTokens,
+    output_tokens: t.outputTokens,
+    cache_read_tokens: t.cacheReadTokens,
+    cache_write_tokens: t.cacheWriteTokens,
+    cost_micros: t.costMicros,
+  });
+
+  it('drove the whole mix: served, streamed, throttled, blocked, failed after partial output, fallbacks', async () => {
+    expect(outcomes.get(200)).toBeGreaterThan(100);
+    expect(outcomes.get(429)).toBeGreaterThan(0); // recon-c's 20 requests per minute
+    expect(outcomes.get(400)).toBeGreaterThan(0); // blocked by policy
+    const all = (await Promise.all(TEAMS.map((t) => ledger(t.id)))).flat();
+    // One ledger entry per admitted request: everything but policy blocks (400) and throttles (429).
+    const admitted = [...outcomes]
+      .filter(([status]) => status !== 400 && status !== 429)
+      .reduce((n, [, c]) => n + c, 0);
+    expect(all.length).toBe(admitted);
+    expect(all.some((r) => r.streamed && r.status === 'error' && r.usage.outputTokens > 0)).toBe(true);
+    expect(all.some((r) => r.requestedModel === 'primary' && r.model === 'gpt-big')).toBe(true);
+    expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
+    // Every entry is priced exactly from its own usage and its model's prices.
+    for (const record of all) {
+      expect(record.cost.totalMicros).toBe(
+        priceUsage(record.usage, catalog.findModel(record.model)!.prices).totalMicros,
+      );
+    }
+  });
+
+  it('each team: ledger = usage report = chargeback, by model and in total, to the micro-dollar', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const chargeback = (await (await admin(`/v1/admin/chargeback?month=${month}`)).json()) as {
+      lines: ({ team: string; model: string; cost_center: string } & Record<string, unknown>)[];
+      teams: ({ team: string } & Record<string, unknown>)[];
+      cost_centers: ({ cost_center: string } & Record<string, unknown>)[];
+      totals: Record<string, unknown>;
+    };
+    let grand = emptyTotals();
+    const centers = new Map<string, UsageTotals>();
+    for (const team of TEAMS) {
+      const entries = await ledger(team.id);
+      const totals = sum(entries);
+      grand = addTotals(grand, totals);
+      const center = 'cost_center' in team ? team.cost_center : '(unassigned)';
+      centers.set(center, addTotals(centers.get(center) ?? emptyTotals(), totals));
+
+      const report = (await (await admin(`/v1/admin/teams/${team.id}/usage?days=2`)).json()) as {
+        totals: Record<string, unknown>;
+        by_model: ({ model: string } & Record<string, unknown>)[];
+      };
+      expect(report.totals).toMatchObject(view(totals));
+      expect(chargeback.teams.find((t) => t.team === team.id)).toMatchObject(view(totals));
+
+      const models = [...new Set(entries.map((e) => e.model))].sort();
+      expect(chargeback.lines.filter((l) => l.team === team.id).map((l) => l.model)).toEqual(models);
+      for (const model of models) {
+        const byModel = view(sum(entries.filter((e) => e.model === model)));
+        expect(report.by_model.find((m) => m.model === model)).toMatchObject(byModel);
+        expect(chargeback.lines.find((l) => l.team === team.id && l.model === model)).toMatchObject({
+          ...byModel,
+          cost_center: center,
+        });
+      }
+    }
+    for (const [center, totals] of centers) {
+      expect(chargeback.cost_centers.find((c) => c.cost_center === center)).toMatchObject(view(totals));
+    }
+    // The demo team made no requests, so the grand total is the four teams'.
+    expect(chargeback.totals).toMatchObject(view(grand));
+  });
+
+  it('the CSV says the same as the JSON, cell for cell', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const json = (await (await admin(`/v1/admin/chargeback?month=${month}`)).json()) as {
+      lines: Record<string, string | number>[];
+      totals: Record<string, string | number>;
+    };
+    const response = await admin(`/v1/admin/chargeback?month=${month}&format=csv`);
+    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    const [header, ...rows] = (await response.text())
+      .split('\r\n')
+      .filter(Boolean)
+      .map((line) => line.split(','));
+    const records = rows.map((row) => Object.fromEntries(header!.map((column, i) => [column, row[i]!])));
+    const lines = records.filter((r) => r['row_type'] === 'line');
+    expect(lines).toHaveLength(json.lines.length);
+    json.lines.forEach((line, i) => {
+      for (const column of [
+        'team',
+        'model',
+        'cost_center',
+        'requests',
+        'input_tokens',
+        'output_tokens',
+        'cost_micros',
+        'cost_usd',
+      ]) {
+        expect(lines[i]![column]).toBe(String(line[column]));
+      }
+    });
+    const total = records.find((r) => r['row_type'] === 'total')!;
+    expect(total['cost_micros']).toBe(String(json.totals['cost_micros']));
+    expect(total['requests']).toBe(String(json.totals['requests']));
+  });
+});

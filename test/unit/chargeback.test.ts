@@ -1,0 +1,73 @@
+import { buildChargeback, chargebackCsv, monthDays } from '../../lambdas/shared/usage/chargeback';
+import type { TeamUsageReport } from '../../lambdas/shared/usage/reader';
+import { emptyTotals } from '../../lambdas/shared/usage/record';
+
+const usage = (teamId: string, rows: [string, number, number][]): TeamUsageReport => {
+  const byModel = rows.map(([model, requests, costMicros]) => ({ ...emptyTotals(), model, requests, costMicros }));
+  const totals = byModel.reduce(
+    (t, r) => ({ ...t, requests: t.requests + r.requests, costMicros: t.costMicros + r.costMicros }),
+    emptyTotals(),
+  );
+  return { teamId, from: '2026-11-01', to: '2026-11-30', totals, byModel, byDay: [] };
+};
+
+describe('chargeback', () => {
+  it('knows month lengths, leap years included', () => {
+    expect(monthDays('2026-11')).toEqual({ from: '2026-11-01', to: '2026-11-30' });
+    expect(monthDays('2028-02')).toEqual({ from: '2028-02-01', to: '2028-02-29' });
+    expect(monthDays('2026-12')).toEqual({ from: '2026-12-01', to: '2026-12-31' });
+  });
+
+  it('totals per team, per cost center and overall from the same integers; idle teams left out', () => {
+    const report = buildChargeback(
+      '2026-11',
+      [
+        { teamId: 'b', name: 'B', costCenter: 'cc1' },
+        { teamId: 'a', name: 'A', costCenter: 'cc1' },
+        { teamId: 'c', name: 'C' },
+        { teamId: 'idle', name: 'Idle', costCenter: 'cc2' },
+      ],
+      new Map([
+        [
+          'a',
+          usage('a', [
+            ['m2', 2, 7],
+            ['m1', 1, 3],
+          ]),
+        ],
+        ['b', usage('b', [['m1', 4, 1_000_001]])],
+        ['c', usage('c', [['m1', 1, 5]])],
+        ['idle', usage('idle', [])],
+      ]),
+    );
+    expect(report.lines.map((l) => `${l.teamId}/${l.model}`)).toEqual(['a/m1', 'a/m2', 'b/m1', 'c/m1']);
+    expect(report.teams.map((t) => [t.teamId, t.costMicros])).toEqual([
+      ['a', 10],
+      ['b', 1_000_001],
+      ['c', 5],
+    ]);
+    expect(report.costCenters.map((c) => [c.costCenter, c.costMicros])).toEqual([
+      ['(unassigned)', 5],
+      ['cc1', 1_000_011],
+    ]);
+    expect(report.totals.costMicros).toBe(1_000_016);
+    const csv = chargebackCsv(report);
+    expect(csv.split('\r\n')[0]).toBe(
+      'month,row_type,cost_center,team,team_name,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_micros,cost_usd',
+    );
+    expect(csv).toContain('2026-11,team_total,cc1,b,B,,4,0,0,0,0,0,1000001,1.000001\r\n');
+    expect(csv).toContain('2026-11,total,,,,,8,0,0,0,0,0,1000016,1.000016\r\n');
+  });
+
+  it('quotes CSV cells and defuses spreadsheet formulas in names', () => {
+    const report = buildChargeback(
+      '2026-11',
+      [{ teamId: 'x', name: '=HYPERLINK("http://evil","click"), "quoted"', costCenter: '+cc' }],
+      new Map([['x', usage('x', [['m', 1, 1]])]]),
+    );
+    const line = chargebackCsv(report).split('\r\n')[1]!;
+    expect(line).toBe(
+      `2026-11,line,'+cc,x,"'=HYPERLINK(""http://evil"",""click""), ""quoted""",m,1,0,0,0,0,0,1,0.000001`,
+    );
+  });
+});

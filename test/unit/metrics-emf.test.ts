@@ -1,0 +1,150 @@
+import {
+  DIMENSION_SETS,
+  EMITTED,
+  METRICS,
+  METRICS_NAMESPACE,
+  observeRequest,
+} from '../../lambdas/shared/observability/metrics';
+import { captureEmf, SAMPLE_OBSERVATIONS, type EmfDocument } from '../helpers/emf';
+
+const UNITS = new Set([
+  'Seconds',
+  'Microseconds',
+  'Milliseconds',
+  'Bytes',
+  'Kilobytes',
+  'Megabytes',
+  'Gigabytes',
+  'Terabytes',
+  'Bits',
+  'Kilobits',
+  'Megabits',
+  'Gigabits',
+  'Terabits',
+  'Percent',
+  'Count',
+  'Bytes/Second',
+  'Kilobytes/Second',
+  'Megabytes/Second',
+  'Gigabytes/Second',
+  'Terabytes/Second',
+  'Bits/Second',
+  'Kilobits/Second',
+  'Megabits/Second',
+  'Gigabits/Second',
+  'Terabits/Second',
+  'Count/Second',
+  'None',
+]);
+
+/**
+ * The EMF specification's rules for one document: the `_aws` metadata with an integer epoch-ms
+ * `Timestamp` and a non-empty `CloudWatchMetrics` array; each directive a namespace, dimension
+ * sets of at most 30 names each referring to a string member of the root, and at most 100
+ * metrics each naming a numeric root member (a number, or an array of at most 100 numbers), with
+ * a valid unit. Returns the violations (none for a valid document).
+ */
+function emfViolations(doc: EmfDocument): string[] {
+  const problems: string[] = [];
+  const aws = doc._aws;
+  if (!aws || typeof aws !== 'object') return ['no _aws member'];
+  if (!Number.isInteger(aws.Timestamp) || aws.Timestamp < 1e12) problems.push('Timestamp is not epoch milliseconds');
+  if (!Array.isArray(aws.CloudWatchMetrics) || aws.CloudWatchMetrics.length === 0) {
+    return [...problems, 'CloudWatchMetrics is not a non-empty array'];
+  }
+  for (const directive of aws.CloudWatchMetrics) {
+    if (typeof directive.Namespace !== 'string' || directive.Namespace.length < 1 || directive.Namespace.length > 255) {
+      problems.push('bad Namespace');
+    }
+    for (const set of directive.Dimensions) {
+      if (!Array.isArray(set) || set.length > 30) problems.push(`dimension set too large: ${JSON.stringify(set)}`);
+      for (const name of set) {
+        if (typeof doc[name] !== 'string') problems.push(`dimension ${name} has no string value in the root`);
+      }
+    }
+    if (directive.Metrics.length > 100) problems.push('more than 100 metrics');
+    for (const metric of directive.Metrics) {
+      const value = doc[metric.Name];
+      const numeric =
+        typeof value === 'number' ||
+        (Array.isArray(value) && value.length <= 100 && value.every((v) => typeof v === 'number'));
+      if (!numeric) problems.push(`metric ${metric.Name} has no numeric value in the root`);
+      if (metric.Unit !== undefined && !UNITS.has(metric.Unit)) problems.push(`metric ${metric.Name}: bad unit`);
+    }
+  }
+  return problems;
+}
+
+describe('metrics as CloudWatch embedded metric format', () => {
+  let docs: EmfDocument[];
+  beforeAll(async () => {
+    docs = await captureEmf(() => SAMPLE_OBSERVATIONS.forEach((observation) => observeRequest(observation)));
+  });
+
+  it('writes one valid EMF document per request, in the gateway namespace', () => {
+    expect(docs).toHaveLength(SAMPLE_OBSERVATIONS.length);
+    for (const doc of docs) {
+      expect(emfViolations(doc)).toEqual([]);
+      expect(doc._aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
+    }
+  });
+
+  it('publishes each kind of request under its dimension sets, with the units of the metric table', () => {
+    const kinds = ['request', 'request', 'refusal', 'refusal', 'throttle'] as const;
+    docs.forEach((doc, i) => {
+      const directive = doc._aws.CloudWatchMetrics[0]!;
+      expect(directive.Dimensions.map((set) => [...set].sort())).toEqual(
+        DIMENSION_SETS[kinds[i]!].map((set) => [...set].sort()),
+      );
+      const emitted = new Set<string>(EMITTED[kinds[i]!].map((key) => METRICS[key].name));
+      for (const metric of directive.Metrics) {
+        expect(emitted).toContain(metric.Name);
+        const key = Object.values(METRICS).find((m) => m.name === metric.Name)!;
+        expect(metric.Unit).toBe(key.unit);
+      }
+    });
+  });
+
+  it('counts what happened: tokens, cost, retries, fallbacks, decisions, throttles by limit type', () => {
+    const [ok, stream, blocked, budget, throttled] = docs as [
+      EmfDocument,
+      EmfDocument,
+      EmfDocument,
+      EmfDocument,
+      EmfDocument,
+    ];
+    expect(ok).toMatchObject({
+      model: 'claude-sonnet-4',
+      provider: 'bedrock',
+      team: 'payments',
+      Requests: 1,
+      InputTokens: 150,
+      OutputTokens: 20,
+      CachedTokens: 50,
+      CostMicros: 1234,
+      Retries: 1,
+      Fallbacks: 1,
+      ProviderErrors: 1,
+      PolicyRedactions: 1,
+      Latency: 812,
+      UpstreamLatency: 800,
+      GatewayOverhead: 12,
+    });
+    expect(stream).toMatchObject({ ServerErrors: 1, TimeToFirstToken: 130, StreamDuration: 3000 });
+    expect(stream).not.toHaveProperty('Latency');
+    expect(stream).not.toHaveProperty('GatewayOverhead');
+    expect(blocked).toMatchObject({ team: 'search', PolicyBlocks: 1, ClientErrors: 1 });
+    expect(budget).toMatchObject({ BudgetRejections: 1 });
+    expect(throttled).toMatchObject({ limitType: 'key_tokens', Throttles: 1 });
+  });
+
+  it('never uses key ids or request ids as dimensions (request ids are metadata only)', () => {
+    for (const doc of docs) {
+      const dimensions = doc._aws.CloudWatchMetrics.flatMap((d) => d.Dimensions.flat());
+      expect(dimensions).not.toContain('keyId');
+      expect(dimensions).not.toContain('requestId');
+      expect(Object.values(doc)).not.toContain('abcdefghijkl');
+    }
+    expect(docs[0]!['requestId']).toBe('req-ok');
+  });
+});
