@@ -49,6 +49,19 @@ function checksum(body: string): string {
   return base62(crc32(body) >>> 0, CHECKSUM_LENGTH);
 }
 
+/** Key ids as {@link generateKeyId} makes them. */
+const KEY_ID_PATTERN = new RegExp(`^[${KEY_ID_ALPHABET}]{${KEY_ID_LENGTH}}$`);
+
+/**
+ * Whether a string can be a key id (anything else cannot exist, so needs no database read).
+ *
+ * @example
+ * isKeyId('abcdefghijkl') // true
+ */
+export function isKeyId(value: string): boolean {
+  return KEY_ID_PATTERN.test(value);
+}
+
 /** A new public key id. */
 export function generateKeyId(): string {
   return randomString(KEY_ID_ALPHABET, KEY_ID_LENGTH);

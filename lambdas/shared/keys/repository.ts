@@ -2,6 +2,7 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../store/query-all';
 import { BY_PARENT_INDEX, itemKeys } from '../store/schema';
 import type { TransactItem } from '../store/transactions';
+import { isKeyId } from './format';
 import { apiKeyRecordSchema, type ApiKeyRecord } from './schema';
 
 const keyDoesNotExist = 'attribute_not_exists(pk)';
@@ -75,6 +76,8 @@ export class ApiKeyRepository {
 
   /** A key record by its public id, or undefined. */
   async get(keyId: string): Promise<ApiKeyRecord | undefined> {
+    // A malformed id (from a URL) cannot exist; DynamoDB would refuse an oversized key with a 400.
+    if (!isKeyId(keyId)) return undefined;
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: itemKeys.apiKey(keyId), ConsistentRead: true }),
     );

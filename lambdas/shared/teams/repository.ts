@@ -3,7 +3,7 @@ import { putIfAbsent } from '../store/put-if-absent';
 import { queryAll } from '../store/query-all';
 import { BY_PARENT_INDEX, itemKeys } from '../store/schema';
 import type { TransactItem } from '../store/transactions';
-import { teamRecordSchema, type TeamRecord } from './schema';
+import { teamIdSchema, teamRecordSchema, type TeamRecord } from './schema';
 
 /** Raised when creating a team whose id is taken. */
 export class TeamAlreadyExistsError extends Error {
@@ -59,6 +59,8 @@ export class TeamRepository {
 
   /** A team by id, or undefined. */
   async get(teamId: string): Promise<TeamRecord | undefined> {
+    // A malformed id (from a URL) cannot exist; DynamoDB would refuse an oversized key with a 400.
+    if (!teamIdSchema.safeParse(teamId).success) return undefined;
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: itemKeys.team(teamId), ConsistentRead: true }),
     );
