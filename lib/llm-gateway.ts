@@ -19,11 +19,12 @@ import { Construct } from 'constructs';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
 import { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import { secretOf } from '../lambdas/shared/providers/options';
-import { ROUTES, type FunctionName } from '../lambdas/shared/http/routes';
+import { ROUTES, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
 import { TABLES, type TableId } from '../lambdas/shared/store/schema';
 import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissions';
 import { GatewayFunction } from './gateway-function';
 import { GatewayTables } from './gateway-tables';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { GatewayObservability, type AlarmThresholds } from './observability';
 
 /** Options of the gateway construct. Everything has a production-minded default. */
@@ -267,14 +268,24 @@ export class LlmGateway extends Construct {
       integrations[name] = new HttpLambdaIntegration(`${name}Integration`, this.functions[name]);
     }
     const iamAuthorizer = new HttpIamAuthorizer();
-    for (const route of ROUTES) {
-      this.api.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: integrations[route.function],
-        ...(route.auth === 'iam' ? { authorizer: iamAuthorizer } : {}),
-      });
-    }
+    const routes = ROUTES.map((definition: RouteDefinition) => ({
+      definition,
+      constructs: this.api.addRoutes({
+        path: definition.path,
+        methods: [HttpMethod[definition.method]],
+        integration: integrations[definition.function],
+        ...(definition.auth === 'iam' ? { authorizer: iamAuthorizer } : {}),
+      }),
+    }));
+    acknowledgeNagFindings({
+      config,
+      functions: this.functions,
+      tablesOf: Object.fromEntries(
+        Object.entries(TABLE_ACCESS).map(([name, access]) => [name, Object.keys(access) as TableId[]]),
+      ),
+      tables: this.tables,
+      routes,
+    });
   }
 
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
