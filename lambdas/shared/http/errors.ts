@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   upstreamUnavailable: 'upstream_unavailable',
   upstreamTimeout: 'upstream_timeout',
   internalError: 'internal_error',
+  storeUnavailable: 'store_unavailable',
 } as const;
 
 /** One of the gateway's error codes. */
@@ -117,4 +118,42 @@ export function internalError(): GatewayError {
   return new GatewayError(500, 'server_error', 'The gateway had an internal error. Retry later.', {
     code: ERROR_CODES.internalError,
   });
+}
+
+/**
+ * Whether an error is AWS storage (DynamoDB) being unavailable after the SDK's own retries:
+ * throttled, failing on its side, or unreachable. Such a request fails closed: no provider is
+ * called unmetered.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  const e = error as { name?: string; $fault?: string; $metadata?: unknown; code?: string } | undefined;
+  if (!e || typeof e !== 'object') return false;
+  const throttled = [
+    'ThrottlingException',
+    'ProvisionedThroughputExceededException',
+    'RequestLimitExceeded',
+    'ServiceUnavailable',
+    'InternalServerError',
+  ];
+  if (e.$metadata !== undefined && (e.$fault === 'server' || throttled.includes(e.name ?? ''))) return true;
+  // Network failures: the code may sit on the error, its cause, or (happy eyeballs) each attempt.
+  const related = [e, (e as { cause?: unknown }).cause, ...((e as { errors?: unknown[] }).errors ?? [])];
+  const network = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH'];
+  return (
+    e.name === 'TimeoutError' ||
+    related.some((r) => network.includes(String((r as { code?: unknown } | undefined)?.code ?? ''))) ||
+    network.some((code) => String((e as { message?: unknown }).message ?? '').includes(code))
+  );
+}
+
+/** 503 for {@link isStoreUnavailable}: nothing happened, the client may retry. */
+export function storeUnavailable(): GatewayError {
+  return new GatewayError(
+    503,
+    'server_error',
+    'The gateway cannot reach its storage right now; nothing was done or charged. Retry shortly.',
+    {
+      code: ERROR_CODES.storeUnavailable,
+    },
+  );
 }

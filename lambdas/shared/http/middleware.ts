@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../observability/logger';
-import { GatewayError, internalError } from './errors';
+import { GatewayError, internalError, isStoreUnavailable, storeUnavailable } from './errors';
 import { errorResponse, requestIdHeader, type HttpResponse, type StreamingHttpResponse } from './response';
 
 /**
@@ -21,6 +21,9 @@ export function openAiErrors<R extends HttpResponse | StreamingHttpResponse = Ht
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) {
       gatewayError = error;
+    } else if (isStoreUnavailable(error)) {
+      logger.error('storage unavailable', { error: error as Error });
+      gatewayError = storeUnavailable();
     } else {
       logger.error('unhandled error', { error: error as Error });
       gatewayError = internalError();

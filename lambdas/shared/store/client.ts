@@ -23,6 +23,10 @@ export function createDocumentClient(options: DynamoDbClientOptions): DynamoDBDo
       ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+    // `standard`: exponential backoff with jitter and a retry quota shared by the client, so a
+    // struggling table is not hammered. `adaptive` would also rate-limit this client's own
+    // sends, delaying every team's requests because of one hot team.
+    retryMode: 'standard',
     maxAttempts: 3,
   });
   return DynamoDBDocumentClient.from(client, {
