@@ -194,10 +194,14 @@ describe('gateway Lambda against DynamoDB Local', () => {
   it('answers 429 with retry-after once the key spends its per-minute requests', async () => {
     const team = (await gw.createTeam()).teamId;
     const limited = (await gw.issueKey(team, { requests_per_minute: 3 })).plaintext;
+    // One fixed instant: four requests must land in the same minute window, even when the test
+    // happens to run across a minute boundary.
+    const at = Math.floor(Date.now() / 60_000) * 60_000 + 1_000;
+    const pinned = await gw.instance({ now: () => at });
     const statuses: number[] = [];
     let last;
     for (let i = 0; i < 4; i++) {
-      last = await gw.call('POST', '/v1/chat/completions', { key: limited, body: chat() });
+      last = await pinned.call('POST', '/v1/chat/completions', { key: limited, body: chat() });
       statuses.push(last.status);
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
