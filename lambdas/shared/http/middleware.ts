@@ -1,7 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../observability/logger';
-import { GatewayError, internalError, isStoreUnavailable, storeUnavailable } from './errors';
+import { isStoreUnavailable, storeUnavailable } from '../store/unavailable';
+import { GatewayError, internalError } from './errors';
 import { errorResponse, requestIdHeader, type HttpResponse, type StreamingHttpResponse } from './response';
 
 /**

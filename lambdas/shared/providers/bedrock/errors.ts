@@ -1,3 +1,4 @@
+import { isNetworkError } from '../../http/network-errors';
 import { failureOfStatus, ProviderError, type ProviderFailure } from '../errors';
 
 const FAILURES_BY_NAME: Record<string, ProviderFailure> = {
@@ -17,26 +18,6 @@ const FAILURES_BY_NAME: Record<string, ProviderFailure> = {
   UnrecognizedClientException: 'misconfigured',
   CredentialsProviderError: 'misconfigured',
 };
-
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
-
-const NETWORK_ERROR_TEXT = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|ERR_HTTP2_[A-Z_]+)\b/;
-
-/**
- * Whether an error (or one of its causes) is a failure to reach the endpoint at all. The SDK
- * sometimes wraps such errors and keeps the code only in the message, so that is read too.
- */
-function isNetworkError(error: unknown): boolean {
-  for (
-    let e = error as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0;
-    e && depth < 4;
-    e = e.cause as typeof e, depth++
-  ) {
-    if (typeof e.code === 'string' && (NETWORK_ERROR_CODES.has(e.code) || e.code.startsWith('ERR_HTTP2_'))) return true;
-    if (typeof e.message === 'string' && NETWORK_ERROR_TEXT.test(e.message)) return true;
-  }
-  return false;
-}
 
 /**
  * Translates an error from the Bedrock runtime client into a {@link ProviderError}: by the
