@@ -218,22 +218,19 @@ export class ChatService {
     const plan = await this.plan(caller, body, context, false);
     const admission = await this.admit(caller, body, plan, context);
     const answers = new AnswerPolicy(plan.policy, plan.redactor, this.deps.guardrails);
-    const upstreamStart = this.now();
-    let routed;
-    try {
-      routed = await this.deps.router.route(
-        plan.candidates,
-        this.now() + this.deps.providerTimeoutMs,
-        (candidate, signal) =>
-          this.adapters(candidate.target.connection.adapter).complete(plan.request, candidate.target, {
-            signal,
-            secrets: this.deps.secrets,
-          }),
-      );
-    } catch (error) {
-      throw await this.failedRoute(caller, body, context, plan, admission, error, false);
-    }
-    const upstreamMs = this.now() - upstreamStart;
+    const { routed, upstreamMs } = await this.route(
+      caller,
+      body,
+      context,
+      plan,
+      admission,
+      false,
+      (candidate, signal) =>
+        this.adapters(candidate.target.connection.adapter).complete(plan.request, candidate.target, {
+          signal,
+          secrets: this.deps.secrets,
+        }),
+    );
     const facts = routingFacts(body, routed, admission.status, plan.decision);
     let completion: ChatCompletion;
     try {
@@ -285,33 +282,54 @@ export class ChatService {
     const admission = await this.admit(caller, body, plan, context);
     const upstream = new AbortController();
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
-    const upstreamStart = this.now();
-    let routed;
-    try {
-      routed = await this.deps.router.route(
-        plan.candidates,
-        this.now() + this.deps.providerTimeoutMs,
-        async (candidate, attemptSignal) => {
-          const iterator = this.adapters(candidate.target.connection.adapter)
-            .stream(plan.request, candidate.target, { signal: attemptSignal, secrets: this.deps.secrets })
-            [Symbol.asyncIterator]();
-          const first = await iterator.next();
-          return { iterator, first };
-        },
-        routeSignal,
-      );
-    } catch (error) {
-      throw await this.failedRoute(caller, body, context, plan, admission, error, true);
-    }
-    const firstEventAt = this.now();
+    const { routed, upstreamMs } = await this.route(
+      caller,
+      body,
+      context,
+      plan,
+      admission,
+      true,
+      async (candidate, attemptSignal) => {
+        const iterator = this.adapters(candidate.target.connection.adapter)
+          .stream(plan.request, candidate.target, { signal: attemptSignal, secrets: this.deps.secrets })
+          [Symbol.asyncIterator]();
+        const first = await iterator.next();
+        return { iterator, first };
+      },
+      routeSignal,
+    );
     const facts = routingFacts(body, routed, admission.status, plan.decision);
     return {
       ...facts,
       events: this.meteredEvents(caller, facts, context, plan, admission, routed.value, upstream, signal, {
-        upstreamMs: firstEventAt - upstreamStart,
-        timeToFirstTokenMs: firstEventAt - context.receivedAt,
+        upstreamMs,
+        timeToFirstTokenMs: this.now() - context.receivedAt,
       }),
     };
+  }
+
+  /**
+   * Routes an admitted request to a provider within the deadline (retries, fallbacks) and says
+   * how long the providers took (for a stream, until its first event). A route that fails is
+   * recorded (see {@link failedRoute}) and thrown as the client's error.
+   */
+  private async route<T>(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    plan: ChatPlan,
+    admission: Admission,
+    streamed: boolean,
+    call: (candidate: RouteCandidate, signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<{ routed: RouteSuccess<T>; upstreamMs: number }> {
+    const start = this.now();
+    try {
+      const routed = await this.deps.router.route(plan.candidates, start + this.deps.providerTimeoutMs, call, signal);
+      return { routed, upstreamMs: this.now() - start };
+    } catch (error) {
+      throw await this.failedRoute(caller, body, context, plan, admission, error, streamed);
+    }
   }
 
   /** The rest of a started stream, checked by the policy, metered, recorded before it ends. */
