@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { FakeHttpServer } from './fake-http-server';
+import { FakeHttpServer, lastUserMessageText, randomBase62, sleep, writeChunk } from './fake-http-server';
 
 /** A request the fake received, decoded. */
 export interface FakeAnthropicRequest {
@@ -97,14 +96,9 @@ export interface FakeAnthropicEvent {
   data: Record<string, unknown>;
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
 /** An id shaped like Anthropic's: `<prefix>_01` then 22 base62 characters. */
 function anthropicId(prefix: string): string {
-  const bytes = randomBytes(22);
-  let suffix = '';
-  for (const byte of bytes) suffix += BASE62[byte % 62];
-  return `${prefix}_01${suffix}`;
+  return `${prefix}_01${randomBase62(22)}`;
 }
 
 /** A fresh tool_use id ('toolu_01…'), for building replies. */
@@ -114,24 +108,7 @@ export function newToolUseId(): string {
 
 /** The text of the request's last user message (string content or its text blocks), or ''. */
 export function lastUserText(request: FakeAnthropicRequest): string {
-  const messages = request.body['messages'];
-  if (!Array.isArray(messages)) return '';
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as { role?: unknown; content?: unknown } | null;
-    if (!message || message.role !== 'user') continue;
-    if (typeof message.content === 'string') return message.content;
-    if (Array.isArray(message.content)) {
-      return message.content
-        .filter((b): b is { type: 'text'; text: string } => {
-          const block = b as { type?: unknown; text?: unknown } | null;
-          return block?.type === 'text' && typeof block.text === 'string';
-        })
-        .map((b) => b.text)
-        .join('');
-    }
-    return '';
-  }
-  return '';
+  return lastUserMessageText(request.body);
 }
 
 /** The default responder: a short message echoing the last user text. */
@@ -341,16 +318,6 @@ function rejection(request: FakeAnthropicRequest, bodyIsJson: boolean): FakeAnth
   return undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** Resolves once the chunk is handed to the socket (or the write failed: the peer is gone). */
-function write(res: ServerResponse, chunk: string): Promise<void> {
-  return new Promise((resolve) => res.write(chunk, () => resolve()));
-}
-
 /**
  * A local stand-in for Anthropic's Messages API (`POST /v1/messages`) that speaks its wire format
  * over HTTP/1.1: the Message object as JSON, or (with `stream: true`) the named server-sent events
@@ -445,12 +412,12 @@ export class FakeAnthropic extends FakeHttpServer<FakeAnthropicRequest, FakeAnth
         }
         if (reply.errorAfterDeltas !== undefined && deltas >= reply.errorAfterDeltas) {
           const error = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
-          await write(res, sseFrame({ event: 'error', data: error }));
+          await writeChunk(res, sseFrame({ event: 'error', data: error }));
           res.end();
           return;
         }
       }
-      await write(res, sseFrame(event));
+      await writeChunk(res, sseFrame(event));
       if (event.event === 'content_block_delta') deltas++;
     }
     res.end();

@@ -9,6 +9,7 @@ import {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { sleep } from './fake-http-server';
 
 /** A request the fake received, decoded. */
 export interface FakeBedrockRequest {
@@ -198,12 +199,6 @@ function streamEvents(reply: FakeBedrockMessageReply): StreamFrame[] {
   events.push(event('messageStop', { stopReason: defaultStopReason(reply) }));
   return events;
 }
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    if (ms <= 0) resolve();
-    else setTimeout(resolve, ms).unref();
-  });
 
 function gone(res: Http2ServerResponse): boolean {
   return res.destroyed || res.stream.destroyed || res.stream.closed;

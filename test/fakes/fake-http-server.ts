@@ -1,5 +1,51 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** `length` random base62 characters, for ids shaped like a provider's. */
+export function randomBase62(length: number): string {
+  let out = '';
+  for (const byte of randomBytes(length)) out += BASE62[byte % 62];
+  return out;
+}
+
+/** Waits `ms` (at once for 0 or less) without keeping Jest alive. */
+export function sleep(ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Resolves once the chunk is handed to the socket (or the write failed: the peer is gone). */
+export function writeChunk(res: ServerResponse, chunk: string): Promise<void> {
+  return new Promise((resolve) => res.write(chunk, () => resolve()));
+}
+
+/**
+ * The text of the last user message of a chat-style body (OpenAI, Anthropic): string content,
+ * or its text parts joined; '' if there is none.
+ */
+export function lastUserMessageText(body: Record<string, unknown>): string {
+  const messages = body['messages'];
+  if (!Array.isArray(messages)) return '';
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as { role?: unknown; content?: unknown } | null;
+    if (!message || message.role !== 'user') continue;
+    if (typeof message.content === 'string') return message.content;
+    if (Array.isArray(message.content)) {
+      return message.content
+        .filter((p): p is { type: 'text'; text: string } => {
+          const part = p as { type?: unknown; text?: unknown } | null;
+          return part?.type === 'text' && typeof part.text === 'string';
+        })
+        .map((p) => p.text)
+        .join('');
+    }
+    return '';
+  }
+  return '';
+}
 
 /**
  * The lifecycle every HTTP/1.1 provider fake shares: a server on a free local port, a swappable

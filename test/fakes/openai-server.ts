@@ -5,7 +5,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { FakeHttpServer } from './fake-http-server';
+import { FakeHttpServer, lastUserMessageText, randomBase62, sleep, writeChunk } from './fake-http-server';
 
 /** A request the fake received. */
 export interface FakeOpenAiRequest {
@@ -86,22 +86,14 @@ export type FakeOpenAiReply =
 /** The completion kind of {@link FakeOpenAiReply}. */
 export type FakeOpenAiCompletionReply = Extract<FakeOpenAiReply, { kind: 'completion' }>;
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-function base62(length: number): string {
-  let out = '';
-  for (const byte of randomBytes(length)) out += BASE62[byte % 62];
-  return out;
-}
-
 /** A fresh completion id shaped like OpenAI's: 'chatcmpl-' then 29 base62 characters. */
 export function newCompletionId(): string {
-  return `chatcmpl-${base62(29)}`;
+  return `chatcmpl-${randomBase62(29)}`;
 }
 
 /** A fresh tool call id shaped like OpenAI's: 'call_' then 24 base62 characters. */
 export function newToolCallId(): string {
-  return `call_${base62(24)}`;
+  return `call_${randomBase62(24)}`;
 }
 
 /** A request id shaped like OpenAI's `x-request-id`: 'req_' then 32 hex digits. */
@@ -111,24 +103,7 @@ function newRequestId(): string {
 
 /** The text of the request's last user message (string content or its text parts), or ''. */
 export function lastUserText(request: FakeOpenAiRequest): string {
-  const messages = request.body['messages'];
-  if (!Array.isArray(messages)) return '';
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as { role?: unknown; content?: unknown } | null;
-    if (!message || message.role !== 'user') continue;
-    if (typeof message.content === 'string') return message.content;
-    if (Array.isArray(message.content)) {
-      return message.content
-        .filter((p): p is { type: 'text'; text: string } => {
-          const part = p as { type?: unknown; text?: unknown } | null;
-          return part?.type === 'text' && typeof part.text === 'string';
-        })
-        .map((p) => p.text)
-        .join('');
-    }
-    return '';
-  }
-  return '';
+  return lastUserMessageText(request.body);
 }
 
 /** The default responder: a short completion echoing the last user message text. */
@@ -331,16 +306,6 @@ function rejection(request: FakeOpenAiRequest, bodyIsJson: boolean): FakeOpenAiR
   return undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** Resolves once the chunk is handed to the socket (or the write failed: the peer is gone). */
-function write(res: ServerResponse, chunk: string): Promise<void> {
-  return new Promise((resolve) => res.write(chunk, () => resolve()));
-}
-
 /**
  * A local stand-in for OpenAI's Chat Completions API (and Azure OpenAI's deployment paths) that
  * speaks its wire format over HTTP/1.1:
@@ -455,7 +420,7 @@ export class FakeOpenAi extends FakeHttpServer<FakeOpenAiRequest, FakeOpenAiRepl
       };
       if (includeUsage) data['usage'] = usage ?? null;
       // Random padding that normalizes payload sizes (0 to 15 characters).
-      if (obfuscate) data['obfuscation'] = base62(randomBytes(1)[0]! % 16);
+      if (obfuscate) data['obfuscation'] = randomBase62(randomBytes(1)[0]! % 16);
       return `data: ${JSON.stringify(data)}\n\n`;
     };
     const choice = (delta: Record<string, unknown>, finish: string | null) => ({
@@ -482,17 +447,17 @@ export class FakeOpenAi extends FakeHttpServer<FakeOpenAiRequest, FakeOpenAiRepl
       first = false;
       if (res.destroyed || !this.running) return;
       if (isCounted && reply.cutAfterChunks !== undefined && counted >= reply.cutAfterChunks) return cut();
-      await write(res, chunk([choice(delta, null)]));
+      await writeChunk(res, chunk([choice(delta, null)]));
       if (isCounted) counted++;
     }
     if (reply.cutAfterChunks !== undefined) return cut();
     await sleep(reply.chunkDelayMs ?? 0);
     if (res.destroyed || !this.running) return;
-    await write(res, chunk([choice({}, finishReason(reply))]));
+    await writeChunk(res, chunk([choice({}, finishReason(reply))]));
     if (includeUsage) {
       await sleep(reply.chunkDelayMs ?? 0);
       if (res.destroyed || !this.running) return;
-      await write(res, chunk([], openAiUsage(reply.usage)));
+      await writeChunk(res, chunk([], openAiUsage(reply.usage)));
     }
     res.end('data: [DONE]\n\n');
   }
