@@ -32,3 +32,11 @@ export const testConfig = {
   ],
   teamDefaults: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000, softAlertPercent: 80, allowedModels: ['*'] },
 } satisfies GatewayConfigInput;
+
+/** Team defaults high enough that end-to-end tests never meet a rate limit they did not set. */
+export const GENEROUS_TEAM_DEFAULTS = {
+  requestsPerMinute: 10_000,
+  tokensPerMinute: 10_000_000,
+  softAlertPercent: 80,
+  allowedModels: ['*'],
+};

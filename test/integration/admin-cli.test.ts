@@ -5,6 +5,7 @@ import { runCli, type CliIo } from '../../bin/gateway-admin';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
+import { adminFetch } from '../helpers/local-admin';
 
 /** The admin CLI against the local runtime over HTTP, as an admin would run it. */
 describe('gateway-admin CLI', () => {
@@ -121,9 +122,9 @@ describe('gateway-admin CLI', () => {
       expect(printed).toMatch(/cc-42\s+billed\s+mock-large\s+1\s+\d+\.\d{6}/);
       expect(printed).toContain('saved report.csv');
       const saved = readFileSync(path.join(dir, 'report.csv'), 'utf8');
-      const served = await fetch(`${gateway.url}/v1/admin/chargeback?format=csv&month=${month}`, {
-        headers: { authorization: `Bearer ${gateway.adminToken}` },
-      }).then((r) => r.text());
+      const served = await adminFetch(gateway, 'GET', `/v1/admin/chargeback?format=csv&month=${month}`).then((r) =>
+        r.text(),
+      );
       expect(saved).toBe(served);
       expect(saved).toContain(`${month},line,cc-42,billed,Billed,mock-large,1,0,`);
     } finally {

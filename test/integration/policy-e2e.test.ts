@@ -4,7 +4,9 @@ import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
 import { FakeBedrock } from '../fakes/bedrock-server';
 import { echoResponder, FakeOpenAi, lastUserText, type FakeOpenAiRequest } from '../fakes/openai-server';
+import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
+import { adminFetch } from '../helpers/local-admin';
 
 /**
  * The policy engine end to end: the official OpenAI client against the local gateway (both
@@ -45,11 +47,7 @@ describe('policy engine through the local gateway', () => {
   const savedEnv = { ...process.env };
 
   const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+    const response = await adminFetch(gateway, method, path, body);
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -80,12 +78,7 @@ describe('policy engine through the local gateway', () => {
         { id: 'gpt', provider: 'openai', upstreamModel: 'gpt-4o-mini', prices: { input: 1, output: 2 } },
         { id: 'other', provider: 'openai', upstreamModel: 'gpt-4o', prices: { input: 1, output: 2 } },
       ],
-      teamDefaults: {
-        requestsPerMinute: 10_000,
-        tokensPerMinute: 10_000_000,
-        softAlertPercent: 80,
-        allowedModels: ['*'],
-      },
+      teamDefaults: GENEROUS_TEAM_DEFAULTS,
       policies: {
         profiles: {
           default: {

@@ -8,7 +8,9 @@ import { startLocalGateway, type LocalGateway } from '../../local/local-gateway'
 import { FakeAnthropic, type FakeAnthropicReply, type FakeAnthropicRequest } from '../fakes/anthropic-server';
 import { FakeBedrock, type FakeBedrockReply, type FakeBedrockRequest } from '../fakes/bedrock-server';
 import { FakeOpenAi, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fakes/openai-server';
+import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
+import { adminFetch } from '../helpers/local-admin';
 
 /**
  * The official OpenAI client against the local gateway (HTTP API stand-in and streaming Function
@@ -265,12 +267,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
           fallbacks: ['secondary'],
         },
       ],
-      teamDefaults: {
-        requestsPerMinute: 10_000,
-        tokensPerMinute: 10_000_000,
-        softAlertPercent: 80,
-        allowedModels: ['*'],
-      },
+      teamDefaults: GENEROUS_TEAM_DEFAULTS,
     };
     // The local runtime reads provider keys from <CONNECTION>_API_KEY, as a developer would set them.
     Object.assign(process.env, {
@@ -527,10 +524,8 @@ describe('OpenAI compatibility over every provider (official openai client, loca
     });
 
     it('PermissionDeniedError for a model the key may not use', async () => {
-      const created = await fetch(`${gateway.url}/v1/admin/teams/${gateway.demoTeamId}/keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ allowed_models: ['mock-*'] }),
+      const created = await adminFetch(gateway, 'POST', `/v1/admin/teams/${gateway.demoTeamId}/keys`, {
+        allowed_models: ['mock-*'],
       });
       const { key } = (await created.json()) as { key: string };
       const narrow = new OpenAI({ baseURL: `${gateway.streamUrl}/v1`, apiKey: key, maxRetries: 0 });

@@ -14,7 +14,9 @@ import {
 } from '../../lambdas/shared/usage/record';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
 import { FakeOpenAi, lastUserText, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fakes/openai-server';
+import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
+import { adminFetch } from '../helpers/local-admin';
 
 /**
  * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
@@ -58,14 +60,8 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
   let catalog: Catalog;
   const outcomes = new Map<number, number>();
 
-  const admin = async (path: string, init: { method?: string; body?: unknown } = {}) => {
-    const response = await fetch(`${gateway.url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
-      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
-    });
-    return response;
-  };
+  const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
+    adminFetch(gateway, init.method ?? 'GET', path, init.body);
 
   beforeAll(async () => {
     const url = await upstream.start();
@@ -96,12 +92,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
         },
         { id: 'mock-small', provider: 'mock', upstreamModel: 'mock-small', prices: { input: 0.1, output: 0.4 } },
       ],
-      teamDefaults: {
-        requestsPerMinute: 10_000,
-        tokensPerMinute: 10_000_000,
-        softAlertPercent: 80,
-        allowedModels: ['*'],
-      },
+      teamDefaults: GENEROUS_TEAM_DEFAULTS,
       policies: {
         profiles: { default: { detectors: [{ detector: 'aws_access_key_id', action: 'block', direction: 'input' }] } },
       },
