@@ -31,7 +31,6 @@ import {
   monthDays,
   usageReportView,
   UsageReader,
-  type TeamUsageReport,
 } from '../shared/usage';
 
 /** What the usage Lambda needs. */
@@ -60,23 +59,6 @@ const chargebackQuerySchema = z.strictObject({
     .optional(),
   format: z.enum(['json', 'csv']).default('json'),
 });
-
-/** Teams read at once for a report: enough to be quick, few enough not to burst the table. */
-const REPORT_CONCURRENCY = 16;
-
-/** `fn` over `items`, at most `limit` at a time, results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** An audit page as the API returns it: newest first, with the cursor of the next page. */
 function auditPageView(page: AuditPage) {
@@ -164,12 +146,12 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const { from, to } = monthDays(month);
     const teams = await deps.teams.list();
-    const reports = await mapLimit(teams, REPORT_CONCURRENCY, (team) => deps.reader.teamUsage(team.teamId, from, to));
-    const report = buildChargeback(
-      month,
-      teams,
-      new Map<string, TeamUsageReport>(reports.map((usage) => [usage.teamId, usage])),
+    const usage = await deps.reader.teamsUsage(
+      teams.map((team) => team.teamId),
+      from,
+      to,
     );
+    const report = buildChargeback(month, teams, usage);
     if (query.format === 'csv') {
       return {
         statusCode: 200,

@@ -44,6 +44,9 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
+/** Teams read at once by {@link UsageReader.teamsUsage}: quick, without bursting the table. */
+const TEAMS_READ_AT_ONCE = 16;
+
 /** Where a team's month stands against its budget, from the month aggregate. */
 export interface MonthSpend {
   month: string;
@@ -125,5 +128,24 @@ export class UsageReader {
       byModel: [...byModel.values()].sort((a, b) => b.costMicros - a.costMicros || a.model.localeCompare(b.model)),
       byDay: [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)),
     };
+  }
+
+  /**
+   * Usage of many teams over the same days (the chargeback), at most a few teams at a time.
+   *
+   * @example
+   * const byTeam = await reader.teamsUsage(['payments', 'search'], '2026-11-01', '2026-11-30');
+   */
+  async teamsUsage(teamIds: readonly string[], fromDay: string, toDay: string): Promise<Map<string, TeamUsageReport>> {
+    const reports = new Map<string, TeamUsageReport>();
+    let next = 0;
+    const worker = async () => {
+      while (next < teamIds.length) {
+        const teamId = teamIds[next++]!;
+        reports.set(teamId, await this.teamUsage(teamId, fromDay, toDay));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TEAMS_READ_AT_ONCE, teamIds.length) }, worker));
+    return reports;
   }
 }
