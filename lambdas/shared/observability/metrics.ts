@@ -183,6 +183,20 @@ export function metricValues(o: RequestObservation, coldStart = false): Partial<
   };
 }
 
+let sink: { metrics: Metrics; disabled: string | undefined } | undefined;
+
+/**
+ * The process's Metrics instance. Powertools reads `POWERTOOLS_METRICS_DISABLED` when an
+ * instance is built, so one is built again only if that setting changed (tests switch it).
+ */
+function metricsSink(): Metrics {
+  const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+  if (sink === undefined || sink.disabled !== disabled) {
+    sink = { metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }), disabled };
+  }
+  return sink.metrics;
+}
+
 /** The kind of emission an observation is. */
 export function emissionOf(o: RequestObservation): keyof typeof DIMENSION_SETS {
   if (o.outcome === 'throttled') return 'throttle';
@@ -194,8 +208,9 @@ export function emissionOf(o: RequestObservation): keyof typeof DIMENSION_SETS {
  * (no PutMetricData calls), and logs the request's summary line: the structured fields the
  * saved Logs Insights queries read. Ids and counts only; never prompt text or keys.
  *
- * A fresh Powertools `Metrics` per request keeps concurrent requests of one process (the local
- * runtime) from mixing their dimensions.
+ * One Powertools `Metrics` serves every request of the process: this function is synchronous
+ * and publishing clears what it stored, so concurrent requests (the local runtime) never mix
+ * their dimensions, and no request pays for building an instance (a fifth of a millisecond).
  *
  * @example
  * observeRequest({ requestId, teamId, keyId, requestedModel, outcome: 'ok', httpStatus: 200, ... });
@@ -222,7 +237,7 @@ export function observeRequest(o: RequestObservation): void {
     timeToFirstTokenMs: o.timeToFirstTokenMs,
     attempts: o.attempts,
   });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const metrics = metricsSink();
   const kind = emissionOf(o);
   const values: Record<Dimension, string | undefined> = {
     service: SERVICE_NAME,
