@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { gatewayConfig as config } from '../gateway.config';
+import { gatewayConfig } from '../gateway.config';
+import { parseGatewayConfig } from '../lambdas/shared/catalog/schema';
 import type { BenchRow } from './dlp';
 
 const ROOT = path.join(__dirname, '..');
@@ -44,7 +45,7 @@ function bundle(name: string, entry: { file: string } | { contents: string }): {
     format: 'cjs',
     mainFields: ['module', 'main'],
     external: ['@aws-sdk/*'],
-    define: { __GATEWAY_CONFIG__: JSON.stringify(config) },
+    define: { __GATEWAY_CONFIG__: JSON.stringify(parseGatewayConfig(gatewayConfig)) },
     outfile,
     metafile: true,
     logLevel: 'silent',

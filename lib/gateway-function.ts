@@ -4,7 +4,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { GatewayConfigInput } from '../lambdas/shared/catalog/schema';
+import type { GatewayConfig } from '../lambdas/shared/catalog/schema';
 import type { TableDefinition } from '../lambdas/shared/store/schema';
 
 /** Props of one gateway Lambda. */
@@ -13,10 +13,10 @@ export interface GatewayFunctionProps {
   entry: string;
   description: string;
   /**
-   * The config as written (already validated by the construct), inlined into the bundle so the
-   * Lambda reads no config at run time; it validates it again when it starts.
+   * The config as the construct validated it, inlined into the bundle so the Lambda reads no
+   * config at run time and does not validate it again at cold start (a parse costs ~17 ms there).
    */
-  config: GatewayConfigInput;
+  config: GatewayConfig;
   memorySize?: number;
   timeout?: Duration;
   logRetention: RetentionDays;

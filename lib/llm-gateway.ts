@@ -130,7 +130,7 @@ export class LlmGateway extends Construct {
 
     const lambdaEntry = (folder: FunctionName | 'maintenance', file = 'index.ts') =>
       path.join(__dirname, '..', 'lambdas', folder, file);
-    const common = { config: configInput, logRetention, removalPolicy };
+    const common = { config, logRetention, removalPolicy };
     this.functions = {
       gateway: new GatewayFunction(this, 'GatewayFunction', {
         ...common,

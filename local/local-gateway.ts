@@ -145,7 +145,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const validated = parseGatewayConfig(config);
     // The Lambdas read their config from a global that esbuild defines in AWS, and provider keys
     // from Secrets Manager; the local runtime defines the first and stands in for the second.
-    (globalThis as { __GATEWAY_CONFIG__?: unknown }).__GATEWAY_CONFIG__ = config;
+    (globalThis as { __GATEWAY_CONFIG__?: unknown }).__GATEWAY_CONFIG__ = validated;
     (globalThis as { __GATEWAY_LOCAL_SECRETS__?: unknown }).__GATEWAY_LOCAL_SECRETS__ = secrets;
     installAwsLambdaGlobal();
     Object.assign(process.env, {

@@ -14,6 +14,13 @@ describe('gateway config', () => {
     });
   });
 
+  it('survives being inlined into a bundle as JSON, as validated at synth (the Lambda does not parse it again)', () => {
+    const validated = parseGatewayConfig(gatewayConfig);
+    const inlined = JSON.parse(JSON.stringify(validated)) as typeof validated;
+    expect(inlined).toEqual(validated);
+    expect(new Catalog(inlined).listModels()).toEqual(new Catalog(validated).listModels());
+  });
+
   it('charges cache tokens at the input price when a model has no cache prices', () => {
     const config = parseGatewayConfig({
       providers: { mock: { adapter: 'mock' } },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatMicros } from '../cost/money';
 import type { ApiKeyRecord } from '../keys/schema';
 import { modelPatternSchema, teamIdSchema, type TeamRecord } from '../teams/schema';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
 import { formatMicros } from '../cost/money';
 import type { AuditRecord } from './record';

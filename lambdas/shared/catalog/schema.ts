@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { usdToMicros } from '../cost/money';
 import { auditConfigSchema, policiesSchema } from '../policy/schema';
 import { providerConnectionSchema } from '../providers/options';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
 import { parseWith } from '../http/validation';
 import type { ChatMessage, ChatRequest, ContentPart, ImageMediaType, ResponseFormat, ToolChoice } from './types';

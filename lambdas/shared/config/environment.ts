@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TABLES, type TableId } from '../store/schema';
 
 /** Raised at start-up when the environment lacks or garbles a setting. */

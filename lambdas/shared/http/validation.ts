@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ERROR_CODES, invalidRequest, type GatewayError } from './errors';
 
 /** `messages[0].content` rather than zod's `messages.0.content`. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { modelPatternSchema, teamIdSchema } from '../teams/schema';
 
 /** An API key as stored: its hash, never the key. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { modelPatternSchema } from '../teams/schema';
 import { BUILTIN_DETECTORS } from './detectors';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { anthropicOptionsSchema } from './anthropic/options';
 import { bedrockOptionsSchema } from './bedrock/options';
 import { mockOptionsSchema } from './mock/options';

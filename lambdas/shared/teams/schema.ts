@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Team ids are stable slugs: they appear in metrics, the ledger and the chargeback report. */
 export const teamIdSchema = z
