@@ -1,7 +1,7 @@
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import middy from '@middy/core';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { Catalog } from '../shared/catalog/catalog';
 import { loadCatalog } from '../shared/catalog/load';
 import {
@@ -93,11 +93,14 @@ function factsOf(
 /**
  * A Readable over the SSE frames of a stream. Destroying it (the client went away, or the
  * response stream failed) aborts the upstream call first, so the pending provider read ends at
- * once and the stream's usage is recorded without waiting for the next token.
+ * once and the stream's usage is recorded without waiting for the next token. A stream that
+ * never started is started once, so its first (already received) event is metered too.
  */
-function sseReadable(frames: AsyncIterator<string>, abort: AbortController): Readable {
+function sseReadable(frames: AsyncGenerator<string>, abort: AbortController): Readable {
+  let started = false;
   return new Readable({
     async read() {
+      started = true;
       try {
         const next = await frames.next();
         this.push(next.done ? null : next.value);
@@ -107,13 +110,24 @@ function sseReadable(frames: AsyncIterator<string>, abort: AbortController): Rea
     },
     destroy(error, callback) {
       abort.abort();
-      Promise.resolve(frames.return?.()).then(
+      const close = async () => {
+        if (!started) await frames.next();
+        await frames.return(undefined);
+      };
+      close().then(
         () => callback(error),
         () => callback(error),
       );
     },
   });
 }
+
+/**
+ * Usage records still being written for streamed responses, by API request id. The streaming
+ * face ends the client's response first and waits for its record before the invocation ends:
+ * Lambda freezes the instance once the handler returns, and an unawaited write could be lost.
+ */
+const recording = new Map<string, Promise<void>>();
 
 /**
  * The gateway's routes, shared by both faces of the gateway: the HTTP API function (buffered:
@@ -198,10 +212,15 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
       for await (const event of start.events) yield* encode(event);
     }
     const headers = { ...SSE_HEADERS, ...routingHeaders(request.apiRequestId, caller, start) };
-    if (streaming) return { statusCode: 200, headers, body: sseReadable(frames(), abort) };
-    // The HTTP API buffers responses: send the complete, valid SSE body at once.
+    if (streaming) {
+      recording.set(request.apiRequestId, start.recorded);
+      return { statusCode: 200, headers, body: sseReadable(frames(), abort) };
+    }
+    // The HTTP API buffers responses: send the complete, valid SSE body at once, recorded first
+    // (a buffered Lambda cannot work after it has answered).
     let sse = '';
     for await (const frame of frames()) sse += frame;
+    await start.recorded;
     return { statusCode: 200, headers, body: sse };
   }
 
@@ -241,10 +260,28 @@ export function createGatewayHandler(deps: GatewayHandlerDeps) {
  * export const handler = createGatewayStreamHandler(deps);
  */
 export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
-  return middy<APIGatewayProxyEventV2, HttpResponse | StreamingHttpResponse>({ streamifyResponse: true })
+  const respond = middy<APIGatewayProxyEventV2, HttpResponse | StreamingHttpResponse>({ streamifyResponse: true })
     .handler(gatewayRoutes(deps, true))
-    .use(openAiErrors<HttpResponse | StreamingHttpResponse>());
+    .use(openAiErrors<HttpResponse | StreamingHttpResponse>()) as unknown as StreamingHandler;
+  // The client has its last byte when `respond` ends the response; the stream's usage record,
+  // started as the provider finished, completes after that, within the same invocation (also
+  // when the client went away and `respond` failed).
+  return awslambda.streamifyResponse<StreamingHandler>(async (event, responseStream, context) => {
+    try {
+      await respond(event, responseStream, context);
+    } finally {
+      const id = event.requestContext.requestId;
+      await recording.get(id);
+      recording.delete(id);
+    }
+  });
 }
+
+/** A handler as Lambda calls it in RESPONSE_STREAM mode. */
+type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => Promise<void>;
+
+/** Lambda's Node.js runtime global for response streaming (the local runtime installs a stand-in). */
+declare const awslambda: { streamifyResponse<T>(handler: T): T };
 
 /** Settings the gateway Lambdas are built from (the environment in AWS, DynamoDB Local in tests). */
 export interface GatewaySettings {

@@ -317,6 +317,19 @@ describe('OpenAI compatibility over every provider (official openai client, loca
     return (Items ?? []) as UsageRecord[];
   }
 
+  /**
+   * The ledger entries of a streamed request once written: the streaming face records a stream
+   * just after the client's last byte, so the entry may land a moment after the stream ends.
+   */
+  async function recordedEntries(requestId: string): Promise<UsageRecord[]> {
+    let entries = await ledgerEntries(requestId);
+    for (let i = 0; i < 50 && entries.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      entries = await ledgerEntries(requestId);
+    }
+    return entries;
+  }
+
   const providerModels = [
     ['Bedrock (Converse)', 'bedrock-claude', 'Hello from the Bedrock fake.', 'bedrock'],
     ['OpenAI', 'gpt-4o-mini', 'Hello from the OpenAI fake.', 'openai'],
@@ -363,7 +376,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
       expect(text).toBe(expectedText);
       expect(chunks).toBeGreaterThan(3);
       expect(finish).toBe('stop');
-      const [entry] = await ledgerEntries(response.headers.get('x-request-id')!);
+      const [entry] = await recordedEntries(response.headers.get('x-request-id')!);
       expect(entry).toMatchObject({ model, provider, status: 'ok', streamed: true });
       expect(usageChunk).toMatchObject({
         completion_tokens: entry!.usage.outputTokens,
@@ -650,7 +663,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
         })().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(OpenAI.APIError);
         expect(text.length).toBeGreaterThan(0);
-        const [entry] = await ledgerEntries(response.headers.get('x-request-id')!);
+        const [entry] = await recordedEntries(response.headers.get('x-request-id')!);
         expect(entry).toMatchObject({ model, status: 'error', streamed: true });
         expect(entry!.usage.outputTokens).toBeGreaterThanOrEqual(Math.ceil(Buffer.byteLength(text) / 3));
         expect(entry!.cost.totalMicros).toBeGreaterThan(0);
@@ -673,12 +686,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
           if (received === 3) controller.abort();
         }
       })().catch(() => undefined);
-      const requestId = response.headers.get('x-request-id')!;
-      let entries: UsageRecord[] = [];
-      for (let i = 0; i < 50 && entries.length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        entries = await ledgerEntries(requestId);
-      }
+      const entries = await recordedEntries(response.headers.get('x-request-id')!);
       expect(entries).toHaveLength(1);
       expect(entries[0]).toMatchObject({ status: 'error', httpStatus: 499, streamed: true });
       expect(entries[0]!.usage.outputTokens).toBeGreaterThan(0);

@@ -143,6 +143,15 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     for (let n = 0; n < 240; n += 8) {
       await Promise.all(Array.from({ length: 8 }, (_, i) => send(n + i)));
     }
+    // The streaming face records a stream just after the client's last byte: wait until every
+    // admitted request (all but policy blocks and throttles) has its ledger entry.
+    const admitted = [...outcomes]
+      .filter(([status]) => status !== 400 && status !== 429)
+      .reduce((n, [, c]) => n + c, 0);
+    for (let i = 0; i < 50; i++) {
+      if ((await Promise.all(TEAMS.map((t) => ledger(t.id)))).flat().length >= admitted) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }, 120_000);
 
   afterAll(async () => {

@@ -108,8 +108,8 @@ interface Ending {
 
 /**
  * What a streamed completion yields: the provider's events, then exactly one of `settled`
- * (usage recorded, with its price) or `failed` (the upstream broke off; what was delivered is
- * recorded and priced). Either comes after the ledger write.
+ * (usage metered and priced) or `failed` (the upstream broke off; what was delivered is metered
+ * and priced). The ledger write starts just before either and ends with `recorded`.
  */
 export type ServedStreamEvent =
   | ChatStreamEvent
@@ -126,6 +126,13 @@ export type ServedStreamEvent =
 /** A stream whose first event has arrived: routing is decided, the rest is in `events`. */
 export interface ChatStreamStart extends RoutingFacts {
   events: AsyncIterable<ServedStreamEvent>;
+  /**
+   * Settles once the stream's usage is recorded (never rejects). The write starts when the
+   * provider's stream ends or the consumer stops reading, and runs while the last events are
+   * delivered: a consumer awaits this after its client has the last byte, or before answering
+   * if it cannot work after answering.
+   */
+  recorded: Promise<void>;
 }
 
 /** A validated request, resolved against the catalog and the caller's permissions. */
@@ -299,12 +306,15 @@ export class ChatService {
       routeSignal,
     );
     const facts = routingFacts(body, routed, admission.status, plan.decision);
+    let recording!: (written: Promise<void>) => void;
+    const recorded = new Promise<void>((resolve) => (recording = resolve));
     return {
       ...facts,
-      events: this.meteredEvents(caller, facts, context, plan, admission, routed.value, upstream, signal, {
+      events: this.meteredEvents(caller, facts, context, plan, admission, routed.value, upstream, signal, recording, {
         upstreamMs,
         timeToFirstTokenMs: this.now() - context.receivedAt,
       }),
+      recorded,
     };
   }
 
@@ -332,7 +342,10 @@ export class ChatService {
     }
   }
 
-  /** The rest of a started stream, checked by the policy, metered, recorded before it ends. */
+  /**
+   * The rest of a started stream, checked by the policy and metered; its record is started
+   * before the last event and handed to `recording`.
+   */
   private async *meteredEvents(
     caller: AuthenticatedCaller,
     facts: RoutingFacts,
@@ -342,6 +355,7 @@ export class ChatService {
     started: { iterator: AsyncIterator<ChatStreamEvent>; first: IteratorResult<ChatStreamEvent> },
     upstream: AbortController,
     clientSignal: AbortSignal | undefined,
+    recording: (written: Promise<void>) => void,
     timing: { upstreamMs: number; timeToFirstTokenMs: number },
   ): AsyncGenerator<ServedStreamEvent> {
     // The meter sees the provider's events before the policy filters them: the caller pays for
@@ -383,7 +397,7 @@ export class ChatService {
       // 499 (nginx's "client closed request"): the client left; whatever the upstream did after
       // that is a consequence, not the cause.
       clientGone = clientSignal?.aborted === true || (!completed && !failure);
-      record = await this.finish(caller, facts, context, plan, admission, {
+      const settled = this.settle(caller, facts, context, plan, admission, {
         usage: meter.usage(plan.promptTokens, upstreamDone),
         status: completed ? 'ok' : 'error',
         httpStatus: completed ? 200 : clientGone ? 499 : failure!.status,
@@ -392,6 +406,8 @@ export class ChatService {
         ...timing,
         ...responseExcerptOf(answers),
       });
+      record = settled.record;
+      recording(settled.recorded);
     }
     const ended = {
       usage: record.usage,
@@ -629,9 +645,7 @@ export class ChatService {
 
   /**
    * Records an admitted request: its ledger entry, aggregates, quota settlement and audit
-   * record in one transaction, before the response leaves; then its metrics and summary log.
-   * If DynamoDB refuses even after retries, the answer is still returned (the provider has
-   * already been paid) and the full record is logged as an error so it can be replayed.
+   * record in one transaction; then its metrics and summary log.
    */
   private async finish(
     caller: AuthenticatedCaller,
@@ -641,6 +655,25 @@ export class ChatService {
     admission: Admission,
     ending: Ending,
   ): Promise<UsageRecord> {
+    const { record, recorded } = this.settle(caller, facts, context, plan, admission, ending);
+    await recorded;
+    return record;
+  }
+
+  /**
+   * Prices an admitted request at once and starts recording it (see {@link finish}); `recorded`
+   * settles when the transaction is done. If DynamoDB refuses even after retries, the answer
+   * still stands (the provider has already been paid) and the full record is logged as an
+   * error so it can be replayed: `recorded` never rejects.
+   */
+  private settle(
+    caller: AuthenticatedCaller,
+    facts: AttemptFacts,
+    context: RequestContext,
+    plan: ChatPlan,
+    admission: Admission,
+    ending: Ending,
+  ): { record: UsageRecord; recorded: Promise<void> } {
     const record: UsageRecord = {
       requestId: context.requestId,
       teamId: caller.team.teamId,
@@ -682,17 +715,8 @@ export class ChatService {
       ...this.deps.quota.settlement(admission, tokens, record.cost.totalMicros),
       ifSwept: () => this.deps.quota.lateSettlement(admission, tokens, record.cost.totalMicros),
     };
-    try {
-      await this.deps.usage.record(record, settlement, [this.deps.audit.entryItem(audit)]);
-    } catch (error) {
-      logger.error('usage record failed; replay this record', {
-        usageRecord: record,
-        auditRecord: audit,
-        error: error as Error,
-      });
-    }
     const attemptLog = facts.attemptLog ?? [];
-    this.observe({
+    const observation: RequestObservation = {
       requestId: record.requestId,
       teamId: record.teamId,
       keyId: record.keyId,
@@ -712,8 +736,20 @@ export class ChatService {
       attempts: record.attempts,
       fellBack: record.model !== plan.requested.id,
       failedAttempts: attemptLog.filter((attempt) => attempt.outcome === 'failed').length,
-    });
-    return record;
+    };
+    const recorded = (async () => {
+      try {
+        await this.deps.usage.record(record, settlement, [this.deps.audit.entryItem(audit)]);
+      } catch (error) {
+        logger.error('usage record failed; replay this record', {
+          usageRecord: record,
+          auditRecord: audit,
+          error: error as Error,
+        });
+      }
+      this.observe(observation);
+    })();
+    return { record, recorded };
   }
 }
 

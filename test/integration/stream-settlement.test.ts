@@ -1,0 +1,178 @@
+import { Writable } from 'node:stream';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
+import { staticSecrets } from '../../lambdas/shared/providers/secrets';
+import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
+import { createDocumentClient } from '../../lambdas/shared/store/client';
+import { matchRoute } from '../../lambdas/shared/http/routes';
+import { itemKeys } from '../../lambdas/shared/store/schema';
+import type { UsageRecord } from '../../lambdas/shared/usage/record';
+import { installAwsLambdaGlobal } from '../../local/awslambda';
+import { lambdaContext, toHttpApiEvent } from '../../local/server';
+import { createTestStore, testEndpoint, type TestStore } from '../helpers/dynamodb';
+import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+
+/**
+ * The streaming face settles a stream's usage after the client has its last byte: the usage
+ * transaction starts as the provider finishes and completes while the last frames go out, and
+ * the invocation ends only once it is written (Lambda freezes an instance whose handler has
+ * returned), also when the client left mid-stream.
+ */
+
+/** Delays every usage transaction by `delayMs` and notes when each one completed. */
+function slowTransactions(db: DynamoDBDocumentClient, delayMs: number): { completedAt: number[] } {
+  const completedAt: number[] = [];
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const result = await next(args);
+      completedAt.push(performance.now());
+      return result;
+    },
+    { step: 'initialize', name: 'slowTransactions' },
+  );
+  return { completedAt };
+}
+
+/** A Lambda response stream standing in for the client: what arrived, and when it ended. */
+class ClientStream extends Writable {
+  body = '';
+  endedAt = Infinity;
+  constructor(private leaveAfterWrites = Infinity) {
+    super();
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.body += chunk.toString('utf8');
+    this.leaveAfterWrites -= 1;
+    callback(this.leaveAfterWrites < 0 ? new Error('client disconnected') : null);
+  }
+  override _final(callback: () => void): void {
+    this.endedAt = performance.now();
+    callback();
+  }
+}
+
+describe('stream usage is settled after the client has its last byte', () => {
+  let store: TestStore;
+  let gw: TestGateway;
+  let writes: { completedAt: number[] };
+  let handler: ReturnType<typeof createGatewayStreamHandler>;
+  let key: string;
+  let teamId: string;
+
+  beforeAll(async () => {
+    installAwsLambdaGlobal();
+    store = await createTestStore();
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: testEndpoint() });
+    writes = slowTransactions(db, 300);
+    gw = await createTestGateway({ store, db });
+    handler = createGatewayStreamHandler(
+      gatewayDependencies({
+        db,
+        tables: store.tables,
+        catalog: gw.catalog,
+        secrets: staticSecrets({}),
+        alerts: new InMemoryAlertPublisher(),
+        identityCacheTtlMs: 0,
+        providerTimeoutMs: 5_000,
+      }),
+    );
+    teamId = (await gw.createTeam()).teamId;
+    key = (await gw.issueKey(teamId)).plaintext;
+  });
+
+  afterAll(() => gw.destroy());
+
+  /** Calls the streaming Lambda as a Function URL would; resolves (or rejects) when the invocation ends. */
+  async function invoke(client: ClientStream): Promise<{ requestId: string; endedAt: number; error?: unknown }> {
+    const event = toHttpApiEvent(
+      {
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'mock-small',
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [{ role: 'user', content: 'Tell me a short story about a lighthouse.' }],
+        }),
+      },
+      undefined,
+    );
+    const error = await (handler as unknown as (e: unknown, s: Writable, c: unknown) => Promise<void>)(
+      event,
+      client,
+      lambdaContext('llm-gateway-stream'),
+    ).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('rejected'),
+    );
+    return { requestId: event.requestContext.requestId, endedAt: performance.now(), ...(error ? { error } : {}) };
+  }
+
+  async function ledgerEntries(requestId: string): Promise<UsageRecord[]> {
+    const { Items } = await store.db.send(
+      new QueryCommand({
+        TableName: store.tables.usage,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: 'requestId = :id',
+        ExpressionAttributeValues: {
+          ':pk': itemKeys.ledgerPartition(teamId, new Date().toISOString().slice(0, 10)),
+          ':id': requestId,
+        },
+      }),
+    );
+    return (Items ?? []) as UsageRecord[];
+  }
+
+  it('ends the response before the usage transaction completes, and the invocation after it', async () => {
+    const client = new ClientStream();
+    const before = writes.completedAt.length;
+    const invocation = await invoke(client);
+    expect(invocation.error).toBeUndefined();
+    expect(client.body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    const written = writes.completedAt[before]!;
+    // The client's last byte did not wait for the 300 ms transaction; the invocation did.
+    expect(client.endedAt).toBeLessThan(written - 200);
+    expect(invocation.endedAt).toBeGreaterThanOrEqual(written);
+    // Recorded exactly once, with the usage the client was told about in the final chunk.
+    const entries = await ledgerEntries(invocation.requestId);
+    expect(entries).toHaveLength(1);
+    const usageChunk = client.body
+      .split('\n\n')
+      .map((frame) => frame.replace(/^data: /, ''))
+      .filter((data) => data.startsWith('{') && data.includes('"usage":{'))
+      .map((data) => JSON.parse(data) as { usage: { completion_tokens: number } })
+      .pop();
+    expect(entries[0]).toMatchObject({ status: 'ok', httpStatus: 200, streamed: true });
+    expect(usageChunk?.usage.completion_tokens).toBe(entries[0]!.usage.outputTokens);
+  });
+
+  it('still waits for the record when the client leaves mid-stream (499, what was produced is billed)', async () => {
+    const client = new ClientStream(2);
+    const before = writes.completedAt.length;
+    const invocation = await invoke(client);
+    expect(writes.completedAt.length).toBe(before + 1);
+    expect(invocation.endedAt).toBeGreaterThanOrEqual(writes.completedAt[before]!);
+    const entries = await ledgerEntries(invocation.requestId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ status: 'error', httpStatus: 499, streamed: true });
+    expect(entries[0]!.usage.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('records a buffered stream (HTTP API) before answering: a buffered Lambda cannot work after it answers', async () => {
+    const event = toHttpApiEvent(
+      {
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock-small', stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
+      },
+      matchRoute('POST', '/v1/chat/completions'),
+    );
+    const result = await gw.handlers.gateway(event, lambdaContext('llm-gateway'));
+    expect(result).toMatchObject({ statusCode: 200 });
+    expect(await ledgerEntries(event.requestContext.requestId)).toHaveLength(1);
+  });
+});
