@@ -1,7 +1,7 @@
 import { ALLOW } from '../../lambdas/shared/policy/engine';
 import { GatewayError } from '../../lambdas/shared/http/errors';
 import { createChunkEncoder } from '../../lambdas/shared/chat/openai-stream';
-import { StreamMeter } from '../../lambdas/shared/chat/stream-meter';
+import { billedUsage, StreamMeter } from '../../lambdas/shared/chat/stream-meter';
 import type { ServedStreamEvent } from '../../lambdas/shared/chat/chat-service';
 
 const facts = {
@@ -124,5 +124,30 @@ describe('stream meter', () => {
     });
     meter.observe({ type: 'usage', usage: { outputTokens: 500 } });
     expect(meter.usage(40, false).outputTokens).toBe(500);
+  });
+});
+
+describe('billed usage of a non-streamed answer', () => {
+  const none = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+
+  it('bills what the provider reported', () => {
+    const usage = { inputTokens: 12, outputTokens: 7, cacheReadTokens: 3, cacheWriteTokens: 0 };
+    expect(billedUsage({ text: 'a'.repeat(900), toolCalls: [], finishReason: 'stop', usage }, 40)).toEqual(usage);
+  });
+
+  it('estimates what a provider that sent no usage did not say: an answer is never free', () => {
+    // 300 bytes of text and 30 of tool call / 3 bytes per token; the prompt from its estimate.
+    const answer = {
+      text: 'a'.repeat(300),
+      toolCalls: [{ id: 'c', name: 'lookup', arguments: '{"q":"' + 'x'.repeat(16) + '"}' }],
+      finishReason: 'stop' as const,
+      usage: none,
+    };
+    expect(billedUsage(answer, 40)).toEqual({ ...none, inputTokens: 40, outputTokens: 110 });
+  });
+
+  it('keeps a reported prompt made only of cache reads, and an empty answer at 0 output tokens', () => {
+    const usage = { ...none, cacheReadTokens: 90 };
+    expect(billedUsage({ text: '', toolCalls: [], finishReason: 'stop', usage }, 40)).toEqual(usage);
   });
 });

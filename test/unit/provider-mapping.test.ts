@@ -5,7 +5,11 @@ import {
   fromAnthropicStreamEvent,
   newAnthropicStreamState,
 } from '../../lambdas/shared/providers/anthropic/response';
-import { fromConverseStreamEvent, newConverseStreamState } from '../../lambdas/shared/providers/bedrock/response';
+import {
+  fromConverseOutput,
+  fromConverseStreamEvent,
+  newConverseStreamState,
+} from '../../lambdas/shared/providers/bedrock/response';
 import { ProviderError } from '../../lambdas/shared/providers/errors';
 import { retryAfterMs } from '../../lambdas/shared/providers/http';
 import { openAiOptionsSchema } from '../../lambdas/shared/providers/openai/options';
@@ -254,6 +258,20 @@ describe('structured output through a forced tool', () => {
     expect(() => withStructuredOutputTool({ ...jsonRequest, tools: conversation.tools! })).toThrow(
       expect.objectContaining({ failure: 'invalid_request' }),
     );
+  });
+});
+
+describe('malformed answers', () => {
+  // A 200 whose body is not an answer is the provider failing (502), not an empty answer.
+  it.each([
+    ['OpenAI without choices', () => fromOpenAiCompletion({ usage: { prompt_tokens: 3 } } as never)],
+    ['OpenAI with a choice but no message', () => fromOpenAiCompletion({ choices: [{ index: 0 }] } as never)],
+    ['OpenAI that is not an object', () => fromOpenAiCompletion(null as never)],
+    ['Anthropic without content', () => fromAnthropicMessage({ type: 'message' } as never)],
+    ['Anthropic error object', () => fromAnthropicMessage({ type: 'error', content: [] } as never)],
+    ['Bedrock without an output message', () => fromConverseOutput({ $metadata: {} } as never)],
+  ])('%s is an upstream_error', (_, map) => {
+    expect(map).toThrow(expect.objectContaining({ name: 'ProviderError', failure: 'upstream_error' }));
   });
 });
 

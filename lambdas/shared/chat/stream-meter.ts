@@ -1,5 +1,5 @@
 import { BYTES_PER_TOKEN } from './token-estimate';
-import type { ChatStreamEvent, FinishReason, TokenUsage } from './types';
+import type { ChatCompletion, ChatStreamEvent, FinishReason, TokenUsage } from './types';
 
 /**
  * Counts what a stream delivered, so that every stream is priced: from the provider's own
@@ -54,4 +54,29 @@ export class StreamMeter {
       cacheWriteTokens: this.reported.cacheWriteTokens ?? 0,
     };
   }
+}
+
+/**
+ * The usage to bill for a non-streamed answer. A provider that reports no input tokens, or no
+ * output tokens for an answer that has text or tool calls, did not say (some OpenAI-compatible
+ * servers omit `usage`): those counts fall back to the same generous estimates a stream uses,
+ * so an answer is never served for free.
+ *
+ * @example
+ * billedUsage(completion, estimatePromptTokens(request))
+ */
+export function billedUsage(completion: ChatCompletion, promptTokenEstimate: number): TokenUsage {
+  const { usage } = completion;
+  const promptReported = usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens > 0;
+  const answerBytes =
+    Buffer.byteLength(completion.text, 'utf8') +
+    completion.toolCalls.reduce(
+      (bytes, call) => bytes + Buffer.byteLength(call.name, 'utf8') + Buffer.byteLength(call.arguments, 'utf8'),
+      0,
+    );
+  return {
+    ...usage,
+    inputTokens: promptReported ? usage.inputTokens : promptTokenEstimate,
+    outputTokens: usage.outputTokens > 0 ? usage.outputTokens : Math.ceil(answerBytes / BYTES_PER_TOKEN),
+  };
 }

@@ -11,6 +11,7 @@ export interface AnthropicUsage {
 
 /** The parts of a Message the gateway reads. */
 export interface AnthropicMessage {
+  type?: string;
   content?: { type: string; text?: string; id?: string; name?: string; input?: unknown }[];
   stop_reason?: string | null;
   usage?: AnthropicUsage;
@@ -41,9 +42,12 @@ export function usageOf(usage: AnthropicUsage | undefined): Partial<TokenUsage> 
   return out;
 }
 
-/** Maps a Message to the gateway's completion. */
+/** Maps a Message to the gateway's completion; anything but a message with content is malformed (502). */
 export function fromAnthropicMessage(message: AnthropicMessage): ChatCompletion {
-  const blocks = message.content ?? [];
+  if (!Array.isArray(message?.content) || (message.type ?? 'message') !== 'message') {
+    throw new ProviderError('upstream_error', 'Anthropic: malformed answer (not a message with content)');
+  }
+  const blocks = message.content;
   const usage = usageOf(message.usage);
   return {
     text: blocks

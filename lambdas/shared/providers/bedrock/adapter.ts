@@ -1,6 +1,7 @@
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import type { ChatRequest, ChatStreamEvent } from '../../chat/types';
 import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
+import { ProviderError } from '../errors';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
 import { toProviderError } from './errors';
 import type { BedrockOptions } from './options';
@@ -42,12 +43,23 @@ async function* converseStream(
   } catch (error) {
     throw toProviderError(error);
   }
-  if (!stream) return;
+  if (!stream) throw new ProviderError('upstream_error', 'Bedrock: ConverseStream answered without a stream');
   const state = newConverseStreamState();
+  let stopped = false;
   try {
-    for await (const event of stream) yield* fromConverseStreamEvent(state, event);
+    for await (const event of stream) {
+      stopped ||= event.messageStop !== undefined;
+      yield* fromConverseStreamEvent(state, event);
+    }
   } catch (error) {
     throw toProviderError(error);
+  }
+  // The SDK ends the event stream quietly when its HTTP/2 stream is closed or aborted: without
+  // messageStop the answer is incomplete, whatever the reason.
+  if (!stopped) {
+    throw options.signal?.aborted
+      ? toProviderError(options.signal.reason)
+      : new ProviderError('upstream_error', 'Bedrock: stream ended without messageStop');
   }
 }
 

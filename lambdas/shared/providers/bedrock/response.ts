@@ -5,6 +5,7 @@ import type {
   TokenUsage as BedrockUsage,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ChatCompletion, ChatStreamEvent, FinishReason, TokenUsage, ToolCall } from '../../chat/types';
+import { ProviderError } from '../errors';
 import { toProviderError } from './errors';
 
 const FINISH_REASONS: Record<string, FinishReason> = {
@@ -44,7 +45,10 @@ export function usageOf(usage: BedrockUsage | undefined): TokenUsage {
  * const completion = fromConverseOutput(await client.send(new ConverseCommand(input)));
  */
 export function fromConverseOutput(output: ConverseCommandOutput): ChatCompletion {
-  const blocks = output.output?.message?.content ?? [];
+  const blocks = output.output?.message?.content;
+  if (!Array.isArray(blocks)) {
+    throw new ProviderError('upstream_error', 'Bedrock: malformed answer (no output message)');
+  }
   const text = blocks.map((block) => block.text ?? '').join('');
   const toolCalls: ToolCall[] = blocks
     .filter((block) => block.toolUse)

@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatStreamEvent, FinishReason, TokenUsage } from '../../chat/types';
+import { ProviderError } from '../errors';
 
 /** OpenAI's usage object (chat completions). */
 export interface OpenAiUsage {
@@ -62,9 +63,15 @@ export function usageOf(usage: OpenAiUsage | null | undefined): TokenUsage {
   };
 }
 
-/** Maps a `chat.completion` to the gateway's completion. */
+/**
+ * Maps a `chat.completion` to the gateway's completion. An answer without a choice and its
+ * message is malformed (502 to the client, nothing served), not an empty answer.
+ */
 export function fromOpenAiCompletion(body: OpenAiCompletion): ChatCompletion {
-  const choice = body.choices?.[0];
+  const choice = body?.choices?.[0];
+  if (typeof choice?.message !== 'object' || choice.message === null) {
+    throw new ProviderError('upstream_error', 'OpenAI: malformed answer (no choice with a message)');
+  }
   return {
     text: choice?.message?.content ?? '',
     toolCalls: (choice?.message?.tool_calls ?? []).map((call) => ({
