@@ -53,6 +53,9 @@ export interface GatewayHandlerDeps {
   chat: ChatService;
 }
 
+/** Time kept at the end of an invocation to end a cut stream and record its usage. */
+const RECORDING_MARGIN_MS = 5_000;
+
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
@@ -198,7 +201,13 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
     const start = await deps.chat.stream(
       caller,
       body,
-      { requestId: request.apiRequestId, receivedAt: request.receivedAt },
+      {
+        requestId: request.apiRequestId,
+        receivedAt: request.receivedAt,
+        ...(request.lambdaDeadline !== undefined
+          ? { streamDeadline: request.lambdaDeadline - RECORDING_MARGIN_MS }
+          : {}),
+      },
       abort.signal,
     );
     const encode = createChunkEncoder({

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
+import { createGatewayStreamHandler, gatewayDependencies, type GatewaySettings } from '../../lambdas/gateway/handler';
+import { adapterFor } from '../../lambdas/shared/providers/registry';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
@@ -58,6 +60,7 @@ describe('stream usage is settled after the client has its last byte', () => {
   let gw: TestGateway;
   let writes: { completedAt: number[] };
   let handler: ReturnType<typeof createGatewayStreamHandler>;
+  let trickling: ReturnType<typeof createGatewayStreamHandler>;
   let key: string;
   let teamId: string;
 
@@ -67,16 +70,35 @@ describe('stream usage is settled after the client has its last byte', () => {
     const db = createDocumentClient({ region: 'us-east-1', endpoint: testEndpoint() });
     writes = slowTransactions(db, 300);
     gw = await createTestGateway({ store, db });
-    handler = createGatewayStreamHandler(
-      gatewayDependencies({
-        db,
-        tables: store.tables,
-        catalog: gw.catalog,
-        secrets: staticSecrets({}),
-        alerts: new InMemoryAlertPublisher(),
-        identityCacheTtlMs: 0,
-        providerTimeoutMs: 5_000,
-      }),
+    const streamHandler = (adapters?: GatewaySettings['adapters']) =>
+      createGatewayStreamHandler(
+        gatewayDependencies({
+          db,
+          tables: store.tables,
+          catalog: gw.catalog,
+          secrets: staticSecrets({}),
+          alerts: new InMemoryAlertPublisher(),
+          identityCacheTtlMs: 0,
+          providerTimeoutMs: 5_000,
+          ...(adapters ? { adapters } : {}),
+        }),
+      );
+    handler = streamHandler();
+    // The mock connection streams a word every 100 ms for 5 s: a stream that outlives a deadline.
+    trickling = streamHandler((id) =>
+      id === 'mock'
+        ? ({
+            id: 'mock',
+            complete: () => Promise.reject(new Error('not used')),
+            async *stream(_request: unknown, _target: unknown, options: { signal?: AbortSignal }) {
+              for (let i = 0; i < 50; i++) {
+                if (i > 0) await sleep(100, undefined, { signal: options.signal });
+                yield { type: 'text' as const, text: `word${i} ` };
+              }
+              yield { type: 'finish' as const, finishReason: 'stop' as const };
+            },
+          } as never)
+        : (adapterFor(id) as never),
     );
     teamId = (await gw.createTeam()).teamId;
     key = (await gw.issueKey(teamId)).plaintext;
@@ -85,7 +107,10 @@ describe('stream usage is settled after the client has its last byte', () => {
   afterAll(() => gw.destroy());
 
   /** Calls the streaming Lambda as a Function URL would; resolves (or rejects) when the invocation ends. */
-  async function invoke(client: ClientStream): Promise<{ requestId: string; endedAt: number; error?: unknown }> {
+  async function invoke(
+    client: ClientStream,
+    { remainingMs = 900_000, via = handler } = {},
+  ): Promise<{ requestId: string; endedAt: number; error?: unknown }> {
     const event = toHttpApiEvent(
       {
         method: 'POST',
@@ -100,10 +125,10 @@ describe('stream usage is settled after the client has its last byte', () => {
       },
       undefined,
     );
-    const error = await (handler as unknown as (e: unknown, s: Writable, c: unknown) => Promise<void>)(
+    const error = await (via as unknown as (e: unknown, s: Writable, c: unknown) => Promise<void>)(
       event,
       client,
-      lambdaContext('llm-gateway-stream'),
+      lambdaContext('llm-gateway-stream', remainingMs),
     ).then(
       () => undefined,
       (e: unknown) => e ?? new Error('rejected'),
@@ -159,6 +184,19 @@ describe('stream usage is settled after the client has its last byte', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ status: 'error', httpStatus: 499, streamed: true });
     expect(entries[0]!.usage.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('cuts a stream still running near the end of the invocation: error frame, recorded before Lambda stops', async () => {
+    const client = new ClientStream();
+    // 5 s of the invocation are kept to end and record a stream: this one may run ~0.5 s.
+    const invocation = await invoke(client, { via: trickling, remainingMs: 5_500 });
+    expect(invocation.error).toBeUndefined();
+    expect(client.body).toContain('"code":"upstream_timeout"');
+    const entries = await ledgerEntries(invocation.requestId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ status: 'error', httpStatus: 504, streamed: true });
+    expect(entries[0]!.usage.outputTokens).toBeGreaterThan(0);
+    expect(entries[0]!.latencyMs).toBeLessThan(1_500);
   });
 
   it('records a buffered stream (HTTP API) before answering: a buffered Lambda cannot work after it answers', async () => {

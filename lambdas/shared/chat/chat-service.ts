@@ -31,7 +31,7 @@ import type { QuotaSettlement, UsageRecorder } from '../usage/recorder';
 import { AnswerPolicy } from './answer-policy';
 import { outputTokenLimit, toChatRequest, type ChatCompletionRequest } from './openai-request';
 import { checkRequestPolicy, lastUserText } from './request-policy';
-import { StreamMeter } from './stream-meter';
+import { billedUsage, StreamMeter } from './stream-meter';
 import { estimatePromptTokens } from './token-estimate';
 import {
   totalTokens,
@@ -71,6 +71,11 @@ export interface RequestContext {
   requestId: string;
   /** Epoch ms at which the request arrived; fixes its ledger day. */
   receivedAt: number;
+  /**
+   * Epoch ms by which a stream must be over: one still running then is cut with an error
+   * event, so that it is recorded before its Lambda is stopped. None: no limit.
+   */
+  streamDeadline?: number;
 }
 
 /** How a request was routed, for headers and the `gateway` field. */
@@ -239,14 +244,15 @@ export class ChatService {
         }),
     );
     const facts = routingFacts(body, routed, admission.status, plan.decision);
+    const answered = { ...routed.value, usage: billedUsage(routed.value, plan.promptTokens) };
     let completion: ChatCompletion;
     try {
-      completion = await answers.checkCompletion(routed.value);
+      completion = await answers.checkCompletion(answered);
     } catch (error) {
       // The output guardrail failed: the provider has answered (and is paid), the answer is withheld.
       const failure = guardrailUnavailable(error);
       await this.finish(caller, facts, context, plan, admission, {
-        usage: routed.value.usage,
+        usage: answered.usage,
         status: 'error',
         httpStatus: failure.status,
         streamed: false,
@@ -257,7 +263,7 @@ export class ChatService {
     }
     const decision = combine(plan.decision, answers.decision);
     const record = await this.finish(caller, facts, context, plan, admission, {
-      usage: routed.value.usage,
+      usage: answered.usage,
       status: 'ok',
       httpStatus: 200,
       streamed: false,
@@ -362,12 +368,22 @@ export class ChatService {
     // what the model produced, including text a redaction or a block withheld.
     const meter = new StreamMeter();
     let upstreamDone = false;
+    // A stream that goes silent is given up like a call that never answers, and one still
+    // running at the deadline is cut: either way it ends with an error event and is recorded.
+    const idleMs = facts.target.connection.timeoutMs ?? this.deps.providerTimeoutMs;
+    const deadline = context.streamDeadline ?? Infinity;
+    const now = this.now;
     async function* providerEvents() {
       let next = started.first;
       while (!next.done) {
         meter.observe(next.value);
         yield next.value;
-        next = await started.iterator.next();
+        const left = deadline - now();
+        next = await nextWithin(
+          started.iterator,
+          Math.min(idleMs, left),
+          idleMs <= left ? `no event from the provider for ${idleMs} ms` : 'the stream reached its deadline',
+        );
       }
       upstreamDone = true;
     }
@@ -750,6 +766,24 @@ export class ChatService {
       this.observe(observation);
     })();
     return { record, recorded };
+  }
+}
+
+/**
+ * The iterator's next result, or a `timeout` ProviderError when none arrives within `ms`. The
+ * read left behind fails once the caller aborts the upstream; that failure is expected.
+ */
+async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number, reason: string): Promise<IteratorResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const next = iterator.next();
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProviderError('timeout', reason)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([next, expired]);
+  } finally {
+    clearTimeout(timer);
+    next.catch(() => undefined);
   }
 }
 

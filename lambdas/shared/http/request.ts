@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { ERROR_CODES, forbidden, invalidRequest, payloadTooLarge } from './errors';
 
 /**
@@ -26,6 +26,8 @@ export interface HttpRequest {
   receivedAt: number;
   /** The IAM principal that signed the request, present only behind the IAM authorizer. */
   iamPrincipal: string | undefined;
+  /** When Lambda will stop this invocation (epoch ms), when the handler was given its context. */
+  lambdaDeadline: number | undefined;
 }
 
 /** The IAM authorizer context API Gateway attaches to SigV4-authorized requests. */
@@ -39,7 +41,10 @@ interface IamAuthorizerContext {
  * @example
  * const request = toHttpRequest(event);
  */
-export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
+export function toHttpRequest(
+  event: APIGatewayProxyEventV2,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): HttpRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
@@ -71,6 +76,7 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
     apiRequestId: event.requestContext.requestId,
     receivedAt: event.requestContext.timeEpoch,
     iamPrincipal: authorizer?.iam?.userArn ?? undefined,
+    lambdaDeadline: context ? Date.now() + context.getRemainingTimeInMillis() : undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { notFound } from './errors';
 import { toHttpRequest, type HttpRequest } from './request';
 import { matchRoute, routeKey, type FunctionName } from './routes';
@@ -18,10 +18,10 @@ export type RouteHandler<R> = (request: HttpRequest) => Promise<R>;
 export function createRouter<K extends string, R>(
   serves: FunctionName,
   handlers: Record<K, RouteHandler<R>>,
-): (event: APIGatewayProxyEventV2) => Promise<R> {
+): (event: APIGatewayProxyEventV2, context?: Context) => Promise<R> {
   const table = handlers as Record<string, RouteHandler<R>>;
-  return async function route(event) {
-    let request = toHttpRequest(event);
+  return async function route(event, context) {
+    let request = toHttpRequest(event, context);
     if (request.routeKey === '$default') {
       const matched = matchRoute(request.method, request.path);
       if (matched && matched.route.function === serves) {
