@@ -31,7 +31,7 @@ new BedrockRuntimeClient({}); new EventBridgeClient({}); new SecretsManagerClien
 exports.handler = async () => ({ statusCode: 200 });
 `;
 
-/** Bundles one entry with the CDK app's esbuild settings (minified CJS for node22, SDK external). */
+/** Bundles one entry with the CDK app's esbuild settings (minified CJS for node22, source map, SDK external). */
 function bundle(name: string, entry: { file: string } | { contents: string }): { outfile: string; modules: string[] } {
   const outfile = path.join(OUT, name, 'index.js');
   const { metafile } = buildSync({
@@ -40,6 +40,7 @@ function bundle(name: string, entry: { file: string } | { contents: string }): {
       : { stdin: { contents: entry.contents, resolveDir: ROOT, loader: 'js' } }),
     bundle: true,
     minify: true,
+    sourcemap: true,
     platform: 'node',
     target: 'node22',
     format: 'cjs',

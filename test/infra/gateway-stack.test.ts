@@ -57,12 +57,12 @@ describe('GatewayStack', () => {
     });
   });
 
-  it('has five Lambdas on Node.js 22, arm64, with source maps and a log retention', () => {
+  it('has five Lambdas on Node.js 22, arm64, with a log retention, not parsing source maps at cold start', () => {
     template.resourceCountIs('AWS::Lambda::Function', 5);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) },
     });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
