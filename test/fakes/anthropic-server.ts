@@ -267,7 +267,8 @@ export function anthropicErrorBody(type: string, message: string, requestId: str
   return { type: 'error', error: { type, message }, request_id: requestId };
 }
 
-function sseFrame(event: FakeAnthropicEvent): string {
+/** One event on the wire: `event: <name>\ndata: <json>\n\n`. */
+export function sseFrame(event: FakeAnthropicEvent): string {
   return `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
 }
 

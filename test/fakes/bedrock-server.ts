@@ -95,11 +95,12 @@ const REQUEST_ID = 'fake-request';
 const PADDING = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** One frame of a ConverseStream answer. */
-type StreamFrame =
+export type StreamFrame =
   | { messageType: 'event'; eventType: string; payload: Record<string, unknown> }
   | { messageType: 'exception'; exceptionType: string; payload: Record<string, unknown> };
 
-function encodeFrame(frame: StreamFrame, sequence: number): Uint8Array {
+/** One frame as the binary event-stream message the service sends (with the service's `p` padding). */
+export function encodeFrame(frame: StreamFrame, sequence: number): Uint8Array {
   const json = (value: unknown) => new Uint8Array(Buffer.from(JSON.stringify(value), 'utf8'));
   if (frame.messageType === 'exception') {
     return codec.encode({
@@ -140,7 +141,7 @@ function defaultStopReason(reply: FakeBedrockMessageReply): string {
   return reply.stopReason ?? ((reply.toolUses?.length ?? 0) > 0 ? 'tool_use' : 'end_turn');
 }
 
-function usageBody(usage: FakeBedrockUsage): Record<string, number> {
+export function usageBody(usage: FakeBedrockUsage): Record<string, number> {
   const cacheRead = usage.cacheReadInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteInputTokens ?? 0;
   return {
@@ -154,7 +155,7 @@ function usageBody(usage: FakeBedrockUsage): Record<string, number> {
 }
 
 /** The Converse JSON body of a structured reply. */
-function converseBody(reply: FakeBedrockMessageReply, latencyMs: number): Record<string, unknown> {
+export function converseBody(reply: FakeBedrockMessageReply, latencyMs: number): Record<string, unknown> {
   const content: Record<string, unknown>[] = [];
   if (reply.text) content.push({ text: reply.text });
   for (const toolUse of reply.toolUses ?? []) content.push({ toolUse: { ...toolUse } });
@@ -167,7 +168,7 @@ function converseBody(reply: FakeBedrockMessageReply, latencyMs: number): Record
 }
 
 /** The ConverseStream events of a structured reply, before any cut or exception. */
-function streamEvents(reply: FakeBedrockMessageReply): StreamFrame[] {
+export function streamEvents(reply: FakeBedrockMessageReply): StreamFrame[] {
   const event = (eventType: string, payload: Record<string, unknown>): StreamFrame => ({
     messageType: 'event',
     eventType,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -47,6 +47,58 @@ export function lastUserMessageText(body: Record<string, unknown>): string {
   return '';
 }
 
+/** Calls `then` with the body of a request (or HTTP/2 stream), as UTF-8, once all of it has arrived. */
+export function onBody(request: NodeJS.ReadableStream, then: (raw: string) => void): void {
+  const chunks: Buffer[] = [];
+  request.on('data', (c: Buffer) => chunks.push(c));
+  request.on('end', () => then(Buffer.concat(chunks).toString('utf8')));
+}
+
+/** A socket, or an HTTP/2 session (which owns one). */
+interface Connection {
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * A fake's server on a free local port, one at a time: `listen` starts it and tracks its open
+ * connections, `stop` closes it and destroys those (streams in flight included) so that the
+ * close does not wait on them and Jest can exit.
+ */
+export class LocalListener {
+  private closeServer: (() => Promise<void>) | undefined;
+
+  /** Whether the server is running (replies in flight stop writing once it is not). */
+  get running(): boolean {
+    return this.closeServer !== undefined;
+  }
+
+  /**
+   * Starts `server` on 127.0.0.1 with a free port; resolves to the base URL without trailing
+   * slash. An HTTP/2 server's connections are its sessions (`connectionEvent` 'session').
+   */
+  async listen(server: NetServer, connectionEvent: 'connection' | 'session' = 'connection'): Promise<string> {
+    const open = new Set<Connection>();
+    server.on(connectionEvent, (connection: Connection) => {
+      open.add(connection);
+      connection.once('close', () => open.delete(connection));
+    });
+    this.closeServer = async () => {
+      for (const connection of open) connection.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    };
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** Closes the server, destroying open connections; does nothing if it is not running. */
+  async stop(): Promise<void> {
+    const closeServer = this.closeServer;
+    this.closeServer = undefined;
+    await closeServer?.();
+  }
+}
+
 /**
  * The lifecycle every HTTP/1.1 provider fake shares: a server on a free local port, a swappable
  * responder, and a stop() that destroys open connections (streams in flight included) so Jest
@@ -55,8 +107,7 @@ export function lastUserMessageText(body: Record<string, unknown>): string {
 export abstract class FakeHttpServer<Request, Reply> {
   /** Every request received, in order. */
   readonly requests: Request[] = [];
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly listener = new LocalListener();
 
   constructor(protected respond: (request: Request) => Reply) {}
 
@@ -67,37 +118,24 @@ export abstract class FakeHttpServer<Request, Reply> {
 
   /** Starts on 127.0.0.1 with a free port; resolves to the base URL without trailing slash. */
   async start(): Promise<string> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        void this.handle(req, res, Buffer.concat(chunks).toString('utf8')).catch(() => {
+    const server = createServer((req, res) =>
+      onBody(req, (raw) => {
+        void this.handle(req, res, raw).catch(() => {
           if (!res.destroyed) res.destroy();
         });
-      });
-    });
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
-    this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      }),
+    );
+    return this.listener.listen(server);
   }
 
   /** Closes the server, destroying open connections (including streams in flight). */
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 
   /** Whether the server is still running (replies in flight stop writing once it is not). */
   protected get running(): boolean {
-    return this.server !== undefined;
+    return this.listener.running;
   }
 
   /** Decodes one request (body already read) and writes the reply. */
