@@ -1,0 +1,68 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createGatewayHandler, gatewayDependencies } from '../lambdas/gateway/handler';
+import { Catalog } from '../lambdas/shared/catalog/catalog';
+import { parseGatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
+import { matchRoute } from '../lambdas/shared/http/routes';
+import { staticSecrets } from '../lambdas/shared/providers/secrets';
+import { InMemoryAlertPublisher } from '../lambdas/shared/quota/budget-alerts';
+import type { TableNames } from '../lambdas/shared/store/schema';
+import { lambdaContext, toHttpApiEvent } from '../local/server';
+import { ReplayStore } from './replay-store';
+
+/** The gateway Lambda's handler in this process, on DynamoDB answered from memory. */
+export interface InProcessGateway {
+  /** Sends one chat completion through the handler; resolves when the response is complete. */
+  call(body: string): Promise<void>;
+  /** Switches storage from recording (DynamoDB Local) to answering from memory. */
+  replay(): void;
+  /** DynamoDB requests answered from memory so far. */
+  replayed(): number;
+}
+
+/**
+ * The same handler the gateway Lambda exports, wired as `index.ts` wires it, called with the
+ * HTTP API event directly: no HTTP server in front, and (after `replay()`) no database behind.
+ * What remains between the client and the upstream is the gateway's own compute, including
+ * the AWS SDK's request building, signing and parsing.
+ */
+export function inProcessGateway(options: {
+  config: GatewayConfigInput;
+  dynamodbEndpoint: string;
+  tables: TableNames;
+  apiKey: string;
+  secrets: Record<string, string>;
+}): InProcessGateway {
+  const store = new ReplayStore(options.dynamodbEndpoint);
+  const handler = createGatewayHandler(
+    gatewayDependencies({
+      db: store.db,
+      tables: options.tables,
+      catalog: new Catalog(parseGatewayConfig(options.config)),
+      secrets: staticSecrets(options.secrets),
+      alerts: new InMemoryAlertPublisher(),
+      identityCacheTtlMs: 30_000,
+      providerTimeoutMs: 25_000,
+    }),
+  );
+  const route = matchRoute('POST', '/v1/chat/completions');
+  const context = lambdaContext('gateway');
+  return {
+    async call(body) {
+      const event: APIGatewayProxyEventV2 = toHttpApiEvent(
+        {
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
+          body,
+        },
+        route,
+      );
+      const response = await handler(event, context);
+      if (typeof response !== 'object' || response.statusCode !== 200) {
+        throw new Error(`in-process request failed: ${JSON.stringify(response).slice(0, 300)}`);
+      }
+    },
+    replay: () => store.replay(),
+    replayed: () => store.replayed,
+  };
+}
