@@ -1,30 +1,28 @@
-import { gatewayConfig as repositoryConfig } from '../../../gateway.config';
 import { Catalog } from './catalog';
-import { parseGatewayConfig, type GatewayConfig } from './schema';
+import type { GatewayConfig } from './schema';
 
 /**
  * The config the CDK construct was given, as it validated it at synth, inlined into each Lambda
- * bundle by esbuild's `define` (see `lib/gateway-function.ts`). The local runtime sets the same
- * global; absent when running from source otherwise (tests), where the repository's own
- * `gateway.config.ts` applies.
+ * bundle by esbuild's `define` (see `lib/gateway-function.ts`); the local runtime sets the same
+ * global, validated, before it loads the handlers. Nothing here parses it: the config schemas
+ * (catalog, providers, policies) stay out of the Lambda bundles and out of their cold starts.
  */
 declare const __GATEWAY_CONFIG__: GatewayConfig | undefined;
 
 let cached: Catalog | undefined;
 
 /**
- * The deployed catalog, built once per Lambda instance. The inlined config was validated when
- * the stack was synthesized (a bad config fails `cdk synth`, never a request); only the
- * repository's own config, read from source, is validated here.
+ * The deployed catalog, built once per Lambda instance. A bad config fails `cdk synth` (or
+ * `npm start`), never a request.
  *
  * @example
  * const catalog = loadCatalog();
  */
 export function loadCatalog(): Catalog {
-  if (!cached) {
-    cached = new Catalog(
-      typeof __GATEWAY_CONFIG__ === 'undefined' ? parseGatewayConfig(repositoryConfig) : __GATEWAY_CONFIG__,
+  if (typeof __GATEWAY_CONFIG__ === 'undefined') {
+    throw new Error(
+      'No gateway config: a Lambda bundle has it inlined by the CDK construct, and the local runtime sets it before loading the handlers.',
     );
   }
-  return cached;
+  return (cached ??= new Catalog(__GATEWAY_CONFIG__));
 }
