@@ -1,15 +1,15 @@
 import { ProviderError } from '../../lambdas/shared/providers/errors';
 import { backoffDelayMs } from '../../lambdas/shared/routing/backoff';
-import { CircuitBreakers } from '../../lambdas/shared/routing/circuit-breaker';
+import { circuitKey, CircuitBreakers } from '../../lambdas/shared/routing/circuit-breaker';
 import { RouteFailedError, Router, type RouteCandidate } from '../../lambdas/shared/routing/router';
 import type { ModelEntry } from '../../lambdas/shared/catalog/schema';
 
-function candidate(provider: string, timeoutMs?: number): RouteCandidate {
+function candidate(provider: string, timeoutMs?: number, upstreamModel = `${provider}-upstream`): RouteCandidate {
   return {
     model: { id: `${provider}-model` } as ModelEntry,
     target: {
       connectionName: provider,
-      upstreamModel: `${provider}-upstream`,
+      upstreamModel,
       connection: {
         adapter: 'mock',
         latencyMs: 0,
@@ -148,6 +148,9 @@ describe('router', () => {
   });
 });
 
+/** The circuit of a test candidate's deployment. */
+const circuitOf = (provider: string) => circuitKey(candidate(provider).target);
+
 describe('circuit breakers', () => {
   it('open after consecutive failures, skip the provider, then let one probe through after the cooldown', async () => {
     const { router, breakers, advance } = fakeRouter({ failureThreshold: 2 });
@@ -156,7 +159,7 @@ describe('circuit breakers', () => {
       return 'b';
     };
     await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, down);
-    expect(breakers.state('a')).toBe('open');
+    expect(breakers.state(circuitOf('a'))).toBe('open');
     const calls: string[] = [];
     const skipped = await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, async (c) => {
       calls.push(c.target.connectionName);
@@ -166,11 +169,30 @@ describe('circuit breakers', () => {
     expect(skipped.log[0]).toEqual({ provider: 'a', model: 'a-model', outcome: 'skipped' });
 
     advance(30_000);
-    expect(breakers.state('a')).toBe('half-open');
-    expect(breakers.allows('a')).toBe(true);
-    expect(breakers.allows('a')).toBe(false); // one probe at a time
-    breakers.recordSuccess('a');
-    expect(breakers.state('a')).toBe('closed');
+    expect(breakers.state(circuitOf('a'))).toBe('half-open');
+    expect(breakers.allows(circuitOf('a'))).toBe(true);
+    expect(breakers.allows(circuitOf('a'))).toBe(false); // one probe at a time
+    breakers.recordSuccess(circuitOf('a'));
+    expect(breakers.state(circuitOf('a'))).toBe('closed');
+  });
+
+  it("guard one model of a connection: a failing model leaves its connection's other models in service", async () => {
+    const { router, breakers } = fakeRouter({ failureThreshold: 2 });
+    const retired = candidate('a', undefined, 'retired-model');
+    const healthy = candidate('a', undefined, 'healthy-model');
+    const calls: string[] = [];
+    const call = async (c: RouteCandidate) => {
+      calls.push(c.target.upstreamModel);
+      if (c.target.upstreamModel === 'retired-model') throw new ProviderError('unavailable', 'no such deployment');
+      return c.target.upstreamModel;
+    };
+    await router.route([retired, healthy], Date.now() + 1e9, call);
+    expect(breakers.state(circuitKey(retired.target))).toBe('open');
+    expect(breakers.state(circuitKey(healthy.target))).toBe('closed');
+    calls.length = 0;
+    const served = await router.route([retired, healthy], Date.now() + 1e9, call);
+    expect(served.value).toBe('healthy-model');
+    expect(calls).toEqual(['healthy-model']);
   });
 
   it('are not tripped by bad requests', async () => {
@@ -182,6 +204,6 @@ describe('circuit breakers', () => {
         })
         .catch(() => undefined);
     }
-    expect(breakers.state('a')).toBe('closed');
+    expect(breakers.state(circuitOf('a'))).toBe('closed');
   });
 });

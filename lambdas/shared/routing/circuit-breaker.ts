@@ -1,4 +1,6 @@
-/** Circuit state of one provider connection, as the breaker sees it in this Lambda instance. */
+import type { ProviderTarget } from '../providers/types';
+
+/** Circuit state of one deployment, as the breaker sees it in this Lambda instance. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /** Tuning of the breakers. */
@@ -17,11 +19,24 @@ interface Circuit {
 }
 
 /**
- * Per-connection circuit breakers, so that a dead upstream is skipped at once (and the request
- * goes to its fallback) instead of costing every request its timeout. After `failureThreshold`
- * consecutive failures a connection is skipped for `cooldownMs`; then one request probes it: a
- * success closes the circuit, a failure opens it again. State is per Lambda instance: each
- * instance learns on its own, which needs no shared store and costs no latency.
+ * What one circuit guards: an upstream model on a connection (a deployment). A model whose
+ * deployment fails (retired, missing, throttled on its own quota) must not take the other models
+ * of its connection down with it; a connection-wide outage opens each model's circuit in turn.
+ *
+ * @example
+ * circuitKey({ connectionName: 'openai', upstreamModel: 'gpt-4o' }) // 'openai/gpt-4o'
+ */
+export function circuitKey(target: Pick<ProviderTarget, 'connectionName' | 'upstreamModel'>): string {
+  return `${target.connectionName}/${target.upstreamModel}`;
+}
+
+/**
+ * Per-deployment circuit breakers (see {@link circuitKey}), so that a dead upstream is skipped at
+ * once (and the request goes to its fallback) instead of costing every request its timeout.
+ * After `failureThreshold` consecutive failures a deployment is skipped for `cooldownMs`; then
+ * one request probes it: a success closes the circuit, a failure opens it again. State is per
+ * Lambda instance: each instance learns on its own, which needs no shared store and costs no
+ * latency.
  */
 export class CircuitBreakers {
   private readonly circuits = new Map<string, Circuit>();
@@ -32,10 +47,10 @@ export class CircuitBreakers {
   }
 
   /**
-   * Whether a call to this connection may go ahead now (claims the probe when half-open).
+   * Whether a call to this deployment may go ahead now (claims the probe when half-open).
    *
    * @example
-   * if (!breakers.allows('bedrock')) skipToFallback();
+   * if (!breakers.allows(circuitKey(target))) skipToFallback();
    */
   allows(key: string): boolean {
     const circuit = this.circuits.get(key);

@@ -1,5 +1,5 @@
 export { backoffDelayMs } from './backoff';
-export { CircuitBreakers, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
+export { circuitKey, CircuitBreakers, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
 export {
   RouteFailedError,
   Router,

@@ -3,7 +3,7 @@ import type { ModelEntry } from '../catalog/schema';
 import { ProviderError } from '../providers/errors';
 import type { ProviderTarget } from '../providers/types';
 import { backoffDelayMs } from './backoff';
-import type { CircuitBreakers } from './circuit-breaker';
+import { circuitKey, type CircuitBreakers } from './circuit-breaker';
 
 /** One model a request may be served by: the one asked for, then its fallbacks. */
 export interface RouteCandidate {
@@ -65,7 +65,7 @@ function asProviderError(error: unknown): ProviderError {
  * (throttling, 5xx, timeouts) are retried with jittered exponential backoff, honouring the
  * upstream's `retry-after` when it fits in the deadline, then the next candidate is tried; an
  * invalid request stops at once (no other model would accept it either); a misconfigured
- * connection moves on without retrying; connections whose circuit is open are skipped. Each
+ * connection moves on without retrying; deployments whose circuit is open are skipped. Each
  * attempt gets its own abort signal bounded by the deadline and the connection's `timeoutMs`.
  */
 export class Router {
@@ -101,10 +101,10 @@ export class Router {
     let lastError: ProviderError | undefined;
     let lastCandidate = candidates[0]!;
     for (const candidate of candidates) {
-      const key = candidate.target.connectionName;
+      const key = circuitKey(candidate.target);
       const record = (outcome: AttemptRecord['outcome'], error?: ProviderError) =>
         log.push({
-          provider: key,
+          provider: candidate.target.connectionName,
           model: candidate.model.id,
           outcome,
           ...(error ? { failure: error.failure } : {}),
