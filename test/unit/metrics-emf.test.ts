@@ -1,11 +1,48 @@
 import {
   DIMENSION_SETS,
-  EMITTED,
   METRICS,
   METRICS_NAMESPACE,
   observeRequest,
+  type MetricKey,
 } from '../../lambdas/shared/observability/metrics';
 import { captureEmf, SAMPLE_OBSERVATIONS, type EmfDocument } from '../helpers/emf';
+
+/** The metrics each kind of emission may carry: stated here, independently of `metricValues`. */
+const EMITTED = {
+  request: [
+    'requests',
+    'clientErrors',
+    'serverErrors',
+    'providerErrors',
+    'retries',
+    'fallbacks',
+    'latency',
+    'streamDuration',
+    'upstreamLatency',
+    'gatewayOverhead',
+    'timeToFirstToken',
+    'inputTokens',
+    'outputTokens',
+    'cachedTokens',
+    'costMicros',
+    'policyBlocks',
+    'policyRedactions',
+    'policyAlerts',
+    'coldStarts',
+  ],
+  refusal: [
+    'requests',
+    'clientErrors',
+    'serverErrors',
+    'latency',
+    'budgetRejections',
+    'policyBlocks',
+    'policyAlerts',
+    'policyRedactions',
+    'coldStarts',
+  ],
+  throttle: ['requests', 'clientErrors', 'latency', 'throttles', 'coldStarts'],
+} as const satisfies Record<keyof typeof DIMENSION_SETS, readonly MetricKey[]>;
 
 const UNITS = new Set([
   'Seconds',

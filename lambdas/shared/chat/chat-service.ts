@@ -2,7 +2,7 @@ import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
 import { lineItemMicros, priceUsage, type CostBreakdown } from '../cost/pricing';
 import type { AuditLog } from '../audit/audit-log';
-import type { AuditRecord } from '../audit/record';
+import { auditRecordOf, type AuditRecord } from '../audit/record';
 import { ERROR_CODES, forbidden, GatewayError, notFound } from '../http/errors';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { logger } from '../observability/logger';
@@ -663,15 +663,8 @@ export class ChatService {
    * Records an admitted request: its ledger entry, aggregates, quota settlement and audit
    * record in one transaction; then its metrics and summary log.
    */
-  private async finish(
-    caller: AuthenticatedCaller,
-    facts: AttemptFacts,
-    context: RequestContext,
-    plan: ChatPlan,
-    admission: Admission,
-    ending: Ending,
-  ): Promise<UsageRecord> {
-    const { record, recorded } = this.settle(caller, facts, context, plan, admission, ending);
+  private async finish(...request: Parameters<ChatService['settle']>): Promise<UsageRecord> {
+    const { record, recorded } = this.settle(...request);
     await recorded;
     return record;
   }
@@ -707,25 +700,10 @@ export class ChatService {
       latencyMs: this.now() - context.receivedAt,
       createdAt: new Date(context.receivedAt).toISOString(),
     };
-    const audit: AuditRecord = {
-      requestId: record.requestId,
-      teamId: record.teamId,
-      keyId: record.keyId,
-      requestedModel: record.requestedModel,
-      model: record.model,
-      provider: record.provider,
-      decision: ending.decision.action,
-      ruleIds: ending.decision.ruleIds,
-      status: record.status,
-      httpStatus: record.httpStatus,
-      streamed: record.streamed,
-      usage: record.usage,
-      costMicros: record.cost.totalMicros,
-      latencyMs: record.latencyMs,
-      ...(plan.promptExcerpt ? { promptExcerpt: plan.promptExcerpt } : {}),
-      ...(ending.responseExcerpt ? { responseExcerpt: ending.responseExcerpt } : {}),
-      createdAt: record.createdAt,
-    };
+    const audit = auditRecordOf(record, ending.decision, {
+      promptExcerpt: plan.promptExcerpt,
+      responseExcerpt: ending.responseExcerpt,
+    });
     const tokens = totalTokens(record.usage);
     const settlement: QuotaSettlement = {
       ...this.deps.quota.settlement(admission, tokens, record.cost.totalMicros),

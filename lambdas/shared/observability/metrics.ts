@@ -78,43 +78,6 @@ export const DIMENSION_SETS = {
   throttle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team], [DIMENSIONS.service, DIMENSIONS.limitType]],
 } as const satisfies Record<string, readonly (readonly Dimension[])[]>;
 
-/** Which metrics each emission carries (the dashboard cross-check reads this). */
-export const EMITTED = {
-  request: [
-    'requests',
-    'clientErrors',
-    'serverErrors',
-    'providerErrors',
-    'retries',
-    'fallbacks',
-    'latency',
-    'streamDuration',
-    'upstreamLatency',
-    'gatewayOverhead',
-    'timeToFirstToken',
-    'inputTokens',
-    'outputTokens',
-    'cachedTokens',
-    'costMicros',
-    'policyBlocks',
-    'policyRedactions',
-    'policyAlerts',
-    'coldStarts',
-  ],
-  refusal: [
-    'requests',
-    'clientErrors',
-    'serverErrors',
-    'latency',
-    'budgetRejections',
-    'policyBlocks',
-    'policyAlerts',
-    'policyRedactions',
-    'coldStarts',
-  ],
-  throttle: ['requests', 'clientErrors', 'latency', 'throttles', 'coldStarts'],
-} as const satisfies Record<keyof typeof DIMENSION_SETS, readonly MetricKey[]>;
-
 /** What the gateway observed about one request, once it is answered. */
 export interface RequestObservation {
   requestId: string;
