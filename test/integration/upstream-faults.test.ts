@@ -735,6 +735,9 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
     else expect(answer.status).toBe(expected.status);
     expectOpenAiError(streamed ? answer.errorBody : answer.body, expected.code);
     const exchanges = await expectUpstreamCalls(model, expected.upstream);
+    // The error says how the request was routed, as a success does.
+    expect(answer.headers.get('x-gateway-model')).toBe(model);
+    expect(answer.headers.get('x-gateway-attempts')).toBe(String(exchanges.length));
     await expectRecordedOnce(team, answer.requestId, {
       model,
       status: 'error',

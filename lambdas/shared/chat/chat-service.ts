@@ -4,6 +4,7 @@ import { lineItemMicros, priceUsage, type CostBreakdown } from '../cost/pricing'
 import type { AuditLog } from '../audit/audit-log';
 import { auditRecordOf, type AuditRecord } from '../audit/record';
 import { ERROR_CODES, forbidden, GatewayError, notFound } from '../http/errors';
+import { GATEWAY_HEADERS } from '../http/headers';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { logger } from '../observability/logger';
 import { observeRequest, type RequestObservation } from '../observability/metrics';
@@ -635,6 +636,14 @@ export class ChatService {
       });
     }
     const candidate = routeFailed?.lastCandidate ?? plan.candidates[0]!;
+    // A failure says how it was routed too, as a success does (headers only: the body is OpenAI's).
+    if (routeFailed && clientError) {
+      Object.assign(clientError.headers, {
+        [GATEWAY_HEADERS.model]: candidate.model.id,
+        [GATEWAY_HEADERS.provider]: candidate.target.connectionName,
+        [GATEWAY_HEADERS.attempts]: String(routeFailed.attempts),
+      });
+    }
     await this.finish(
       caller,
       {
