@@ -228,8 +228,11 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
     // The HTTP API buffers responses: send the complete, valid SSE body at once, recorded first
     // (a buffered Lambda cannot work after it has answered).
     let sse = '';
-    for await (const frame of frames()) sse += frame;
-    await start.recorded;
+    try {
+      for await (const frame of frames()) sse += frame;
+    } finally {
+      await start.recorded;
+    }
     return { statusCode: 200, headers, body: sse };
   }
 
