@@ -183,7 +183,8 @@ type AttemptFacts = Pick<RoutingFacts, 'model' | 'requestedModel' | 'target' | '
  * policy profile to the request (allow-list, limits, deny rules, DLP, guardrail), admit it
  * against the rate limits and budget, route it to a provider (retries, fallbacks, deadline),
  * apply the profile to the answer, price the call and record it (ledger, aggregates, quota and
- * audit record in one transaction) before the response leaves. A request refused before
+ * audit record in one transaction) before the response leaves (a stream: as it ends, see
+ * {@link ChatStreamStart.recorded}). A request refused before
  * admission writes nothing but, when the policy blocked it, its audit record; every admitted
  * request leaves exactly one ledger entry and one audit record, whether it was served, failed,
  * or (streamed) broke off.
@@ -278,9 +279,9 @@ export class ChatService {
   /**
    * Starts a streamed completion: routes until one provider produces its first event (so
    * failures before that are retried, fall back, or become a proper HTTP error), then hands
-   * back the rest of the stream, checked by the policy as it flows. The stream records its
-   * usage before it ends, also when it breaks off or its consumer stops reading (`signal`
-   * aborts the upstream call).
+   * back the rest of the stream, checked by the policy as it flows. The stream's usage is
+   * recorded as it ends (`recorded`), also when it breaks off or its consumer stops reading
+   * (`signal` aborts the upstream call).
    *
    * @example
    * const start = await chat.stream(caller, body, { requestId, receivedAt });
@@ -393,6 +394,7 @@ export class ChatService {
     let failure: GatewayError | undefined;
     let clientGone = false;
     let record: UsageRecord | undefined;
+    let decision: PolicyDecision | undefined;
     try {
       for await (const event of answers.filterStream(providerEvents())) yield event;
       // Either the provider finished, or the policy blocked the answer (the upstream is stopped below).
@@ -414,12 +416,13 @@ export class ChatService {
       // 499 (nginx's "client closed request"): the client left; whatever the upstream did after
       // that is a consequence, not the cause.
       clientGone = clientSignal?.aborted === true || (!completed && !failure);
+      decision = combine(plan.decision, answers.decision);
       const settled = this.settle(caller, facts, context, plan, admission, {
         usage: meter.usage(plan.promptTokens, upstreamDone),
         status: completed ? 'ok' : 'error',
         httpStatus: completed ? 200 : clientGone ? 499 : failure!.status,
         streamed: true,
-        decision: combine(plan.decision, answers.decision),
+        decision,
         ...timing,
         ...responseExcerptOf(answers),
       });
@@ -430,7 +433,7 @@ export class ChatService {
       usage: record.usage,
       cost: record.cost,
       latencyMs: record.latencyMs,
-      policy: combine(plan.decision, answers.decision),
+      policy: decision,
     };
     if (failure) yield { type: 'failed', error: failure, ...ended };
     else yield { type: 'settled', ...ended };
@@ -526,17 +529,31 @@ export class ChatService {
     } catch (error) {
       logger.error('audit record failed; replay this record', { auditRecord: record, error: error as Error });
     }
+    this.observeRefusal(caller, body, context, decision, streamed, {
+      outcome: blocked ? 'blocked' : 'error',
+      httpStatus: refusal.status,
+      latencyMs,
+    });
+  }
+
+  /** Observes a request refused before any provider was called (nothing was admitted). */
+  private observeRefusal(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    decision: PolicyDecision,
+    streamed: boolean,
+    refusal: Pick<RequestObservation, 'outcome' | 'httpStatus' | 'limitType' | 'latencyMs'>,
+  ): void {
     this.observe({
       requestId: context.requestId,
       teamId: caller.team.teamId,
       keyId: caller.key.keyId,
       requestedModel: body.model,
-      outcome: blocked ? 'blocked' : 'error',
-      httpStatus: refusal.status,
       streamed,
       decision: decision.action,
       ruleIds: decision.ruleIds,
-      latencyMs,
+      ...refusal,
     });
   }
 
@@ -592,16 +609,9 @@ export class ChatService {
       // Refusals by quota are counted, not audited: a client hammering a spent limit would
       // otherwise turn every refused request into a DynamoDB write.
       if (error instanceof RateLimitExceededError || error instanceof BudgetExhaustedError) {
-        this.observe({
-          requestId: context.requestId,
-          teamId: team.teamId,
-          keyId: key.keyId,
-          requestedModel: body.model,
+        this.observeRefusal(caller, body, context, plan.decision, body.stream === true, {
           outcome: error instanceof RateLimitExceededError ? 'throttled' : 'budget_exhausted',
           httpStatus: error.status,
-          streamed: body.stream === true,
-          decision: plan.decision.action,
-          ruleIds: plan.decision.ruleIds,
           ...(error instanceof RateLimitExceededError ? { limitType: error.limitType } : {}),
           latencyMs: this.now() - context.receivedAt,
         });
@@ -625,19 +635,16 @@ export class ChatService {
     streamed: boolean,
   ): Promise<GatewayError> {
     const routeFailed = error instanceof RouteFailedError ? error : undefined;
-    const clientError = routeFailed
-      ? toClientError(routeFailed.lastError, routeFailed.lastCandidate.target.connectionName)
-      : undefined;
+    const candidate = routeFailed?.lastCandidate ?? plan.candidates[0]!;
+    let clientError: GatewayError | undefined;
     if (routeFailed) {
       logger.warn('no provider served the request', {
         requestId: context.requestId,
         attempts: routeFailed.attempts,
         route: routeFailed.log,
       });
-    }
-    const candidate = routeFailed?.lastCandidate ?? plan.candidates[0]!;
-    // A failure says how it was routed too, as a success does (headers only: the body is OpenAI's).
-    if (routeFailed && clientError) {
+      clientError = toClientError(routeFailed.lastError, candidate.target.connectionName);
+      // A failure says how it was routed too, as a success does (headers only: the body is OpenAI's).
       Object.assign(clientError.headers, {
         [GATEWAY_HEADERS.model]: candidate.model.id,
         [GATEWAY_HEADERS.provider]: candidate.target.connectionName,
