@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
 import { itemKeys } from '../store/schema';
 import type { TransactItem } from '../store/transactions';
@@ -32,15 +33,33 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
+/**
+ * A page's LastEvaluatedKey as a cursor carries it: exactly the table's key. The sort key is an
+ * ISO instant of the month and a change id; anything else DynamoDB would refuse (a 500) or read
+ * from somewhere the listing does not cover.
+ */
+const cursorKeySchema = z.strictObject({
+  pk: z.string(),
+  sk: z.string().regex(/^\d{4}-\d{2}-\d{2}T[0-9:.]+Z#[0-9a-f-]{36}$/),
+});
+
+/**
+ * The key to resume a month's listing from: the cursor's key if it is one of this month's
+ * partition, else a 400 naming the cursor (never handed to DynamoDB as it came).
+ */
 function decodeCursor(cursor: string, month: string): Record<string, unknown> {
+  const invalid = () => invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
+  let json: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (key.pk !== itemKeys.adminChangePartition(month) || typeof key.sk !== 'string')
-      throw new Error('foreign cursor');
-    return key;
+    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
+    throw invalid();
   }
+  const key = cursorKeySchema.safeParse(json);
+  if (!key.success || key.data.pk !== itemKeys.adminChangePartition(month) || !key.data.sk.startsWith(month)) {
+    throw invalid();
+  }
+  return { pk: key.data.pk, sk: key.data.sk };
 }
 
 /**

@@ -1,17 +1,23 @@
 import * as z from 'zod';
 import { formatMicros } from '../cost/money';
 import type { ApiKeyRecord } from '../keys/schema';
-import { modelPatternSchema, teamIdSchema, type TeamRecord } from '../teams/schema';
+import {
+  modelPatternSchema,
+  monthlyBudgetUsdSchema,
+  perMinuteLimitSchema,
+  teamIdSchema,
+  type TeamRecord,
+} from '../teams/schema';
 
 /** Admin API bodies use snake_case, like the rest of the gateway's HTTP surface. */
-const limit = z.number().int().positive().max(10_000_000);
+const limit = perMinuteLimitSchema;
 
 /** Body of `POST /v1/admin/teams`. Unset limits take the config's team defaults. */
 export const createTeamInputSchema = z.strictObject({
   id: teamIdSchema,
   name: z.string().trim().min(1).max(100),
   cost_center: z.string().trim().min(1).max(64).optional(),
-  monthly_budget_usd: z.number().nonnegative().max(100_000_000).optional(),
+  monthly_budget_usd: monthlyBudgetUsdSchema.optional(),
   soft_alert_percent: z.number().int().min(1).max(100).optional(),
   requests_per_minute: limit.optional(),
   tokens_per_minute: limit.optional(),
@@ -24,7 +30,7 @@ export const updateTeamInputSchema = z
   .strictObject({
     name: z.string().trim().min(1).max(100).optional(),
     cost_center: z.string().trim().min(1).max(64).nullable().optional(),
-    monthly_budget_usd: z.number().nonnegative().max(100_000_000).nullable().optional(),
+    monthly_budget_usd: monthlyBudgetUsdSchema.nullable().optional(),
     soft_alert_percent: z.number().int().min(1).max(100).optional(),
     requests_per_minute: limit.optional(),
     tokens_per_minute: limit.optional(),

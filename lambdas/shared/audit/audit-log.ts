@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
-import { BY_DECISION_INDEX, itemKeys } from '../store/schema';
+import { AUDIT_DECISION_SHARDS, BY_DECISION_INDEX, itemKeys } from '../store/schema';
+import { teamIdSchema } from '../teams/schema';
 import type { TransactItem } from '../store/transactions';
 import type { AuditRecord } from './record';
 
@@ -25,30 +28,133 @@ export interface AuditSearch {
 
 const DAY_MS = 86_400_000;
 
-interface Cursor {
-  /** The partition (team month or decision day) the next page continues in. */
-  p: string;
-  /** DynamoDB's LastEvaluatedKey within it. */
-  k?: Record<string, unknown>;
+/** The longest sort key a cursor may carry: an ISO instant, `#` and a request id, with room to spare. */
+const MAX_CURSOR_SORT_KEY = 200;
+
+/** The month of a team's audit partition key (`AUDIT#<team>#<month>`); undefined for any other text. */
+function auditPartitionMonth(pk: string): string | undefined {
+  const match = /^AUDIT#([^#]+)#(\d{4}-\d{2})$/.exec(pk);
+  if (!match || !teamIdSchema.safeParse(match[1]).success) return undefined;
+  return pk === itemKeys.auditPartition(match[1]!, match[2]!) ? match[2] : undefined;
 }
 
-function encodeCursor(cursor: Cursor | undefined): string | undefined {
+/** Where the next page of a team's records continues: a partition (team month) and a key in it. */
+const teamCursorSchema = z.strictObject({
+  p: z.string(),
+  /** DynamoDB's LastEvaluatedKey in that partition: exactly the table's key. */
+  k: z.strictObject({ pk: z.string(), sk: z.string().max(MAX_CURSOR_SORT_KEY) }).optional(),
+});
+
+/** A shard's position: not read yet, read to the end, or the table key of the last record returned. */
+const shardPositionSchema = z.union([
+  z.literal('start'),
+  z.literal('done'),
+  z.tuple([z.string().max(64), z.string().max(MAX_CURSOR_SORT_KEY)]),
+]);
+type ShardPosition = z.infer<typeof shardPositionSchema>;
+
+/** Where the next page of a cross-team search continues: a day and every shard's position in it. */
+const decisionCursorSchema = z.strictObject({
+  d: z.string(),
+  s: z.array(shardPositionSchema).length(AUDIT_DECISION_SHARDS),
+});
+
+function encodeCursor(cursor: object | undefined): string | undefined {
   return cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : undefined;
 }
 
-function decodeCursor(
+function invalidCursor() {
+  return invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
+}
+
+/**
+ * A cursor's JSON, checked against its schema. Anything else (not base64, not JSON, another
+ * shape) is the client's mistake, a 400, never something to hand DynamoDB.
+ */
+function cursorJson<S extends z.ZodType>(cursor: string, schema: S): z.infer<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw invalidCursor();
+  return parsed.data;
+}
+
+/**
+ * Whether a record's sort key may start a query of this search: DynamoDB refuses (500) an
+ * ExclusiveStartKey outside the key condition, so a cursor from another range is a 400 here.
+ */
+function sortKeyInRange(sk: string, search: Pick<AuditSearch, 'from' | 'to'>, prefix: string): boolean {
+  return sk.startsWith(prefix) && sk.includes('#') && sk >= search.from && sk <= `${search.to}~`;
+}
+
+/**
+ * Where a team search resumes: the partition's index and, within it, DynamoDB's key. The key must
+ * be exactly the table's key (`pk`, `sk`), in the partition named, within the search's range:
+ * anything else would let a caller start a query in another team's partition or make DynamoDB fail.
+ */
+function decodeTeamCursor(
   cursor: string | undefined,
   partitions: readonly string[],
+  search: AuditSearch,
 ): { start: number; key?: Record<string, unknown> } {
   if (!cursor) return { start: 0 };
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
-    const start = partitions.indexOf(parsed.p);
-    if (start < 0) throw new Error('foreign cursor');
-    return { start, ...(parsed.k ? { key: parsed.k } : {}) };
-  } catch {
-    throw invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
-  }
+  const parsed = cursorJson(cursor, teamCursorSchema);
+  const start = partitions.indexOf(parsed.p);
+  if (start < 0) throw invalidCursor();
+  if (!parsed.k) return { start };
+  const month = auditPartitionMonth(parsed.p);
+  if (parsed.k.pk !== parsed.p || !month || !sortKeyInRange(parsed.k.sk, search, month)) throw invalidCursor();
+  return { start, key: { pk: parsed.k.pk, sk: parsed.k.sk } };
+}
+
+/**
+ * The `byDecision` shard a record is indexed under: a hash of its request id, so records spread
+ * evenly whatever team sent them.
+ *
+ * @example
+ * decisionShard('JqF0XhYnIAMEVZg=') // 0..AUDIT_DECISION_SHARDS-1
+ */
+export function decisionShard(requestId: string): number {
+  return createHash('sha256').update(requestId).digest().readUInt32BE(0) % AUDIT_DECISION_SHARDS;
+}
+
+/** Every shard of a day, none read yet. */
+function unreadShards(): ShardPosition[] {
+  return Array.from({ length: AUDIT_DECISION_SHARDS }, () => 'start' as const);
+}
+
+/**
+ * Where a cross-team search resumes: a day of the search and each shard's position in it. A
+ * position must be a record of that day, within the search's range, whose request id hashes to
+ * that very shard (so it names a key of the partition being read), with a team partition key
+ * of the record's month.
+ */
+function decodeDecisionCursor(
+  cursor: string | undefined,
+  days: readonly string[],
+  search: AuditSearch,
+): { start: number; positions: ShardPosition[] } {
+  if (!cursor) return { start: 0, positions: unreadShards() };
+  const parsed = cursorJson(cursor, decisionCursorSchema);
+  const start = days.indexOf(parsed.d);
+  if (start < 0) throw invalidCursor();
+  parsed.s.forEach((position, shard) => {
+    if (typeof position === 'string') return;
+    const [pk, sk] = position;
+    const month = auditPartitionMonth(pk);
+    if (
+      month !== parsed.d.slice(0, 7) ||
+      !sortKeyInRange(sk, search, `${parsed.d}T`) ||
+      decisionShard(sk.slice(sk.indexOf('#') + 1)) !== shard
+    ) {
+      throw invalidCursor();
+    }
+  });
+  return { start, positions: parsed.s };
 }
 
 /** Months (`YYYY-MM`) from `to` back to `from`, newest first. */
@@ -76,6 +182,30 @@ function daysNewestFirst(from: string, to: string): string[] {
   return days;
 }
 
+/** One shard of a day while a cross-team search reads it. */
+interface ShardReader {
+  partition: string;
+  /** Where the cursor resumes this shard: after the last record returned from it. */
+  resumeAt: ShardPosition;
+  /** Records read from DynamoDB and not yet returned, newest first. */
+  buffer: Record<string, unknown>[];
+  /** DynamoDB's key to read the shard's next page from. */
+  next: Record<string, unknown> | undefined;
+  /** No page left to read. */
+  done: boolean;
+}
+
+/**
+ * A shard's position for the cursor: unread records in its buffer are read again next time
+ * (from after the last returned one); with none, it continues from DynamoDB's key, or is done.
+ */
+function shardPosition(shard: ShardReader): ShardPosition {
+  if (shard.buffer.length > 0) return shard.resumeAt;
+  if (shard.done) return 'done';
+  const next = shard.next!;
+  return [next['pk'] as string, next['sk'] as string];
+}
+
 function strip(item: Record<string, unknown>): AuditRecord {
   const { pk: _pk, sk: _sk, decisionDay: _decisionDay, expiresAt: _expiresAt, ...record } = item;
   return record as unknown as AuditRecord;
@@ -97,7 +227,13 @@ export class AuditLog {
     return {
       ...itemKeys.auditEntry(record.teamId, record.createdAt, record.requestId),
       ...(record.decision !== 'allow'
-        ? { decisionDay: itemKeys.auditDecisionDay(record.decision, record.createdAt.slice(0, 10)) }
+        ? {
+            decisionDay: itemKeys.auditDecisionDay(
+              record.decision,
+              record.createdAt.slice(0, 10),
+              decisionShard(record.requestId),
+            ),
+          }
         : {}),
       expiresAt: Math.floor(Date.parse(record.createdAt) / 1000) + this.retentionDays * 86_400,
       ...record,
@@ -136,24 +272,86 @@ export class AuditLog {
   }
 
   /**
-   * Records with one decision (not `allow`) across every team, newest first.
+   * Records with one decision (not `allow`) across every team, newest first. Each day's records
+   * are spread over `AUDIT_DECISION_SHARDS` index partitions: every shard of a day is read and
+   * the shards merged newest first; the cursor keeps each shard's position, so the next page
+   * resumes every shard exactly where this one stopped.
    *
    * @example
    * const { records } = await audit.byDecision({ decision: 'block', from, to, limit: 50 });
    */
   async byDecision(search: AuditSearch & { decision: Exclude<AuditRecord['decision'], 'allow'> }): Promise<AuditPage> {
-    const partitions = daysNewestFirst(search.from, search.to).map((d) =>
-      itemKeys.auditDecisionDay(search.decision, d),
-    );
-    const filters = search.keyId ? ['keyId = :keyId'] : [];
-    return this.page(
-      partitions,
-      'decisionDay',
-      BY_DECISION_INDEX,
-      search,
-      filters,
-      search.keyId ? { ':keyId': search.keyId } : {},
-    );
+    const days = daysNewestFirst(search.from, search.to);
+    const resume = decodeDecisionCursor(search.cursor, days, search);
+    const records: AuditRecord[] = [];
+    for (let i = resume.start; i < days.length; i++) {
+      const day = days[i]!;
+      const positions = i === resume.start ? resume.positions : unreadShards();
+      const shards = positions.map((position, shard): ShardReader => {
+        const partition = itemKeys.auditDecisionDay(search.decision, day, shard);
+        return {
+          partition,
+          resumeAt: position,
+          buffer: [],
+          done: position === 'done',
+          next: typeof position === 'string' ? undefined : { pk: position[0], sk: position[1], decisionDay: partition },
+        };
+      });
+      while (records.length < search.limit) {
+        await Promise.all(shards.map((shard) => this.fill(shard, search, search.limit - records.length)));
+        // Every shard's newest unread record is at its buffer's head: the newest of those is next.
+        let newest: ShardReader | undefined;
+        for (const shard of shards) {
+          const head = shard.buffer[0];
+          if (head && (!newest || (head['sk'] as string) > (newest.buffer[0]!['sk'] as string))) newest = shard;
+        }
+        if (!newest) break;
+        const item = newest.buffer.shift()!;
+        newest.resumeAt = [item['pk'] as string, item['sk'] as string];
+        records.push(strip(item));
+      }
+      if (records.length >= search.limit) {
+        const dayLeft = shards.some((shard) => shard.buffer.length > 0 || !shard.done);
+        const next = dayLeft
+          ? { d: day, s: shards.map(shardPosition) }
+          : days[i + 1]
+            ? { d: days[i + 1]!, s: unreadShards() }
+            : undefined;
+        const nextCursor = encodeCursor(next);
+        return { records, ...(nextCursor ? { nextCursor } : {}) };
+      }
+    }
+    return { records };
+  }
+
+  /**
+   * Reads a shard's next page when everything read from it was returned, so its buffer's head is
+   * its newest unreturned record (pages a filter emptied are skipped).
+   */
+  private async fill(shard: ShardReader, search: AuditSearch & { decision: string }, wanted: number): Promise<void> {
+    while (shard.buffer.length === 0 && !shard.done) {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BY_DECISION_INDEX,
+          KeyConditionExpression: 'decisionDay = :p AND sk BETWEEN :from AND :to',
+          ...(search.keyId ? { FilterExpression: 'keyId = :keyId' } : {}),
+          ExpressionAttributeValues: {
+            ':p': shard.partition,
+            ':from': search.from,
+            ':to': `${search.to}~`,
+            ...(search.keyId ? { ':keyId': search.keyId } : {}),
+          },
+          ScanIndexForward: false,
+          // Shards share a page evenly on average; reading a little more than a share saves round trips.
+          Limit: Math.min(wanted, Math.max(10, Math.ceil((2 * wanted) / AUDIT_DECISION_SHARDS))),
+          ...(shard.next ? { ExclusiveStartKey: shard.next } : {}),
+        }),
+      );
+      shard.buffer.push(...(page.Items ?? []));
+      shard.next = page.LastEvaluatedKey;
+      shard.done = page.LastEvaluatedKey === undefined;
+    }
   }
 
   /** Walks partitions newest first, filling one page; the cursor says where to resume. */
@@ -166,7 +364,7 @@ export class AuditLog {
     filterValues: Record<string, unknown>,
   ): Promise<AuditPage> {
     const records: AuditRecord[] = [];
-    const resume = decodeCursor(search.cursor, partitions);
+    const resume = decodeTeamCursor(search.cursor, partitions, search);
     let startKey = resume.key;
     for (let i = resume.start; i < partitions.length; i++) {
       do {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../http/json-depth';
 import { parseWith } from '../http/validation';
 import type { ChatMessage, ChatRequest, ContentPart, ImageMediaType, ResponseFormat, ToolChoice } from './types';
 
@@ -19,7 +20,11 @@ const name = z.string().max(64).optional();
 const toolCall = z.strictObject({
   id: z.string().min(1),
   type: z.literal('function'),
-  function: z.strictObject({ name: z.string().min(1), arguments: z.string() }),
+  function: z.strictObject({
+    name: z.string().min(1),
+    // Adapters parse and re-serialise these (Bedrock, Anthropic): bounded like a body's own JSON.
+    arguments: z.string().refine((text) => !exceedsJsonDepth(text), `nests deeper than ${MAX_JSON_DEPTH} levels`),
+  }),
 });
 
 const message = z.discriminatedUnion('role', [

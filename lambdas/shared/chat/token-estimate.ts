@@ -41,6 +41,8 @@ export function estimatePromptTokens(request: Pick<ChatRequest, 'messages' | 'to
     }
   }
   for (const tool of request.tools ?? []) {
+    // JSON.stringify recurses (RangeError past a few thousand levels); the parameters come from a
+    // body `parseJsonBody` refused beyond MAX_JSON_DEPTH levels, so this stays far from that.
     tokens += textTokens(tool.name) + textTokens(tool.description ?? '') + textTokens(JSON.stringify(tool.parameters));
   }
   return tokens;

@@ -27,6 +27,14 @@ export const BY_PARENT_INDEX = 'byParent';
 /** Name of the audit table's index of requests a policy did not simply allow, by decision and day. */
 export const BY_DECISION_INDEX = 'byDecision';
 
+/**
+ * Index partitions per decision and day in `byDecision`. One partition a day would be one hot key
+ * shared by every team (a partition takes about 1,000 writes a second): each record goes to the
+ * shard its request id hashes to, so even one busy team spreads, and a search reads every shard
+ * of a day and merges them.
+ */
+export const AUDIT_DECISION_SHARDS = 8;
+
 /** Every table. All keys are strings. */
 export const TABLES = {
   /** Teams and API keys. */
@@ -107,6 +115,9 @@ export const itemKeys = {
     sk: `${timestamp}#${requestId}`,
   }),
   auditPartition: (teamId: string, month: string) => `AUDIT#${teamId}#${month}`,
-  /** Index partition of the requests with one decision on one UTC day (not set for plain allows). */
-  auditDecisionDay: (decision: string, day: string) => `DECISION#${decision}#${day}`,
+  /**
+   * Index partition of the requests with one decision on one UTC day, in one of
+   * `AUDIT_DECISION_SHARDS` shards (not set for plain allows).
+   */
+  auditDecisionDay: (decision: string, day: string, shard: number) => `DECISION#${decision}#${day}#${shard}`,
 } as const;
