@@ -15,7 +15,9 @@ const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\.(.+)$/;
 export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
 
 /**
- * Least-privilege IAM statements for the Bedrock models in the catalog, and no others:
+ * Least-privilege IAM statements for the Bedrock models in the catalog as resolved for the
+ * deploy region (`resolveCatalog`: each model id final, its profile prefix derived from the
+ * region), and no others:
  * - a foundation model id: that model in the connection's region;
  * - a system inference profile (`us.anthropic…`): the profile, and the model in every region the
  *   profile may route to;
@@ -33,6 +35,11 @@ export function bedrockInvokeStatements(config: GatewayConfig, scope: BedrockSco
   for (const model of config.models) {
     const connection = config.providers[model.provider];
     if (connection?.adapter !== 'bedrock') continue;
+    if (model.inferenceProfile !== undefined) {
+      // A base id with `inferenceProfile` is not what the Lambda calls: granting it would allow
+      // the wrong resource. The construct resolves the catalog for its region first.
+      throw new Error(`bedrockInvokeStatements: model ${model.id} is not resolved for a region (resolveCatalog first)`);
+    }
     const region = connection.region ?? scope.region;
     const id = model.upstreamModel;
     if (id.startsWith('arn:')) {

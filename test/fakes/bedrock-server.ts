@@ -7,6 +7,7 @@ import {
   type Http2Session,
   type IncomingHttpHeaders,
 } from 'node:http2';
+import { createServer as createHttp1Server, type Server as Http1Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { sleep } from './fake-http-server';
@@ -82,6 +83,32 @@ export type FakeBedrockReply =
 
 /** The structured kind of {@link FakeBedrockReply}. */
 export type FakeBedrockMessageReply = Extract<FakeBedrockReply, { kind: 'message' }>;
+
+/**
+ * One foundation model as the control plane's ListFoundationModels returns it. Lifecycle times
+ * are given as `Date`s and sent as the service sends them: RFC 3339 date-time strings (the
+ * Bedrock service model's timestamp format; the SDK refuses epoch numbers there). A time left out
+ * is absent from the answer, as the API makes each of them optional.
+ */
+export interface FakeFoundationModel {
+  modelId: string;
+  modelName?: string;
+  providerName?: string;
+  status: 'ACTIVE' | 'LEGACY';
+  startOfLifeTime?: Date;
+  legacyTime?: Date;
+  publicExtendedAccessTime?: Date;
+  endOfLifeTime?: Date;
+  /** Regions whose list contains it (all when absent); the region is read from the request's SigV4 scope. */
+  regions?: string[];
+}
+
+/** A ListFoundationModels call the fake received. */
+export interface FakeListFoundationModelsRequest {
+  /** From the SigV4 credential scope of the Authorization header. */
+  region: string | undefined;
+  query: Record<string, string>;
+}
 
 /** The binary `application/vnd.amazon.eventstream` framing (prelude, headers, payload, CRCs). */
 const codec = new EventStreamCodec(
@@ -276,11 +303,16 @@ async function writeStream(
  * - `POST /guardrail/{id}/version/{version}/apply` (ApplyGuardrail): JSON in and out, answered
  *   by the guardrail responder (no intervention by default);
  * - errors before the answer as an HTTP status with the exception name in `x-amzn-errortype`;
- * exactly what `@aws-sdk/client-bedrock-runtime` parses (ConverseCommand, ConverseStreamCommand).
+ * exactly what `@aws-sdk/client-bedrock-runtime` parses (ConverseCommand, ConverseStreamCommand);
+ * - and, on its own HTTP/1.1 endpoint ({@link FakeBedrock.startControlPlane}), the control
+ *   plane's `GET /foundation-models` (ListFoundationModels of `@aws-sdk/client-bedrock`).
  */
 export class FakeBedrock {
   readonly requests: FakeBedrockRequest[] = [];
   readonly guardrailRequests: FakeGuardrailRequest[] = [];
+  readonly listFoundationModelsRequests: FakeListFoundationModelsRequest[] = [];
+  private foundationModels: FakeFoundationModel[] = [];
+  private controlPlane: Http1Server | undefined;
   private guardrail: (request: FakeGuardrailRequest) => FakeGuardrailReply = () => ({ action: 'NONE' });
   private server: Http2Server | undefined;
   private readonly sessions = new Set<Http2Session>();
@@ -324,6 +356,66 @@ export class FakeBedrock {
         assessments: reply.assessments ?? [],
       }),
     );
+  }
+
+  /** Replaces the foundation models the control plane lists (per test). */
+  setFoundationModels(models: FakeFoundationModel[]): void {
+    this.foundationModels = models;
+  }
+
+  /**
+   * Starts the control-plane stand-in (`bedrock.{region}.amazonaws.com`; HTTP/1.1 like the
+   * service, which the SDK's Bedrock client speaks by default) and returns its endpoint URL:
+   * `GET /foundation-models` (ListFoundationModels) answers HTTP 200 `application/json`
+   * `{ "modelSummaries": [ { modelArn, modelId, modelName, providerName, inputModalities,
+   * outputModalities, responseStreamingSupported, customizationsSupported,
+   * inferenceTypesSupported, modelLifecycle: { status, startOfLifeTime?, legacyTime?,
+   * publicExtendedAccessTime?, endOfLifeTime? } } ] }` (Amazon Bedrock API reference,
+   * ListFoundationModels and FoundationModelLifecycle), filtered by `byProvider` when given.
+   */
+  async startControlPlane(): Promise<string> {
+    this.controlPlane = createHttp1Server((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      if (req.method !== 'GET' || url.pathname !== '/foundation-models') {
+        res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnknownOperationException' });
+        res.end('{}');
+        return;
+      }
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\/bedrock\//.exec(String(req.headers.authorization ?? ''))?.[1];
+      const query = Object.fromEntries(url.searchParams.entries());
+      this.listFoundationModelsRequests.push({ region, query });
+      // The service model marks these timestamps as RFC 3339 date-times (the SDK refuses numbers).
+      const dateTime = (date: Date | undefined) => date?.toISOString();
+      const modelSummaries = this.foundationModels
+        .filter((m) => region === undefined || m.regions === undefined || m.regions.includes(region))
+        .filter(
+          (m) =>
+            query['byProvider'] === undefined || m.providerName?.toLowerCase() === query['byProvider'].toLowerCase(),
+        )
+        .map((m) => ({
+          modelArn: `arn:aws:bedrock:${region ?? 'us-east-1'}::foundation-model/${m.modelId}`,
+          modelId: m.modelId,
+          modelName: m.modelName ?? m.modelId,
+          providerName: m.providerName ?? m.modelId.split('.')[0],
+          inputModalities: ['TEXT'],
+          outputModalities: ['TEXT'],
+          responseStreamingSupported: true,
+          customizationsSupported: [],
+          inferenceTypesSupported: ['INFERENCE_PROFILE'],
+          modelLifecycle: {
+            status: m.status,
+            startOfLifeTime: dateTime(m.startOfLifeTime),
+            legacyTime: dateTime(m.legacyTime),
+            publicExtendedAccessTime: dateTime(m.publicExtendedAccessTime),
+            endOfLifeTime: dateTime(m.endOfLifeTime),
+          },
+        }));
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': REQUEST_ID });
+      // JSON.stringify leaves out the undefined (absent) lifecycle times.
+      res.end(JSON.stringify({ modelSummaries }));
+    });
+    await new Promise<void>((resolve) => this.controlPlane!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.controlPlane.address() as AddressInfo).port}`;
   }
 
   /** Starts listening on a free port and returns the endpoint URL. */
@@ -394,6 +486,12 @@ export class FakeBedrock {
   }
 
   async stop(): Promise<void> {
+    if (this.controlPlane) {
+      const controlPlane = this.controlPlane;
+      this.controlPlane = undefined;
+      controlPlane.closeAllConnections();
+      await new Promise<void>((resolve) => controlPlane.close(() => resolve()));
+    }
     if (!this.server) return;
     for (const session of this.sessions) session.destroy();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));

@@ -5,12 +5,13 @@ import { GatewayConfigError, parseGatewayConfig } from '../../lambdas/shared/cat
 describe('gateway config', () => {
   it('accepts the repository config and converts prices to micro-dollars per million tokens', () => {
     const config = parseGatewayConfig(gatewayConfig);
-    const sonnet = new Catalog(config).findModel('claude-sonnet-4');
+    const sonnet = new Catalog(config).findModel('sonnet');
+    expect(sonnet?.id).toBe('claude-sonnet-4-6');
     expect(sonnet?.prices).toEqual({
-      inputMicrosPerMTok: 3_000_000,
-      outputMicrosPerMTok: 15_000_000,
-      cacheReadMicrosPerMTok: 300_000,
-      cacheWriteMicrosPerMTok: 3_750_000,
+      inputMicrosPerMTok: 3_300_000,
+      outputMicrosPerMTok: 16_500_000,
+      cacheReadMicrosPerMTok: 330_000,
+      cacheWriteMicrosPerMTok: 4_125_000,
     });
   });
 

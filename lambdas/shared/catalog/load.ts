@@ -2,7 +2,8 @@ import { Catalog } from './catalog';
 import type { GatewayConfig } from './schema';
 
 /**
- * The config the CDK construct was given, as it validated it at synth, inlined into each Lambda
+ * The config the CDK construct was given, as it validated it and resolved it for its region at
+ * synth (final Bedrock model ids, no mock models unless enabled: `resolveCatalog`), inlined into each Lambda
  * bundle by esbuild's `define` (see `lib/gateway-function.ts`); the local runtime sets the same
  * global, validated, before it loads the handlers. Nothing here parses it: the config schemas
  * (catalog, providers, policies) stay out of the Lambda bundles and out of their cold starts.

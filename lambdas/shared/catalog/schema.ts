@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { ADMIN_PRINCIPAL_ARN } from '../config/admin-principals';
 import { usdToMicros } from '../cost/money';
+import { INFERENCE_GEOGRAPHIES, INFERENCE_PROFILE_MODES } from './inference-profiles';
 import { auditConfigSchema, policiesSchema } from '../policy/schema';
 import { providerConnectionSchema } from '../providers/options';
 import { modelPatternSchema } from '../teams/schema';
@@ -59,6 +61,18 @@ const modelSchema = z.strictObject({
   provider: connectionName,
   /** The provider's own model id (a Bedrock model id, inference profile id or ARN; an OpenAI model name). */
   upstreamModel: z.string().min(1).max(2048),
+  /**
+   * Bedrock only, with a base model id in `upstreamModel`: how it is served. `geo` derives the
+   * geographic profile prefix (`us.`, `eu.`, `apac.`, `jp.`, `au.`...) from the deploy region at
+   * synth, `global` uses the global profile, `none` the model in-region. Absent: `upstreamModel`
+   * is used exactly as written (a full profile id or ARN works as before).
+   */
+  inferenceProfile: z.enum(INFERENCE_PROFILE_MODES).optional(),
+  /**
+   * Geographies whose profiles serve this model, for a model the shipped availability table
+   * (`bedrock-models.ts`) does not know; used with `inferenceProfile`.
+   */
+  geographies: z.array(z.enum(INFERENCE_GEOGRAPHIES)).optional(),
   /** Human description shown by `GET /v1/models`. */
   description: z.string().max(500).optional(),
   prices: pricesSchema,
@@ -83,6 +97,34 @@ const teamDefaultsSchema = z.strictObject({
 });
 
 /**
+ * Who may use the admin routes. API Gateway's IAM authorizer admits any principal of the account
+ * with `execute-api:Invoke`; the gateway then admits only these. Nobody listed and no opt-in
+ * means the admin routes refuse everyone in AWS (synth warns).
+ */
+const adminsSchema = z.strictObject({
+  /**
+   * IAM role ARNs (any session of the role; a path in the ARN is fine) and IAM user ARNs. Not an
+   * account root ARN: admitting a whole account is the explicit opt-in below.
+   */
+  principals: z
+    .array(
+      z
+        .string()
+        .regex(
+          ADMIN_PRINCIPAL_ARN,
+          'expected an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/GatewayAdmin (for a whole account, set allowAnyPrincipalInAccount)',
+        ),
+    )
+    .max(100)
+    .default([]),
+  /**
+   * Admit every principal of the deploying account that may invoke the API (the IAM authorizer's
+   * check only). For sandboxes; never in a shared account.
+   */
+  allowAnyPrincipalInAccount: z.boolean().default(false),
+});
+
+/**
  * The platform team's one typed config: providers, model catalog and defaults. It is validated
  * when the CDK app synthesizes and again when a Lambda starts, with the same schema.
  */
@@ -99,6 +141,8 @@ export const gatewayConfigSchema = z
     /** Policy profiles (guardrails, DLP), assigned to teams. */
     policies: policiesSchema.prefault({}),
     audit: auditConfigSchema.prefault({}),
+    /** The admin allow-list. */
+    admins: adminsSchema.prefault({}),
   })
   .superRefine(
     (config, ctx) => {
@@ -128,6 +172,24 @@ export const gatewayConfigSchema = z
             });
           }
         });
+        if (model.inferenceProfile !== undefined) {
+          const adapter = config.providers[model.provider]?.adapter;
+          // The mock is allowed: the local runtime stands it in for a Bedrock connection without credentials.
+          if (adapter !== undefined && adapter !== 'bedrock' && adapter !== 'mock') {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', index, 'inferenceProfile'],
+              message: `inferenceProfile is for Bedrock models; provider "${model.provider}" is ${adapter}`,
+            });
+          }
+          if (!isBaseBedrockModelId(model.upstreamModel)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', index, 'upstreamModel'],
+              message: `with inferenceProfile, give the base model id (e.g. anthropic.claude-haiku-4-5-20251001-v1:0), not a profile id or ARN`,
+            });
+          }
+        }
         if (!(model.provider in config.providers)) {
           ctx.addIssue({
             code: 'custom',
@@ -140,6 +202,11 @@ export const gatewayConfigSchema = z
     // Cross-checks run even when a field failed, so one run reports every problem.
     { when: ({ value }) => isConfigShaped(value) },
   );
+
+/** A foundation model id without a profile prefix or ARN (`anthropic.…`, not `us.anthropic.…`). */
+function isBaseBedrockModelId(id: string): boolean {
+  return !id.startsWith('arn:') && !/^(us|us-gov|eu|apac|jp|au|ca|global)\./.test(id);
+}
 
 function isConfigShaped(
   value: unknown,
