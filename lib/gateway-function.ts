@@ -1,5 +1,6 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -27,12 +28,32 @@ export interface GatewayFunctionProps {
 /**
  * The one place Lambda defaults are fixed: Node.js 22 on arm64 (cheaper per ms, fast cold
  * starts), one minified, tree-shaken esbuild bundle with its source map, a log group with a
- * retention. Tables are bound with {@link GatewayFunction.bindTable}, which sets the table's
+ * retention, and a role of its own that may write to that log group and nothing else (instead
+ * of the managed `AWSLambdaBasicExecutionRole`, which lets a function create and write any log
+ * group of the account). Tables are bound with {@link GatewayFunction.bindTable}, which sets the table's
  * environment variable and grants exactly the listed actions, nothing more.
  */
 export class GatewayFunction extends NodejsFunction {
+  /**
+   * The function's own role. It is a sibling of the function in the construct tree (a role
+   * passed to a function cannot be its child), so cdk-nag acknowledgements of the role's
+   * policies go on this construct, not on the function.
+   */
+  readonly executionRole: Role;
+
   constructor(scope: Construct, id: string, props: GatewayFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      // A fixed text: IAM descriptions accept fewer characters than Lambda's.
+      description: 'LLM gateway function role: writes only its own log group',
+      inlinePolicies: { logs: ownLogGroupPolicy(logGroup) },
+    });
     super(scope, id, {
+      role,
       entry: props.entry,
       handler: 'handler',
       description: props.description,
@@ -57,11 +78,9 @@ export class GatewayFunction extends NodejsFunction {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
       },
-      logGroup: new LogGroup(scope, `${id}Logs`, {
-        retention: props.logRetention,
-        removalPolicy: props.removalPolicy,
-      }),
+      logGroup,
     });
+    this.executionRole = role;
   }
 
   /**
@@ -75,4 +94,27 @@ export class GatewayFunction extends NodejsFunction {
     this.addEnvironment(definition.envVar, table.tableName);
     table.grant(this, ...actions);
   }
+}
+
+/**
+ * Writing to one log group: creating streams in it and putting events in them. The group's bare
+ * ARN (CreateLogStream is authorized on the group) and its `Arn` attribute, which ends in `:*`
+ * and so covers the group's streams (PutLogEvents). No `logs:CreateLogGroup`: the group is
+ * created by the stack, so the function never needs to.
+ */
+function ownLogGroupPolicy(logGroup: LogGroup): PolicyDocument {
+  const groupArn = Stack.of(logGroup).formatArn({
+    service: 'logs',
+    resource: 'log-group',
+    resourceName: logGroup.logGroupName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [groupArn, logGroup.logGroupArn],
+      }),
+    ],
+  });
 }

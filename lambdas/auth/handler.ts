@@ -13,6 +13,7 @@ import {
   type AdminService,
 } from '../shared/admin';
 import type { GatewayConfig } from '../shared/catalog/schema';
+import type { AdminAllowList } from '../shared/config/admin-principals';
 import {
   createRouter,
   jsonResponse,
@@ -30,6 +31,8 @@ import {
 export interface AuthHandlerDeps {
   admin: AdminService;
   changes: AdminChangeLog;
+  /** Who may use these routes (the config's `admins`, from the environment). */
+  admins: AdminAllowList;
   now?: () => number;
 }
 
@@ -48,11 +51,11 @@ const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
  * The auth Lambda: admin-only routes for teams, keys and the admin audit trail. Every route
- * first requires the IAM principal API Gateway's authorizer attached; the principal is what the
- * audit trail records as the actor.
+ * first requires the IAM principal API Gateway's authorizer attached, and that it is on the
+ * admin allow-list; the principal is what the audit trail records as the actor.
  *
  * @example
- * export const handler = createAuthHandler({ admin, changes });
+ * export const handler = createAuthHandler({ admin, changes, admins });
  */
 export function createAuthHandler(deps: AuthHandlerDeps) {
   const now = deps.now ?? Date.now;
@@ -60,36 +63,36 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     jsonResponse(status, payload, { ...requestIdHeader(request.apiRequestId), ...headers });
 
   async function listTeams(request: HttpRequest) {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     return ok(request, { object: 'list', data: (await deps.admin.listTeams()).map(teamView) });
   }
 
   async function createTeam(request: HttpRequest) {
-    const actor = requireAdmin(request);
+    const actor = requireAdmin(request, deps.admins);
     const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)), actor);
     return ok(request, { team: teamView(team) }, 201);
   }
 
   async function getTeam(request: HttpRequest) {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     return ok(request, { team: teamView(await deps.admin.getTeam(request.pathParameters['teamId'] ?? '')) });
   }
 
   async function updateTeam(request: HttpRequest) {
-    const actor = requireAdmin(request);
+    const actor = requireAdmin(request, deps.admins);
     const patch = parseWith(updateTeamInputSchema, parseJsonBody(request));
     const team = await deps.admin.updateTeam(request.pathParameters['teamId'] ?? '', patch, actor);
     return ok(request, { team: teamView(team) });
   }
 
   async function listKeys(request: HttpRequest) {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     const keys = await deps.admin.listKeys(request.pathParameters['teamId'] ?? '');
     return ok(request, { object: 'list', data: keys.map(keyView) });
   }
 
   async function createKey(request: HttpRequest) {
-    const actor = requireAdmin(request);
+    const actor = requireAdmin(request, deps.admins);
     const input = parseWith(createKeyInputSchema, parseJsonBody(request));
     const { record, plaintext } = await deps.admin.issueKey(request.pathParameters['teamId'] ?? '', input, actor);
     return ok(
@@ -101,13 +104,13 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
   }
 
   async function revokeKey(request: HttpRequest) {
-    const actor = requireAdmin(request);
+    const actor = requireAdmin(request, deps.admins);
     const record = await deps.admin.revokeKey(request.pathParameters['keyId'] ?? '', actor);
     return ok(request, { key_info: keyView(record) });
   }
 
   async function rotateKey(request: HttpRequest) {
-    const actor = requireAdmin(request);
+    const actor = requireAdmin(request, deps.admins);
     const body = request.body?.trim() ? parseJsonBody(request) : {};
     const { grace_period_seconds } = parseWith(rotateKeyInputSchema, body);
     const { record, plaintext } = await deps.admin.rotateKey(
@@ -128,7 +131,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
   }
 
   async function listChanges(request: HttpRequest) {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     const query = parseWith(changesQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const page = await deps.changes.list(month, {
@@ -156,17 +159,19 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
  * Wires the auth Lambda's dependencies; `index.ts`, the local runtime and the tests share it.
  *
  * @example
- * createAuthHandler(authDependencies({ db, tables, config: catalog.config }))
+ * createAuthHandler(authDependencies({ db, tables, config: catalog.config, admins: loadAdminAllowList() }))
  */
 export function authDependencies(settings: {
   db: DynamoDBDocumentClient;
   tables: { identity: string; audit: string };
   config: Pick<GatewayConfig, 'teamDefaults' | 'policies'>;
+  admins: AdminAllowList;
   now?: () => number;
 }): AuthHandlerDeps {
   return {
     admin: createAdminService(settings),
     changes: new AdminChangeLog(settings.db, settings.tables.audit),
+    admins: settings.admins,
     ...(settings.now ? { now: settings.now } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { loadCatalog } from '../shared/catalog/load';
-import { loadEnvironment } from '../shared/config/environment';
+import { loadAdminAllowList, loadEnvironment } from '../shared/config/environment';
 import { createDocumentClient } from '../shared/store/client';
 import { authDependencies, createAuthHandler } from './handler';
 
@@ -11,5 +11,6 @@ export const handler = createAuthHandler(
     db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
     tables: env.tables,
     config: loadCatalog().config,
+    admins: loadAdminAllowList(),
   }),
 );

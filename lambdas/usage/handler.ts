@@ -18,6 +18,7 @@ import {
 import { adminAuditQuerySchema, auditRange, auditView, ownAuditQuerySchema, type AuditPage } from '../shared/audit';
 import { AuditLog } from '../shared/audit/audit-log';
 import type { GatewayConfig } from '../shared/catalog/schema';
+import type { AdminAllowList } from '../shared/config/admin-principals';
 import { createAuthenticator, type ApiKeyAuthenticator } from '../shared/keys/authenticator';
 import type { TableNames } from '../shared/store/schema';
 import { TeamRepository } from '../shared/teams/repository';
@@ -41,6 +42,8 @@ export interface UsageHandlerDeps {
   audit: AuditLog;
   /** How far back audit records exist (the config's retention). */
   auditRetentionDays: number;
+  /** Who may use the admin routes (the config's `admins`, from the environment). */
+  admins: AdminAllowList;
   now?: () => number;
 }
 
@@ -77,7 +80,7 @@ function auditPageView(page: AuditPage) {
  * admins name the team (or search across teams by decision).
  *
  * @example
- * export const handler = createUsageHandler({ authenticator, teams, reader });
+ * export const handler = createUsageHandler({ authenticator, teams, reader, audit, auditRetentionDays, admins });
  */
 export function createUsageHandler(deps: UsageHandlerDeps) {
   const now = deps.now ?? Date.now;
@@ -100,7 +103,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
   }
 
   async function teamUsage(request: HttpRequest) {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     const teamId = request.pathParameters['teamId'] ?? '';
     const team = await deps.teams.get(teamId);
     if (!team) throw notFound(`No team with id '${teamId}'.`, ERROR_CODES.notFound, 'teamId');
@@ -121,7 +124,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
   }
 
   async function searchAudit(request: HttpRequest) {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     const query = parseWith(adminAuditQuerySchema, request.query);
     const search = {
       ...auditRange(query, now(), deps.auditRetentionDays),
@@ -141,7 +144,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
   }
 
   async function chargeback(request: HttpRequest): Promise<HttpResponse> {
-    requireAdmin(request);
+    requireAdmin(request, deps.admins);
     const query = parseWith(chargebackQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const { from, to } = monthDays(month);
@@ -180,13 +183,14 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
  * Wires the usage Lambda's dependencies; `index.ts`, the local runtime and the tests share it.
  *
  * @example
- * createUsageHandler(usageDependencies({ db, tables, config: catalog.config, identityCacheTtlMs: 30_000 }))
+ * createUsageHandler(usageDependencies({ db, tables, config, identityCacheTtlMs: 30_000, admins: loadAdminAllowList() }))
  */
 export function usageDependencies(settings: {
   db: DynamoDBDocumentClient;
   tables: Pick<TableNames, 'identity' | 'usage' | 'audit'>;
   config: Pick<GatewayConfig, 'audit'>;
   identityCacheTtlMs: number;
+  admins: AdminAllowList;
   now?: () => number;
 }): UsageHandlerDeps {
   const { db, tables, config } = settings;
@@ -196,6 +200,7 @@ export function usageDependencies(settings: {
     reader: new UsageReader(db, tables.usage),
     audit: new AuditLog(db, tables.audit, config.audit.retentionDays),
     auditRetentionDays: config.audit.retentionDays,
+    admins: settings.admins,
     ...(settings.now ? { now: settings.now } : {}),
   };
 }

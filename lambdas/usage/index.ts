@@ -1,5 +1,5 @@
 import { loadCatalog } from '../shared/catalog/load';
-import { loadEnvironment } from '../shared/config/environment';
+import { loadAdminAllowList, loadEnvironment } from '../shared/config/environment';
 import { createDocumentClient } from '../shared/store/client';
 import { createUsageHandler, usageDependencies } from './handler';
 
@@ -12,5 +12,6 @@ export const handler = createUsageHandler(
     tables: env.tables,
     config: loadCatalog().config,
     identityCacheTtlMs: env.identityCacheTtlMs,
+    admins: loadAdminAllowList(),
   }),
 );

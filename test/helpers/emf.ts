@@ -1,4 +1,8 @@
-import type { RequestObservation } from '../../lambdas/shared/observability/metrics';
+import type {
+  AdminRefusalObservation,
+  AuthRefusalObservation,
+  RequestObservation,
+} from '../../lambdas/shared/observability/metrics';
 
 /** One CloudWatch embedded-metric-format document, as parsed from a log line. */
 export interface EmfDocument {
@@ -134,3 +138,14 @@ export const SAMPLE_OBSERVATIONS: RequestObservation[] = [
     latencyMs: 4,
   },
 ];
+
+/** A refused team API key and a refused admin principal, as the middleware and `requireAdmin` report them. */
+export const SAMPLE_REFUSALS = {
+  authRefusal: { reason: 'revoked', keyId: 'abcdefghijkl', sourceIp: '203.0.113.7', requestId: 'req-refused' },
+  adminRefusal: {
+    principal: 'arn:aws:sts::123456789012:assumed-role/Developer/bob',
+    route: 'POST /v1/admin/teams',
+    sourceIp: '203.0.113.8',
+    requestId: 'req-admin-refused',
+  },
+} as const satisfies { authRefusal: AuthRefusalObservation; adminRefusal: AdminRefusalObservation };

@@ -8,6 +8,7 @@ import type { TeamRecord } from '../../lambdas/shared/teams/schema';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig, type GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { createUsageHandler, usageDependencies } from '../../lambdas/usage/handler';
+import { formatAdminAllowList, parseAdminAllowList } from '../../lambdas/shared/config/admin-principals';
 import { lambdaContext, toHttpApiEvent, type HttpLambdaHandler } from '../../local/server';
 import { matchRoute } from '../../lambdas/shared/http/routes';
 import { staticSecrets, type SecretResolver } from '../../lambdas/shared/providers/secrets';
@@ -39,6 +40,8 @@ export interface TestGatewayOptions {
   adapters?: GatewaySettings['adapters'];
   guardrails?: GatewaySettings['guardrails'];
   observe?: GatewaySettings['observe'];
+  /** The admin allow-list (ARNs, as the CDK writes them in the environment); default [TEST_ADMIN]. */
+  admins?: readonly string[];
 }
 
 /** The IAM principal the tests' admin requests carry. */
@@ -59,10 +62,12 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
   const db = options.db ?? store.db;
   const catalog = new Catalog(parseGatewayConfig(options.config ?? testConfig));
   const now = options.now ?? Date.now;
+  const admins = parseAdminAllowList(formatAdminAllowList(options.admins ?? [TEST_ADMIN]));
   const authDeps = authDependencies({
     db,
     tables: store.tables,
     config: catalog.config,
+    admins,
     now,
   });
   const admin = authDeps.admin;
@@ -86,7 +91,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
     ) as unknown as HttpLambdaHandler,
     auth: createAuthHandler(authDeps) as unknown as HttpLambdaHandler,
     usage: createUsageHandler(
-      usageDependencies({ db, tables: store.tables, config: catalog.config, identityCacheTtlMs, now }),
+      usageDependencies({ db, tables: store.tables, config: catalog.config, identityCacheTtlMs, admins, now }),
     ) as unknown as HttpLambdaHandler,
   };
 
@@ -101,12 +106,19 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
     alerts: alerts.events,
     /**
      * Calls a route as API Gateway would. `key` goes in `Authorization: Bearer`; `admin` adds the
-     * IAM authorizer context API Gateway attaches to SigV4-signed requests.
+     * IAM authorizer context API Gateway attaches to SigV4-signed requests (as TEST_ADMIN, or as
+     * the principal ARN given).
      */
     async call(
       method: string,
       url: string,
-      init: { key?: string; admin?: boolean; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+      init: {
+        key?: string;
+        admin?: boolean | string;
+        body?: unknown;
+        rawBody?: string;
+        headers?: Record<string, string>;
+      } = {},
     ): Promise<TestResponse> {
       const path = new URL(url, 'http://localhost').pathname;
       const matched = matchRoute(method, path);
@@ -117,7 +129,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
       const event = toHttpApiEvent(
         { method, url, headers, receivedAt: now(), ...(body !== undefined ? { body } : {}) },
         matched,
-        init.admin ? TEST_ADMIN : undefined,
+        typeof init.admin === 'string' ? init.admin : init.admin ? TEST_ADMIN : undefined,
       );
       const result = (await handlers[matched.route.function](event, lambdaContext(matched.route.function))) as Exclude<
         APIGatewayProxyResultV2,
@@ -161,7 +173,13 @@ export interface TestGateway {
   call(
     method: string,
     url: string,
-    init?: { key?: string; admin?: boolean; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+    init?: {
+      key?: string;
+      admin?: boolean | string;
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    },
   ): Promise<TestResponse>;
   createTeam(input?: Partial<CreateTeamInput>): Promise<TeamRecord>;
   issueKey(teamId: string, input?: CreateKeyInput): Promise<{ record: ApiKeyRecord; plaintext: string }>;

@@ -1,8 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TtlCache } from '../cache/ttl-cache';
-import { ERROR_CODES, forbidden, unauthenticated } from '../http/errors';
 import { TeamRepository } from '../teams/repository';
 import type { TeamRecord } from '../teams/schema';
+import { ApiKeyRefusedError } from './errors';
 import { keyIdOf, matchesHash } from './format';
 import { ApiKeyRepository } from './repository';
 import type { ApiKeyRecord } from './schema';
@@ -46,31 +46,38 @@ export class ApiKeyAuthenticator {
   }
 
   /**
-   * The caller behind a presented key, or a 401/403 error.
+   * The caller behind a presented key, or an {@link ApiKeyRefusedError} (401, or 403 for a
+   * disabled team) saying why, so the refusal can be counted by reason where it is answered.
    *
    * @example
    * const caller = await authenticator.authenticate(presentedApiKey(request));
    */
   async authenticate(presented: string | undefined): Promise<AuthenticatedCaller> {
     if (!presented) {
-      throw unauthenticated('Missing API key. Send it as "Authorization: Bearer <key>" or in the "x-api-key" header.');
+      throw new ApiKeyRefusedError(
+        'missing',
+        'Missing API key. Send it as "Authorization: Bearer <key>" or in the "x-api-key" header.',
+      );
     }
+    // Format and checksum: a typo, a truncated paste or a guessed string costs no database read.
     const keyId = keyIdOf(presented);
-    if (!keyId) throw unauthenticated('Invalid API key.');
+    if (!keyId) throw new ApiKeyRefusedError('malformed', 'Invalid API key.');
     let key = await this.keyCache.get(keyId, () => this.deps.keys.get(keyId));
     if (key && !this.secretMatches(presented, key) && this.mayRefresh(keyId)) {
       // The key may have been rotated since this instance read it: read it once more.
       this.keyCache.delete(keyId);
       key = await this.keyCache.get(keyId, () => this.deps.keys.get(keyId));
     }
-    if (!key || !this.secretMatches(presented, key)) throw unauthenticated('Invalid API key.');
-    if (key.revokedAt) throw unauthenticated('This API key has been revoked.', ERROR_CODES.revokedApiKey);
+    if (!key || !this.secretMatches(presented, key)) throw new ApiKeyRefusedError('unknown', 'Invalid API key.', keyId);
+    if (key.revokedAt) throw new ApiKeyRefusedError('revoked', 'This API key has been revoked.', keyId);
     if (key.expiresAt && Date.parse(key.expiresAt) <= this.now()) {
-      throw unauthenticated('This API key has expired.', ERROR_CODES.expiredApiKey);
+      throw new ApiKeyRefusedError('expired', 'This API key has expired.', keyId);
     }
     const team = await this.teamCache.get(key.teamId, () => this.deps.teams.get(key.teamId));
-    if (!team) throw unauthenticated('Invalid API key.');
-    if (team.status !== 'active') throw forbidden(`Team ${team.teamId} is disabled.`, ERROR_CODES.teamDisabled);
+    if (!team) throw new ApiKeyRefusedError('unknown', 'Invalid API key.', keyId);
+    if (team.status !== 'active') {
+      throw new ApiKeyRefusedError('team_disabled', `Team ${team.teamId} is disabled.`, keyId);
+    }
     return { key, team };
   }
 
