@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { logger } from '../shared/observability/logger';
 import { BudgetAlerts, type BudgetAlertPublisher } from '../shared/quota/budget-alerts';
-import { ReservationSweeper, type SweepResult } from '../shared/quota/reservation-sweeper';
+import { ReservationSweeper, type PendingWrites, type SweepResult } from '../shared/quota/reservation-sweeper';
 import type { TableNames } from '../shared/store/schema';
 import { TeamRepository } from '../shared/teams/repository';
 import { UsageReader } from '../shared/usage/reader';
@@ -65,11 +65,13 @@ export function maintenanceDependencies(settings: {
   db: DynamoDBDocumentClient;
   tables: Pick<TableNames, 'identity' | 'usage' | 'counters'>;
   alerts: BudgetAlertPublisher;
+  /** The usage replay queue: no reservation is swept while usage writes wait there. */
+  pendingWrites?: PendingWrites;
   now?: () => number;
 }): MaintenanceDeps {
   const now = settings.now ?? Date.now;
   return {
-    sweeper: new ReservationSweeper(settings.db, settings.tables, now),
+    sweeper: new ReservationSweeper(settings.db, settings.tables, now, settings.pendingWrites),
     teams: new TeamRepository(settings.db, settings.tables.identity),
     reader: new UsageReader(settings.db, settings.tables.usage),
     alerts: new BudgetAlerts(settings.db, settings.tables.usage, settings.alerts, now),

@@ -1,15 +1,32 @@
-import { loadEnvironment } from '../shared/config/environment';
+import { loadCatalog } from '../shared/catalog/load';
+import { lifecycleTargets } from '../shared/catalog/model-lifecycle';
+import { loadEnvironment, loadReplayQueue } from '../shared/config/environment';
 import { alertPublisherFor } from '../shared/quota/eventbridge-publisher';
 import { createDocumentClient } from '../shared/store/client';
+import { SqsUsageSpool } from '../shared/usage/sqs-spool';
 import { createMaintenanceHandler, maintenanceDependencies } from './handler';
+import { bedrockFoundationModelLister, createModelLifecycleJob, isModelLifecycleJob } from './model-lifecycle';
 
 const env = loadEnvironment(['identity', 'usage', 'counters']);
+const queue = loadReplayQueue();
 
-/** Entry point of the maintenance Lambda (EventBridge schedule). */
-export const handler = createMaintenanceHandler(
+const sweep = createMaintenanceHandler(
   maintenanceDependencies({
     db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
     tables: env.tables,
     alerts: alertPublisherFor(env.eventBusName),
+    ...(queue.queueUrl
+      ? { pendingWrites: new SqsUsageSpool(queue.queueUrl, { region: env.region, endpoint: queue.endpoint }) }
+      : {}),
   }),
 );
+const modelLifecycle = createModelLifecycleJob({
+  targets: lifecycleTargets(loadCatalog().config, env.region),
+  list: bedrockFoundationModelLister(),
+});
+
+/**
+ * Entry point of the maintenance Lambda: the 5-minute rule runs the reservation sweep and
+ * budget alerts; the daily rule's `{ "job": "model-lifecycle" }` runs the Bedrock lifecycle check.
+ */
+export const handler = async (event: unknown) => (isModelLifecycleJob(event) ? modelLifecycle() : sweep());

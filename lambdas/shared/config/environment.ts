@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { TABLES, type TableId } from '../store/schema';
+import { parseAdminAllowList, type AdminAllowList } from './admin-principals';
+import { ENVIRONMENT_VARIABLES } from './constants';
 
 /** Raised at start-up when the environment lacks or garbles a setting. */
 export class EnvironmentError extends Error {
@@ -69,4 +71,49 @@ export function loadEnvironment<T extends TableId>(
     providerTimeoutMs: parsed.data.PROVIDER_TIMEOUT_MS,
     eventBusName: parsed.data.EVENT_BUS_NAME,
   };
+}
+
+/** Where the usage replay queue is, when the function has one. */
+export interface ReplayQueueEnvironment {
+  queueUrl: string | undefined;
+  endpoint: string | undefined;
+}
+
+/**
+ * Reads where the usage replay queue is (gateway functions send to it, maintenance counts it).
+ *
+ * @example
+ * const { queueUrl, endpoint } = loadReplayQueue();
+ */
+export function loadReplayQueue(source: NodeJS.ProcessEnv = process.env): ReplayQueueEnvironment {
+  const parsed = z.object({ queueUrl: optionalUrl, endpoint: optionalUrl }).safeParse({
+    queueUrl: source[ENVIRONMENT_VARIABLES.usageReplayQueueUrl],
+    endpoint: source[ENVIRONMENT_VARIABLES.sqsEndpoint],
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new EnvironmentError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
+  }
+  return { queueUrl: parsed.data.queueUrl, endpoint: parsed.data.endpoint };
+}
+
+/**
+ * Reads the admin allow-list of a Lambda that serves admin routes. The variable must be present
+ * (the CDK always sets it, empty when nobody is allowed): a missing one means the function was
+ * deployed without it, and admitting everyone or nobody by accident is worse than failing loudly.
+ *
+ * @example
+ * const admins = loadAdminAllowList(); // from GATEWAY_ADMIN_PRINCIPALS
+ */
+export function loadAdminAllowList(source: NodeJS.ProcessEnv = process.env): AdminAllowList {
+  const name = ENVIRONMENT_VARIABLES.adminPrincipals;
+  const value = source[name];
+  if (value === undefined) {
+    throw new EnvironmentError(`invalid environment:\n  - ${name}: required (the admin allow-list; may be empty)`);
+  }
+  try {
+    return parseAdminAllowList(value);
+  } catch (error) {
+    throw new EnvironmentError(`invalid environment:\n  - ${name}: ${(error as Error).message}`);
+  }
 }

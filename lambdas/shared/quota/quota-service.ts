@@ -143,6 +143,22 @@ export class QuotaService {
   }
 
   /**
+   * Gives an admission back untouched, as if the request had never been admitted: its place in
+   * the window, its prompt tokens and its reservation. For a request refused after admission
+   * without being served (the billed guardrail blocked it).
+   *
+   * @example
+   * await quota.release(admission);
+   */
+  async release(admission: Admission): Promise<void> {
+    const { request, windowStart, month, reservedMicros } = admission;
+    await Promise.all([
+      this.updateWindow(request, windowStart, reservedMicros, -1),
+      request.budget ? this.unreserve(request, month, reservedMicros) : undefined,
+    ]);
+  }
+
+  /**
    * The usage transaction's share of settling an admission: the window's token count moves from
    * the prompt estimate to the actual total, the reservation is released, and the month's
    * committed spend moves from the reservation to the actual cost.

@@ -16,6 +16,13 @@ export const RESERVATION_LIFETIME_SECONDS = 20 * 60;
 export interface SweepResult {
   windowsSwept: number;
   releasedMicros: number;
+  /** Usage writes still on the replay queue: while there are any, nothing is released. */
+  deferredForPendingWrites?: number;
+}
+
+/** What the sweeper asks of the replay queue: how many usage writes still wait there. */
+export interface PendingWrites {
+  pending(): Promise<number>;
 }
 
 /**
@@ -25,12 +32,19 @@ export interface SweepResult {
  * given back to the team's month, in one transaction that also marks the window swept (a late
  * settlement then skips its own release). The counters table only holds the last hour of
  * windows, so the scan stays small.
+ *
+ * A request whose usage write is waiting on the replay queue (DynamoDB refused it in time) has
+ * not crashed: its settlement will come. So nothing is swept while the queue holds writes. The
+ * queue's counts are approximate for about a minute after a change, and a write reaches it at
+ * most 15 minutes after its request was admitted, well inside the 20-minute lifetime, so a
+ * queued write is always counted by the time its reservation could be swept.
  */
 export class ReservationSweeper {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { counters: string; usage: string },
     private readonly now: () => number = Date.now,
+    private readonly pendingWrites?: PendingWrites,
   ) {}
 
   /**
@@ -42,6 +56,11 @@ export class ReservationSweeper {
   async sweep(): Promise<SweepResult> {
     const cutoff = Math.floor(this.now() / 1000) - RATE_WINDOW_SECONDS - RESERVATION_LIFETIME_SECONDS;
     const result: SweepResult = { windowsSwept: 0, releasedMicros: 0 };
+    const pending = (await this.pendingWrites?.pending()) ?? 0;
+    if (pending > 0) {
+      logger.info('sweep deferred: usage writes still wait on the replay queue', { pending });
+      return { ...result, deferredForPendingWrites: pending };
+    }
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(

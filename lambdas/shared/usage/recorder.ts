@@ -5,6 +5,23 @@ import { dayOf, monthOf, TOTAL_FIELDS, totalsOf, type UsageRecord } from './reco
 
 const ledgerEntryDoesNotExist = 'attribute_not_exists(pk)';
 
+/** Writes `items` as one transaction, or `ifSwept` when the settlement found its reservation swept. */
+async function applyItems(
+  db: DynamoDBDocumentClient,
+  items: TransactItem[],
+  ifSwept?: TransactItem[],
+): Promise<ApplyOutcome> {
+  try {
+    await transactWrite(db, items);
+    return 'recorded';
+  } catch (error) {
+    if (!(error instanceof TransactionCancelledError)) throw error;
+    if (error.conditionFailedAt(0)) return 'already_recorded';
+    if (ifSwept && error.conditionFailedAt(SETTLEMENT_INDEX)) return applyItems(db, ifSwept);
+    throw error;
+  }
+}
+
 /**
  * What settling the request's quota adds to the usage transaction (see the quota service):
  * additions to the month aggregate and further items, plus the settlement to use instead if the
@@ -21,11 +38,27 @@ export interface QuotaSettlement {
 const SETTLEMENT_INDEX = 3;
 
 /**
+ * One request's usage write as a value: the transaction that records it and, when its quota
+ * settlement can find its reservation already swept, the transaction to use instead. Plain JSON
+ * (DynamoDB document values only), so a write that cannot land now can be handed to the replay
+ * queue and applied later, by another Lambda, with the same effect.
+ */
+export interface UsageWrite {
+  requestId: string;
+  teamId: string;
+  items: TransactItem[];
+  ifSwept?: TransactItem[];
+}
+
+/** What applying a write did: landed now, or had already landed (a replay, a retry after a timeout). */
+export type ApplyOutcome = 'recorded' | 'already_recorded';
+
+/**
  * Writes a request's ledger entry, adds it to its aggregates (team × model × day and
  * team × month) and settles its quota, in one DynamoDB transaction. Either all of it lands or
  * none of it does, so the aggregates always equal the sum of the ledger and budgets always
- * equal what was recorded; the ledger entry's existence condition makes a retried write a
- * no-op instead of a double count.
+ * equal what was recorded; the first item's existence condition makes a repeated write a no-op
+ * instead of a double count, which is what lets a write be retried and replayed safely.
  */
 export class UsageRecorder {
   constructor(
@@ -34,25 +67,46 @@ export class UsageRecorder {
   ) {}
 
   /**
-   * Records one request. Resolves once DynamoDB has it; a second call for the same request id
-   * and timestamp changes nothing. `alongside` items (the request's audit record) are written in
-   * the same transaction, so a request costs one write however much it records.
+   * Records one request now (one attempt; see `DurableUsageRecorder` for retries and the replay
+   * queue). `alongside` items (the request's audit record) are written in the same transaction,
+   * so a request costs one write however much it records.
    *
    * @example
-   * await recorder.record(usageRecord, quota.settlement(admission, tokens, cost)); // before responding
+   * await recorder.record(usageRecord, quota.settlement(admission, tokens, cost));
    */
-  async record(record: UsageRecord, settlement?: QuotaSettlement, alongside: TransactItem[] = []): Promise<void> {
-    try {
-      await transactWrite(this.db, [...this.transactItems(record, settlement), ...alongside]);
-    } catch (error) {
-      if (!(error instanceof TransactionCancelledError)) throw error;
-      if (error.conditionFailedAt(0)) return; // already recorded
-      if (settlement?.ifSwept && error.conditionFailedAt(SETTLEMENT_INDEX)) {
-        await this.record(record, settlement.ifSwept(), alongside);
-        return;
-      }
-      throw error;
-    }
+  async record(
+    record: UsageRecord,
+    settlement?: QuotaSettlement,
+    alongside: TransactItem[] = [],
+  ): Promise<ApplyOutcome> {
+    return this.apply(this.prepare(record, settlement, alongside));
+  }
+
+  /**
+   * The write that records a request, without sending it.
+   *
+   * @example
+   * const write = recorder.prepare(usageRecord, settlement, [audit.entryItem(auditRecord)]);
+   */
+  prepare(record: UsageRecord, settlement?: QuotaSettlement, alongside: TransactItem[] = []): UsageWrite {
+    const swept = settlement?.ifSwept?.();
+    return {
+      requestId: record.requestId,
+      teamId: record.teamId,
+      items: [...this.transactItems(record, settlement), ...alongside],
+      ...(swept ? { ifSwept: [...this.transactItems(record, swept), ...alongside] } : {}),
+    };
+  }
+
+  /**
+   * Applies a write once: `already_recorded` when its first item's condition says it landed
+   * before; throws what DynamoDB threw otherwise (the caller decides on retrying).
+   *
+   * @example
+   * await recorder.apply(write); // inline, or from the replay queue
+   */
+  async apply(write: UsageWrite): Promise<ApplyOutcome> {
+    return applyItems(this.db, write.items, write.ifSwept);
   }
 
   /** The transaction's items: ledger put first, then aggregate increments, then the settlement. */

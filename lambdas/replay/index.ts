@@ -1,0 +1,13 @@
+import { loadEnvironment } from '../shared/config/environment';
+import { createDocumentClient } from '../shared/store/client';
+import { createReplayHandler, replayDependencies } from './handler';
+
+const env = loadEnvironment(['usage']);
+
+/** Entry point of the replay Lambda (SQS event source on the usage replay queue). */
+export const handler = createReplayHandler(
+  replayDependencies({
+    db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
+    tables: env.tables,
+  }),
+);

@@ -1,0 +1,62 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { UsageWrite } from './recorder';
+import { encodeQueuedWrite } from './replay-queue';
+import type { UsageSpool } from './durable-recorder';
+
+/** The SQS module, loaded on first use: most invocations never spool, and it costs cold start. */
+type SqsModule = typeof import('@aws-sdk/client-sqs');
+
+/**
+ * The replay queue on Amazon SQS (or a local emulator): where usage writes go when DynamoDB will
+ * not take them in time. SQS keeps them up to 14 days, independently of DynamoDB's health.
+ */
+export class SqsUsageSpool implements UsageSpool {
+  private client: Promise<{ sqs: SQSClient; module: SqsModule }> | undefined;
+
+  constructor(
+    private readonly queueUrl: string,
+    private readonly options: { region: string; endpoint?: string | undefined },
+  ) {}
+
+  private connect() {
+    this.client ??= import('@aws-sdk/client-sqs').then((module) => ({
+      module,
+      sqs: new module.SQSClient({
+        region: this.options.region,
+        ...(this.options.endpoint
+          ? { endpoint: this.options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+          : {}),
+        requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+        maxAttempts: 3,
+      }),
+    }));
+    return this.client;
+  }
+
+  async send(write: UsageWrite): Promise<void> {
+    const { sqs, module } = await this.connect();
+    await sqs.send(
+      new module.SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: encodeQueuedWrite(write),
+        MessageAttributes: { requestId: { DataType: 'String', StringValue: write.requestId } },
+      }),
+    );
+  }
+
+  /** Writes waiting, in flight or delayed (SQS's approximate counts, exact for a quiet queue). */
+  async pending(): Promise<number> {
+    const { sqs, module } = await this.connect();
+    const { Attributes = {} } = await sqs.send(
+      new module.GetQueueAttributesCommand({
+        QueueUrl: this.queueUrl,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    return Object.values(Attributes).reduce((sum, value) => sum + Number(value ?? 0), 0);
+  }
+}
