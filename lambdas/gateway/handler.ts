@@ -15,7 +15,7 @@ import {
   type GatewayFacts,
   type RoutingFacts,
 } from '../shared/chat';
-import { loadEnvironment } from '../shared/config/environment';
+import { loadEnvironment, loadReplayQueue } from '../shared/config/environment';
 import { formatMicros } from '../shared/cost/money';
 import {
   createRouter,
@@ -44,7 +44,9 @@ import { CircuitBreakers } from '../shared/routing/circuit-breaker';
 import { Router } from '../shared/routing/router';
 import { createDocumentClient } from '../shared/store/client';
 import type { TableNames } from '../shared/store/schema';
+import { DurableUsageRecorder, type DurableRecorderOptions, type UsageSpool } from '../shared/usage/durable-recorder';
 import { UsageRecorder } from '../shared/usage/recorder';
+import { SqsUsageSpool } from '../shared/usage/sqs-spool';
 
 /** What the gateway Lambdas need; `index.ts` builds it from the environment, tests from DynamoDB Local. */
 export interface GatewayHandlerDeps {
@@ -134,7 +136,7 @@ const recording = new Map<string, Promise<void>>();
 
 /**
  * The gateway's routes, shared by both faces of the gateway: the HTTP API function (buffered:
- * a streamed request gets its whole SSE body at once) and the Function URL function (true
+ * a streamed request gets its whole SSE body at once) and the streaming function behind the REST API (true
  * streaming). Each route parses, calls the shared library and formats.
  */
 function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
@@ -173,6 +175,7 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
     const outcome = await deps.chat.complete(caller, body, {
       requestId: request.apiRequestId,
       receivedAt: request.receivedAt,
+      ...(request.lambdaDeadline !== undefined ? { invocationDeadline: request.lambdaDeadline } : {}),
     });
     const payload = toChatCompletionResponse({
       id: newCompletionId(),
@@ -205,7 +208,7 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
         requestId: request.apiRequestId,
         receivedAt: request.receivedAt,
         ...(request.lambdaDeadline !== undefined
-          ? { streamDeadline: request.lambdaDeadline - RECORDING_MARGIN_MS }
+          ? { streamDeadline: request.lambdaDeadline - RECORDING_MARGIN_MS, invocationDeadline: request.lambdaDeadline }
           : {}),
       },
       abort.signal,
@@ -237,8 +240,10 @@ function gatewayRoutes(deps: GatewayHandlerDeps, streaming: boolean) {
   }
 
   async function chatCompletions(request: HttpRequest): Promise<HttpResponse | StreamingHttpResponse> {
-    const body = parseChatCompletionRequest(parseJsonBody(request));
+    // The key first (a malformed one costs no database read), then the body: an unauthenticated
+    // client cannot make the gateway parse and validate megabytes of JSON.
     const caller = await deps.authenticator.authenticate(presentedApiKey(request));
+    const body = parseChatCompletionRequest(parseJsonBody(request));
     return body.stream ? streamChat(request, caller, body) : completeChat(request, caller, body);
   }
 
@@ -264,7 +269,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps) {
 }
 
 /**
- * The gateway Lambda behind a Function URL in RESPONSE_STREAM mode: the same routes, with SSE
+ * The gateway Lambda behind the REST API door (response streaming): the same routes, with SSE
  * frames written to the client as the provider produces them. Needs Lambda's `awslambda` global
  * (the local runtime and tests install a stand-in).
  *
@@ -312,6 +317,10 @@ export interface GatewaySettings {
   guardrails?: GuardrailChecker;
   /** Metrics sink override (tests); EMF on stdout otherwise. */
   observe?: ChatServiceDeps['observe'];
+  /** The usage replay queue (SQS in AWS, the local emulator locally); none: writes DynamoDB refuses are lost. */
+  spool?: UsageSpool;
+  /** Inline retry tuning of usage writes (tests shorten it). */
+  usageRetries?: DurableRecorderOptions;
 }
 
 /**
@@ -331,7 +340,10 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
         alerts: new BudgetAlerts(settings.db, settings.tables.usage, settings.alerts, now),
         now,
       }),
-      usage: new UsageRecorder(settings.db, settings.tables.usage),
+      usage: new DurableUsageRecorder(new UsageRecorder(settings.db, settings.tables.usage), settings.spool, {
+        now,
+        ...settings.usageRetries,
+      }),
       router: new Router(new CircuitBreakers({ failureThreshold: 5, cooldownMs: 30_000, now }), {
         maxAttemptsPerCandidate: 2,
         baseDelayMs: 100,
@@ -359,6 +371,7 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
  */
 export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
   const env = loadEnvironment(['identity', 'counters', 'usage', 'audit']);
+  const queue = loadReplayQueue();
   return gatewayDependencies({
     db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
     tables: env.tables,
@@ -367,5 +380,8 @@ export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
     alerts: alertPublisherFor(env.eventBusName),
     identityCacheTtlMs: env.identityCacheTtlMs,
     providerTimeoutMs: env.providerTimeoutMs,
+    ...(queue.queueUrl
+      ? { spool: new SqsUsageSpool(queue.queueUrl, { region: env.region, endpoint: queue.endpoint }) }
+      : {}),
   });
 }

@@ -206,4 +206,54 @@ describe('circuit breakers', () => {
     }
     expect(breakers.state(circuitOf('a'))).toBe('closed');
   });
+
+  it("are not tripped by failures that are ours or the client's: misconfiguration and invalid requests", async () => {
+    const { router, breakers } = fakeRouter({ failureThreshold: 1 });
+    for (const failure of ['invalid_request', 'misconfigured'] as const) {
+      for (let i = 0; i < 3; i++) {
+        await router
+          .route(
+            [candidate('a')],
+            Date.now() + 1e9,
+            async () => {
+              throw new ProviderError(failure, 'refused');
+            },
+            undefined,
+            'team-a',
+          )
+          .catch(() => undefined);
+      }
+    }
+    expect(breakers.state(circuitOf('a'), 'team-a')).toBe('closed');
+    expect(breakers.state(circuitOf('a'), 'team-b')).toBe('closed');
+  });
+
+  it("let one team's provider-side failures close the model to that team only", async () => {
+    const { router, breakers } = fakeRouter({ failureThreshold: 2 });
+    const failForA = async (_c: RouteCandidate, team: string) => {
+      if (team === 'team-a') throw new ProviderError('upstream_error', 'this prompt crashes the model');
+      return 'served';
+    };
+    for (let i = 0; i < 3; i++) {
+      await router
+        .route([candidate('a')], Date.now() + 1e9, (c) => failForA(c, 'team-a'), undefined, 'team-a')
+        .catch(() => undefined);
+    }
+    expect(breakers.state(circuitOf('a'), 'team-a')).toBe('open');
+    expect(breakers.state(circuitOf('a'), 'team-b')).toBe('closed');
+    const b = await router.route([candidate('a')], Date.now() + 1e9, (c) => failForA(c, 'team-b'), undefined, 'team-b');
+    expect(b.value).toBe('served');
+    expect(b.attempts).toBe(1);
+  });
+
+  it('open for every team once failures come from two teams: an outage', async () => {
+    const { router, breakers } = fakeRouter({ failureThreshold: 2 });
+    const down = async () => {
+      throw new ProviderError('unavailable', 'down');
+    };
+    await router.route([candidate('a')], Date.now() + 1e9, down, undefined, 'team-a').catch(() => undefined);
+    expect(breakers.state(circuitOf('a'), 'team-c')).toBe('closed');
+    await router.route([candidate('a')], Date.now() + 1e9, down, undefined, 'team-b').catch(() => undefined);
+    expect(breakers.state(circuitOf('a'), 'team-c')).toBe('open');
+  });
 });

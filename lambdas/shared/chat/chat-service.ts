@@ -28,10 +28,11 @@ import {
   type RouteSuccess,
 } from '../routing/router';
 import type { UsageRecord } from '../usage/record';
-import type { QuotaSettlement, UsageRecorder } from '../usage/recorder';
+import { singleItemWrite, type DurableUsageRecorder } from '../usage/durable-recorder';
+import type { QuotaSettlement } from '../usage/recorder';
 import { AnswerPolicy } from './answer-policy';
 import { outputTokenLimit, toChatRequest, type ChatCompletionRequest } from './openai-request';
-import { checkRequestPolicy, lastUserText } from './request-policy';
+import { checkInputGuardrail, checkLocalPolicy, lastUserText } from './request-policy';
 import { billedUsage, StreamMeter } from './stream-meter';
 import { estimatePromptTokens } from './token-estimate';
 import {
@@ -48,7 +49,8 @@ import { toClientError } from './upstream-errors';
 export interface ChatServiceDeps {
   catalog: Catalog;
   quota: QuotaService;
-  usage: UsageRecorder;
+  /** Records usage exactly once: inline with retries, else through the replay queue. */
+  usage: DurableUsageRecorder;
   router: Router;
   secrets: SecretResolver;
   /**
@@ -77,6 +79,11 @@ export interface RequestContext {
    * event, so that it is recorded before its Lambda is stopped. None: no limit.
    */
   streamDeadline?: number;
+  /**
+   * Epoch ms at which Lambda stops the invocation: usage writes are retried inline only while
+   * there is time left to hand them to the replay queue instead. None: no limit.
+   */
+  invocationDeadline?: number;
 }
 
 /** How a request was routed, for headers and the `gateway` field. */
@@ -229,8 +236,9 @@ export class ChatService {
     body: ChatCompletionRequest,
     context: RequestContext,
   ): Promise<ChatOutcome> {
-    const plan = await this.plan(caller, body, context, false);
-    const admission = await this.admit(caller, body, plan, context);
+    const planned = await this.plan(caller, body, context, false);
+    const admission = await this.admit(caller, body, planned, context);
+    const plan = await this.guard(caller, body, context, planned, admission, false);
     const answers = new AnswerPolicy(plan.policy, plan.redactor, this.deps.guardrails);
     const { routed, upstreamMs } = await this.route(
       caller,
@@ -293,8 +301,9 @@ export class ChatService {
     context: RequestContext,
     signal?: AbortSignal,
   ): Promise<ChatStreamStart> {
-    const plan = await this.plan(caller, body, context, true);
-    const admission = await this.admit(caller, body, plan, context);
+    const planned = await this.plan(caller, body, context, true);
+    const admission = await this.admit(caller, body, planned, context);
+    const plan = await this.guard(caller, body, context, planned, admission, true);
     const upstream = new AbortController();
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
     const { routed, upstreamMs } = await this.route(
@@ -343,7 +352,13 @@ export class ChatService {
   ): Promise<{ routed: RouteSuccess<T>; upstreamMs: number }> {
     const start = this.now();
     try {
-      const routed = await this.deps.router.route(plan.candidates, start + this.deps.providerTimeoutMs, call, signal);
+      const routed = await this.deps.router.route(
+        plan.candidates,
+        start + this.deps.providerTimeoutMs,
+        call,
+        signal,
+        caller.team.teamId,
+      );
       return { routed, upstreamMs: this.now() - start };
     } catch (error) {
       throw await this.failedRoute(caller, body, context, plan, admission, error, streamed);
@@ -476,11 +491,12 @@ export class ChatService {
     const base = { requested, policy, redactor, promptTokens, ...(promptExcerpt ? { promptExcerpt } : {}) };
     let checked;
     try {
-      checked = await checkRequestPolicy(policy, original, promptTokens, redactor, this.deps.guardrails);
+      // Only the free, local checks here: a request they block never counts against a limit.
+      checked = checkLocalPolicy(policy, original, promptTokens, redactor);
     } catch (error) {
-      const refusal = error instanceof PolicyViolationError ? error : guardrailUnavailable(error);
-      await this.refused(caller, body, context, { ...base, decision: ALLOW }, refusal, streamed);
-      throw refusal;
+      if (!(error instanceof PolicyViolationError)) throw error;
+      await this.refused(caller, body, context, { ...base, decision: ALLOW }, error, streamed);
+      throw error;
     }
     const candidates = this.deps.catalog
       .routeOf(requested)
@@ -496,7 +512,40 @@ export class ChatService {
     return { ...base, request: checked.request, decision: checked.decision, candidates };
   }
 
-  /** Audits and observes a request the policy refused (or could not judge) before admission. */
+  /**
+   * Applies the profile's billed Bedrock guardrail to an admitted request. It runs after
+   * admission so that a request refused by a rate limit or budget never costs a guardrail call;
+   * a request the guardrail blocks (or cannot judge) gives its admission back, is audited as
+   * refused and writes no ledger entry.
+   */
+  private async guard(
+    caller: AuthenticatedCaller,
+    body: ChatCompletionRequest,
+    context: RequestContext,
+    plan: ChatPlan,
+    admission: Admission,
+    streamed: boolean,
+  ): Promise<ChatPlan> {
+    try {
+      const checked = await checkInputGuardrail(plan.policy, plan, this.deps.guardrails);
+      return { ...plan, request: checked.request, decision: checked.decision };
+    } catch (error) {
+      const refusal = error instanceof PolicyViolationError ? error : guardrailUnavailable(error);
+      try {
+        await this.deps.quota.release(admission);
+      } catch (releaseError) {
+        // The sweeper gives the reservation back later; the window's count lapses with the minute.
+        logger.warn('admission not released after a guardrail refusal', {
+          requestId: context.requestId,
+          error: (releaseError as Error).name,
+        });
+      }
+      await this.refused(caller, body, context, plan, refusal, streamed);
+      throw refusal;
+    }
+  }
+
+  /** Audits and observes a request the policy refused (or could not judge) before it was served. */
   private async refused(
     caller: AuthenticatedCaller,
     body: ChatCompletionRequest,
@@ -524,11 +573,10 @@ export class ChatService {
       ...(plan.promptExcerpt ? { promptExcerpt: plan.promptExcerpt } : {}),
       createdAt: new Date(context.receivedAt).toISOString(),
     };
-    try {
-      await this.deps.audit.put(record);
-    } catch (error) {
-      logger.error('audit record failed; replay this record', { auditRecord: record, error: error as Error });
-    }
+    await this.deps.usage.record(
+      singleItemWrite(record.requestId, record.teamId, this.deps.audit.entryItem(record)),
+      context.invocationDeadline,
+    );
     this.observeRefusal(caller, body, context, decision, streamed, {
       outcome: blocked ? 'blocked' : 'error',
       httpStatus: refusal.status,
@@ -687,9 +735,9 @@ export class ChatService {
 
   /**
    * Prices an admitted request at once and starts recording it (see {@link finish}); `recorded`
-   * settles when the transaction is done. If DynamoDB refuses even after retries, the answer
-   * still stands (the provider has already been paid) and the full record is logged as an
-   * error so it can be replayed: `recorded` never rejects.
+   * settles when the usage is recorded: in DynamoDB, retried while the failure is transient and
+   * the invocation has time, else on the replay queue, which lands it later exactly once. The
+   * answer stands either way (the provider has already been paid): `recorded` never rejects.
    */
   private settle(
     caller: AuthenticatedCaller,
@@ -747,16 +795,9 @@ export class ChatService {
       fellBack: record.model !== plan.requested.id,
       failedAttempts: attemptLog.filter((attempt) => attempt.outcome === 'failed').length,
     };
+    const write = this.deps.usage.prepare(record, settlement, [this.deps.audit.entryItem(audit)]);
     const recorded = (async () => {
-      try {
-        await this.deps.usage.record(record, settlement, [this.deps.audit.entryItem(audit)]);
-      } catch (error) {
-        logger.error('usage record failed; replay this record', {
-          usageRecord: record,
-          auditRecord: audit,
-          error: error as Error,
-        });
-      }
+      await this.deps.usage.record(write, context.invocationDeadline);
       this.observe(observation);
     })();
     return { record, recorded };

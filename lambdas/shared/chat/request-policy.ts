@@ -20,24 +20,29 @@ export function lastUserText(request: ChatRequest): string {
   return message.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
 }
 
+/** A request after a policy check, and what the policy decided. */
+export interface CheckedRequest {
+  request: ChatRequest;
+  decision: PolicyDecision;
+}
+
 /**
- * Applies a profile to a request before anything is admitted or sent: the prompt-size limit,
- * deny rules and DLP detectors on every text the request sends upstream (redacting what the
- * profile says to redact), then, if the profile names one, a Bedrock guardrail on the newest user
- * message (a guardrail that masks is a redaction, one that blocks is a block). Throws
- * {@link PolicyViolationError} on a block, naming the rule and never what it matched.
+ * Applies a profile's free, local checks to a request before it is admitted: the prompt-size
+ * limit, then deny rules and DLP detectors on every text the request sends upstream (redacting
+ * what the profile says to redact). Throws {@link PolicyViolationError} on a block, naming the
+ * rule and never what it matched. Runs before admission, so a blocked request counts against no
+ * limit.
  *
  * @example
- * const { request: safe, decision } = await checkRequestPolicy(policy, request, promptTokens, redactor, guardrails);
+ * const { request: safe, decision } = checkLocalPolicy(policy, request, promptTokens, redactor);
  */
-export async function checkRequestPolicy(
+export function checkLocalPolicy(
   policy: CompiledPolicy,
   request: ChatRequest,
   promptTokens: number,
   redactor: Redactor,
-  guardrails: GuardrailChecker | undefined,
-): Promise<{ request: ChatRequest; decision: PolicyDecision }> {
-  const { maxPromptTokens, guardrail } = policy.profile;
+): CheckedRequest {
+  const { maxPromptTokens } = policy.profile;
   if (maxPromptTokens !== undefined && promptTokens > maxPromptTokens) {
     throw new PolicyViolationError(
       'max_prompt_tokens',
@@ -46,6 +51,25 @@ export async function checkRequestPolicy(
   }
   const checked = policy.checkRequest(request, redactor);
   if (checked.blockedBy) throw new PolicyViolationError(checked.blockedBy.ruleId, checked.blockedBy.message);
+  return { request: checked.request, decision: checked.decision };
+}
+
+/**
+ * Applies the profile's Bedrock guardrail, if it names one for input, to the newest user message
+ * of a request the local checks passed (a guardrail that masks is a redaction, one that blocks is
+ * a block). Each call is billed by Bedrock, so it runs after admission: a request refused by a
+ * rate limit or budget never pays for one. Throws {@link PolicyViolationError} on a block, and
+ * whatever the guardrail client threw when it could not judge (the caller fails closed).
+ *
+ * @example
+ * const { request: safe, decision } = await checkInputGuardrail(policy, checked, guardrails);
+ */
+export async function checkInputGuardrail(
+  policy: CompiledPolicy,
+  checked: CheckedRequest,
+  guardrails: GuardrailChecker | undefined,
+): Promise<CheckedRequest> {
+  const { guardrail } = policy.profile;
   if (!guardrail || guardrail.direction === 'output' || !guardrails) return checked;
 
   const index = lastUserIndex(checked.request);

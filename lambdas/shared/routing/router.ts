@@ -85,7 +85,8 @@ export class Router {
   /**
    * Runs `call` against the candidates until one succeeds. `signal` (the client going away) aborts
    * everything; the attempt's own deadline stops applying once `call` has returned, so a stream
-   * that has started may outlive it.
+   * that has started may outlive it. `team` scopes the circuit breakers: one team's failures
+   * alone never close a deployment to the other teams.
    *
    * @example
    * const { value, candidate } = await router.route(candidates, Date.now() + 25_000, (c, signal) => adapter.complete(req, c.target, { signal, secrets }));
@@ -95,6 +96,7 @@ export class Router {
     deadlineAt: number,
     call: (candidate: RouteCandidate, signal: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
+    team?: string,
   ): Promise<RouteSuccess<T>> {
     const log: AttemptRecord[] = [];
     let attempts = 0;
@@ -110,7 +112,7 @@ export class Router {
           ...(error ? { failure: error.failure } : {}),
           ...(error?.upstreamStatus !== undefined ? { upstreamStatus: error.upstreamStatus } : {}),
         });
-      if (!this.breakers.allows(key)) {
+      if (!this.breakers.allows(key, team)) {
         record('skipped');
         lastError ??= new ProviderError('unavailable', `circuit open for ${key}`);
         lastCandidate = candidate;
@@ -151,12 +153,14 @@ export class Router {
           lastError = failure;
           record('failed', failure);
           if (failure.failure === 'invalid_request') throw new RouteFailedError(failure, candidate, attempts, log);
-          this.breakers.recordFailure(key);
+          // Only provider-side failures (throttling, 5xx, timeouts, connection errors) speak of the
+          // deployment's health; a misconfigured connection fails fast and moves on by itself.
+          if (failure.retryable) this.breakers.recordFailure(key, team);
           // Stop here if this failure was the one that opened the circuit.
           if (
             !failure.retryable ||
             attempt + 1 >= this.options.maxAttemptsPerCandidate ||
-            this.breakers.state(key) === 'open'
+            this.breakers.state(key, team) === 'open'
           ) {
             break;
           }
