@@ -2,10 +2,13 @@
  * Precision and recall of the built-in DLP detectors on the labelled corpus. A finding counts
  * as a true positive only when its detector and its exact text match a label of the case.
  *
- * `npm run dlp:eval` prints the table; `test/unit/dlp-detectors.test.ts` asserts the floors.
+ * `npm run dlp:eval` prints one table per corpus: the regression corpus (grown with the detectors)
+ * and the independent corpus (written without reading them, issue 19); `--misses` lists the errors.
+ * `test/unit/dlp-detectors.test.ts` asserts the floors.
  */
 import { BUILTIN_DETECTORS, DETECTORS, scan } from '../../lambdas/shared/policy/detectors';
 import { DLP_CORPUS, type CorpusCase } from './corpus';
+import { INDEPENDENT_CORPUS } from './independent-corpus';
 
 /** One detector's score on the corpus. */
 export interface DetectorScore {
@@ -87,11 +90,19 @@ export function formatScores(scores: readonly DetectorScore[]): string {
 }
 
 if (require.main === module) {
-  const { scores, misses } = evaluateDetectors();
-  console.log(`DLP corpus: ${DLP_CORPUS.length} texts, ${DLP_CORPUS.flatMap((c) => c.expected).length} labels\n`);
-  console.log(formatScores(scores));
-  if (process.argv.includes('--misses')) {
-    for (const miss of misses)
-      console.log(`\n${miss.kind} ${miss.detector}: ${JSON.stringify(miss.value)}\n  in ${JSON.stringify(miss.text)}`);
+  const corpora: [string, readonly CorpusCase[]][] = [
+    ['regression corpus (test/dlp/corpus.ts)', DLP_CORPUS],
+    ['independent corpus (test/dlp/independent-corpus.ts)', INDEPENDENT_CORPUS],
+  ];
+  for (const [name, corpus] of corpora) {
+    const { scores, misses } = evaluateDetectors(corpus);
+    console.log(`\nDLP ${name}: ${corpus.length} texts, ${corpus.flatMap((c) => c.expected).length} labels\n`);
+    console.log(formatScores(scores));
+    if (process.argv.includes('--misses')) {
+      for (const miss of misses)
+        console.log(
+          `\n${miss.kind} ${miss.detector}: ${JSON.stringify(miss.value)}\n  in ${JSON.stringify(miss.text)}`,
+        );
+    }
   }
 }
