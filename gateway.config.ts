@@ -42,33 +42,82 @@ export const gatewayConfig = defineGatewayConfig({
       prices: { input: 2, output: 8, cacheRead: 0.5, cacheWrite: 2.5 },
       maxOutputTokens: 8192,
     },
+    // Bedrock models name their base model id and how they are served; the construct derives the
+    // inference-profile prefix from the deploy region at synth (eu-west-1 -> `eu.…`, us-east-1 ->
+    // `us.…`, ap-northeast-1 -> `jp.…`) and fails synth, saying why, where a model is not offered.
+    // Sources seen 2026-11-29 through stored copies (the copies' own dates are unknown).
+    // Prices: USD per million tokens for the geographic ("Geo / In-region") profiles. Bedrock
+    // prices the Claude 4.5+ models 10% above their global-profile price in geographic profiles,
+    // prompt-cache writes at 1.25x and reads at 0.1x the input price (clauder-navi.com/en/
+    // bedrock-claude-cost, seen 2026-11-29, citing the Amazon Bedrock pricing page). The pricing page itself
+    // (aws.amazon.com/bedrock/pricing) is not among the stored sources: check these numbers there
+    // before relying on them for chargeback.
     {
-      id: 'claude-sonnet-4',
+      id: 'claude-sonnet-4-6',
       provider: 'bedrock',
-      upstreamModel: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
-      description: 'Anthropic Claude Sonnet 4 on Amazon Bedrock (US cross-region inference profile)',
-      prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+      // Id and geographies (global, us, eu, jp; apac: No): Anthropic's "Claude on Amazon Bedrock"
+      // model table (platform.claude.com/docs/es/build-with-claude/claude-on-amazon-bedrock, seen
+      // 2026-11-29); the dateless id without -v1:0 also in platform.claude.com/docs/en/about-claude/
+      // models/model-ids-and-versions (seen 2026-11-29).
+      // Lifecycle: no AWS model card for Sonnet 4.6 was found in the stored sources, so its
+      // Bedrock state is NOT confirmed here; Anthropic lists it as the current Sonnet served through
+      // Converse. The daily lifecycle check reports it if Bedrock lists it as Legacy.
+      upstreamModel: 'anthropic.claude-sonnet-4-6',
+      inferenceProfile: 'geo',
+      description: 'Anthropic Claude Sonnet 4.6 on Amazon Bedrock (geographic inference profile of the deploy region)',
+      // $3 / $15 global (clauder-navi.com, above), +10% geographic.
+      prices: { input: 3.3, output: 16.5, cacheRead: 0.33, cacheWrite: 4.125 },
+      // The gateway's cap per call (and its budget reservation), below the model's own maximum.
       maxOutputTokens: 8192,
       aliases: ['sonnet'],
-      // fallbacks: ['claude-3-5-haiku'], // tried in order when Sonnet fails, throttles or times out
+      // fallbacks: ['claude-haiku-4-5'], // tried in order when Sonnet fails, throttles or times out
     },
     {
-      id: 'claude-3-5-haiku',
+      id: 'claude-haiku-4-5',
       provider: 'bedrock',
-      upstreamModel: 'us.anthropic.claude-3-5-haiku-20241022-v1:0',
-      description: 'Anthropic Claude 3.5 Haiku on Amazon Bedrock (US cross-region inference profile)',
-      prices: { input: 0.8, output: 4, cacheRead: 0.08, cacheWrite: 1 },
+      // AWS model card (docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-haiku-4-5.html,
+      // seen 2026-11-29):
+      // Model lifecycle: Active; EOL no sooner than 10/1/2026 (a floor, now passed: the stored copy
+      // may predate a move to Legacy, which the daily lifecycle check would report); max output 64K;
+      // prompt caching supported; geo ids us. and eu. (jp. and au. from the aether-llm crate's
+      // generated list of Bedrock ids, docs.rs/aether-llm, seen 2026-11-29).
+      upstreamModel: 'anthropic.claude-haiku-4-5-20251001-v1:0',
+      inferenceProfile: 'geo',
+      description: 'Anthropic Claude Haiku 4.5 on Amazon Bedrock (geographic inference profile of the deploy region)',
+      // $1 / $5 global (clauder-navi.com, above; Anthropic's own price for Haiku 4.5 is the same,
+      // platform.claude.com/docs/.../models/haiku-4-5/overview, seen 2026-11-29), +10% geographic.
+      prices: { input: 1.1, output: 5.5, cacheRead: 0.11, cacheWrite: 1.375 },
       maxOutputTokens: 8192,
       aliases: ['haiku'],
     },
     {
       id: 'nova-lite',
       provider: 'bedrock',
-      upstreamModel: 'us.amazon.nova-lite-v1:0',
-      description: 'Amazon Nova Lite on Amazon Bedrock (US cross-region inference profile)',
+      // AWS model card (docs.aws.eu/bedrock/latest/userguide/model-card-amazon-nova-lite.html, the
+      // European Sovereign Cloud copy of the Bedrock user guide, seen 2026-11-29; the
+      // docs.aws.amazon.com copy was not in the stored sources): Model lifecycle: Active; EOL no
+      // sooner than 12/4/2025;
+      // max output 5K; in-region amazon.nova-lite-v1:0, geo us. and eu.; no global profile.
+      upstreamModel: 'amazon.nova-lite-v1:0',
+      inferenceProfile: 'geo',
+      description: 'Amazon Nova Lite on Amazon Bedrock (geographic inference profile of the deploy region)',
+      // Not confirmed from the stored sources (the pricing page is not among them): the price this
+      // config shipped before. No cache prices: cache tokens are charged at the input price.
       prices: { input: 0.06, output: 0.24 },
       maxOutputTokens: 5000,
     },
+    // Amazon Nova 2 Lite (the second generation, 1M-token context) is served through inference
+    // profiles only: global.amazon.nova-2-lite-v1:0 (Amazon Nova 2 user guide, core inference) and
+    // us.amazon.nova-2-lite-v1:0 (AWS console guidance). No other geography and no Bedrock price
+    // were confirmed from the stored sources, so it is not enabled by default:
+    // {
+    //   id: 'nova-2-lite',
+    //   provider: 'bedrock',
+    //   upstreamModel: 'amazon.nova-2-lite-v1:0',
+    //   inferenceProfile: 'global', // any commercial region: no data-residency guarantee
+    //   prices: { input: 0.33, output: 2.75 }, // unconfirmed: check the Amazon Bedrock pricing page
+    //   maxOutputTokens: 8192,
+    // },
     // {
     //   id: 'gpt-4o-mini',
     //   provider: 'openai',
@@ -139,4 +188,15 @@ export const gatewayConfig = defineGatewayConfig({
   },
   // How long each request's audit record is kept (DynamoDB TTL).
   audit: { retentionDays: 90 },
+  // Who may use the admin API (teams, keys, chargeback, audit search). API Gateway's IAM check
+  // admits any principal of the account allowed to invoke the API; the gateway then admits only
+  // these. With none listed and no opt-in, the admin routes refuse everyone (synth warns). Name
+  // roles (any session of the role is admitted) or IAM users, e.g.:
+  //   principals: [
+  //     'arn:aws:iam::123456789012:role/GatewayAdmin',
+  //     'arn:aws:iam::123456789012:role/platform/PlatformOnCall', // a path is fine
+  //     'arn:aws:iam::123456789012:user/alice',
+  //   ],
+  // allowAnyPrincipalInAccount: true admits every principal of the deploying account: sandboxes only.
+  admins: { principals: [], allowAnyPrincipalInAccount: false },
 });

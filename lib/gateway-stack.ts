@@ -16,8 +16,8 @@ export class GatewayStack extends Stack {
     this.gateway = new LlmGateway(this, 'Gateway', props.gateway);
     new CfnOutput(this, 'ApiUrl', { value: this.gateway.url, description: 'Base URL; OpenAI clients use <ApiUrl>v1' });
     new CfnOutput(this, 'StreamUrl', {
-      value: this.gateway.streamUrl.url,
-      description: 'Streaming base URL (Function URL, response streaming); OpenAI clients use <StreamUrl>v1',
+      value: this.gateway.streamUrl,
+      description: 'Streaming base URL (REST API stage, response streaming); OpenAI clients use <StreamUrl>v1',
     });
     new CfnOutput(this, 'IdentityTableName', { value: this.gateway.tables.identity.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.gateway.tables.usage.tableName });

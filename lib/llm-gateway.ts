@@ -1,7 +1,18 @@
 import * as path from 'node:path';
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination as RestLogGroupLogDestination,
+  MethodLoggingLevel,
+  ResponseTransferMode,
+  ResponseType,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import {
+  CfnStage as CfnHttpStage,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -10,20 +21,26 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
 import { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import { secretOf } from '../lambdas/shared/providers/options';
-import { ROUTES, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
+import { ROUTES, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
 import { TABLES, type TableId } from '../lambdas/shared/store/schema';
+import { adminAllowListEnvironment } from './admin-allow-list';
 import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissions';
+import { deployedCatalog, scheduleModelLifecycleCheck } from './deployed-catalog';
 import { GatewayFunction } from './gateway-function';
+import { KEEP_STATUS, STREAM_DOOR_RESPONSES } from '../lambdas/shared/http/door-responses';
+import type { GatewayError } from '../lambdas/shared/http/errors';
 import { GatewayTables } from './gateway-tables';
+import { UsageReplay } from './usage-replay';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { GatewayObservability, type AlarmThresholds } from './observability';
 
@@ -38,8 +55,35 @@ export interface LlmGatewayProps {
   deletionProtection?: boolean;
   /** Retention of the Lambda and API access logs. Default one month. */
   logRetention?: RetentionDays;
-  /** API-wide throttling in front of the gateway's own per-team limits. Default: the account's limits. */
+  /**
+   * Throttling of every HTTP API route, in front of the gateway's own per-team limits; requests
+   * over it get API Gateway's 429 before any Lambda runs. Default {@link DEFAULT_API_THROTTLE}.
+   */
   apiThrottle?: ThrottleSettings;
+  /**
+   * Tighter throttling of each admin route (IAM-signed): admins make a handful of calls, so a
+   * flood there is a script gone wrong or a stolen credential. Default {@link DEFAULT_ADMIN_THROTTLE}.
+   */
+  adminThrottle?: ThrottleSettings;
+  /**
+   * Throttling of the streaming door's stage (new requests per second and burst); requests over
+   * it get API Gateway's 429 before any Lambda runs. Default {@link DEFAULT_STREAM_THROTTLE}.
+   */
+  streamThrottle?: ThrottleSettings;
+  /**
+   * Reserved concurrency of the streaming function: the most streams in flight at once. A stream
+   * holds its slot for its whole life (up to 15 minutes), so without a cap a flood of slow
+   * streams would take the account's whole Lambda concurrency (1,000 by default per region) and
+   * starve every other function. Past the cap Lambda throttles new invocations (API Gateway
+   * answers them with a 5xx) and the `StreamLambdaThrottles` alarm fires; the
+   * `StreamConcurrencyNearLimit` alarm fires before, at 80 %. Default 100.
+   */
+  streamReservedConcurrency?: number;
+  /**
+   * ARN of an AWS WAF web ACL (scope REGIONAL, same region) to associate with the streaming
+   * door's stage, for IP reputation, rate-based and size rules. Default none.
+   */
+  webAclArn?: string;
   /**
    * Create the Secrets Manager secrets the config's provider connections name (`apiKeySecret`),
    * empty, for an admin to fill in with `aws secretsmanager put-secret-value`. Default false: the
@@ -55,13 +99,47 @@ export interface LlmGatewayProps {
   alarmEmail?: string;
   /** Alarm thresholds; the defaults are in {@link AlarmThresholds}. */
   alarmThresholds?: AlarmThresholds;
+  /**
+   * Deploy the config's mock connections and models (deterministic answers, for local use and
+   * tests). Default: the `enableMockModels` context (`-c enableMockModels=true`), else false.
+   */
+  enableMockModels?: boolean;
+}
+
+/** Default throttling of the HTTP API's routes: well above a team's normal traffic, far below the account's 10,000/s. */
+export const DEFAULT_API_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const satisfies ThrottleSettings;
+
+/** Default throttling of each admin route. */
+export const DEFAULT_ADMIN_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const satisfies ThrottleSettings;
+
+/** Default throttling of the streaming door: new streams per second (each may then run minutes). */
+export const DEFAULT_STREAM_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const satisfies ThrottleSettings;
+
+/** Default reserved concurrency of the streaming function (see `streamReservedConcurrency`). */
+export const DEFAULT_STREAM_RESERVED_CONCURRENCY = 100;
+
+/** Name of the streaming door's REST API stage; the `StreamUrl` ends in it. */
+export const STREAM_STAGE_NAME = 'stream';
+
+/** Throttle settings with the defaults filled in, refused at synth when not positive numbers. */
+function throttleOf(name: string, given: ThrottleSettings | undefined, defaults: Required<ThrottleSettings>) {
+  const throttle = {
+    rateLimit: given?.rateLimit ?? defaults.rateLimit,
+    burstLimit: given?.burstLimit ?? defaults.burstLimit,
+  };
+  for (const [field, value] of Object.entries(throttle)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new Error(`LlmGateway: ${name}.${field} must be a positive number (got ${String(value)}).`);
+    }
+  }
+  return throttle;
 }
 
 /**
- * The Lambdas of the gateway: the three behind the HTTP API, the streaming one behind its
- * Function URL, and the scheduled maintenance one.
+ * The Lambdas of the gateway: the three behind the HTTP API, the streaming one behind the
+ * streaming door (a REST API), and the scheduled maintenance one.
  */
-export type GatewayFunctionName = FunctionName | 'stream' | 'maintenance';
+export type GatewayFunctionName = FunctionName | 'stream' | 'maintenance' | 'replay';
 
 const GATEWAY_TABLE_ACCESS: Partial<Record<TableId, readonly string[]>> = {
   identity: ['dynamodb:GetItem'],
@@ -85,6 +163,12 @@ const TABLE_ACCESS: Record<GatewayFunctionName, Partial<Record<TableId, readonly
     usage: ['dynamodb:GetItem', 'dynamodb:Query'],
     audit: ['dynamodb:Query'],
   },
+  // Applies queued usage writes: the same transaction the gateway functions write.
+  replay: {
+    counters: ['dynamodb:UpdateItem'],
+    usage: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    audit: ['dynamodb:PutItem'],
+  },
   maintenance: {
     identity: ['dynamodb:Query'],
     counters: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
@@ -102,7 +186,8 @@ function providerSecretNames(config: GatewayConfig): string[] {
 
 /**
  * The whole gateway as one reusable construct: an HTTP API, the gateway, auth and usage
- * Lambdas on one shared library, a streaming endpoint (Function URL), and the DynamoDB tables.
+ * Lambdas on one shared library, a streaming door (a REST API with response streaming), and the
+ * DynamoDB tables.
  * Put it in any CDK app:
  *
  * @example
@@ -112,25 +197,31 @@ export class LlmGateway extends Construct {
   readonly api: HttpApi;
   readonly tables: GatewayTables['tables'];
   readonly functions: Record<GatewayFunctionName, GatewayFunction>;
-  /** The streaming endpoint: a Function URL in RESPONSE_STREAM mode (auth is the gateway's own key check). */
-  readonly streamUrl: FunctionUrl;
+  /**
+   * The streaming door: a REST API whose methods are the gateway function's routes, each a Lambda
+   * proxy integration in STREAM mode, throttled at the stage (auth is the gateway's own key check).
+   */
+  readonly streamApi: RestApi;
   /** Dashboard, alarms, alarm topic and saved log queries. */
   readonly observability: GatewayObservability;
 
   constructor(scope: Construct, id: string, props: LlmGatewayProps = {}) {
     super(scope, id);
     const configInput = props.config ?? repositoryConfig;
-    // Fails synth with every problem listed, long before a Lambda could fail on it.
-    const config = parseGatewayConfig(configInput);
+    // Fails synth with every problem listed, long before a Lambda could fail on it; then resolved
+    // for this stack's region (inference-profile prefixes) with mock models dropped unless enabled.
+    const config = deployedCatalog(this, parseGatewayConfig(configInput), props.enableMockModels);
     const deletionProtection = props.deletionProtection ?? true;
     const removalPolicy = deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
 
     this.tables = new GatewayTables(this, 'Tables', { deletionProtection, removalPolicy }).tables;
 
-    const lambdaEntry = (folder: FunctionName | 'maintenance', file = 'index.ts') =>
+    const lambdaEntry = (folder: FunctionName | 'maintenance' | 'replay', file = 'index.ts') =>
       path.join(__dirname, '..', 'lambdas', folder, file);
     const common = { config, logRetention, removalPolicy };
+    // The auth and usage Lambdas serve the admin routes: both get the admin allow-list.
+    const adminEnvironment = adminAllowListEnvironment(this, config);
     this.functions = {
       gateway: new GatewayFunction(this, 'GatewayFunction', {
         ...common,
@@ -146,6 +237,7 @@ export class LlmGateway extends Construct {
         description: 'LLM gateway: admin API for teams and keys',
         memorySize: 512,
         timeout: Duration.seconds(10),
+        environment: adminEnvironment,
       }),
       usage: new GatewayFunction(this, 'UsageFunction', {
         ...common,
@@ -153,11 +245,12 @@ export class LlmGateway extends Construct {
         description: 'LLM gateway: usage reports',
         memorySize: 512,
         timeout: Duration.seconds(10),
+        environment: adminEnvironment,
       }),
       stream: new GatewayFunction(this, 'StreamFunction', {
         ...common,
         entry: lambdaEntry('gateway', 'stream.ts'),
-        description: 'LLM gateway: streaming endpoint (Function URL, response streaming)',
+        description: 'LLM gateway: streaming endpoint (REST API, response streaming)',
         memorySize: 1024,
         // Response streaming may run for up to 15 minutes; only the time used is billed.
         timeout: Duration.minutes(15),
@@ -171,6 +264,13 @@ export class LlmGateway extends Construct {
         description: 'LLM gateway: releases reservations of crashed requests, sends overdue budget alerts',
         memorySize: 512,
         timeout: Duration.minutes(5),
+      }),
+      replay: new GatewayFunction(this, 'ReplayFunction', {
+        ...common,
+        entry: lambdaEntry('replay'),
+        description: 'LLM gateway: applies usage writes DynamoDB refused in time, from the replay queue',
+        memorySize: 256,
+        timeout: Duration.seconds(30),
       }),
     };
     for (const [name, access] of Object.entries(TABLE_ACCESS) as [
@@ -220,32 +320,50 @@ export class LlmGateway extends Construct {
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [new LambdaFunction(this.functions.maintenance, { retryAttempts: 0 })],
     });
+    scheduleModelLifecycleCheck(this, this.functions.maintenance);
+    // Usage DynamoDB refuses in time goes to a queue that does not depend on it, and lands later.
+    const usageReplay = new UsageReplay(this, 'UsageReplay', {
+      replay: this.functions.replay,
+      senders: [this.functions.gateway, this.functions.stream],
+      sweeper: this.functions.maintenance,
+      removalPolicy,
+    });
+
+    // A stream holds a concurrency slot for its whole life: cap them (see `streamReservedConcurrency`).
+    const streamReservedConcurrency = props.streamReservedConcurrency ?? DEFAULT_STREAM_RESERVED_CONCURRENCY;
+    if (!Number.isInteger(streamReservedConcurrency) || streamReservedConcurrency < 1) {
+      throw new Error(
+        `LlmGateway: streamReservedConcurrency must be a positive integer (got ${String(streamReservedConcurrency)}).`,
+      );
+    }
+    // GatewayFunction fixes the defaults every function shares; this cap is the stream function's alone.
+    (this.functions.stream.node.defaultChild as CfnFunction).reservedConcurrentExecutions = streamReservedConcurrency;
 
     this.observability = new GatewayObservability(this, 'Observability', {
       config,
       functions: this.functions,
+      reservedConcurrency: { stream: streamReservedConcurrency },
       requestFunctions: [this.functions.gateway, this.functions.stream],
       tables: this.tables,
+      removalPolicy,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
       ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
     });
 
-    // The gateway checks keys itself, so the URL needs no IAM auth (see README: put CloudFront/WAF in front).
-    this.streamUrl = this.functions.stream.addFunctionUrl({
-      authType: FunctionUrlAuthType.NONE,
-      invokeMode: InvokeMode.RESPONSE_STREAM,
-    });
+    usageReplay.addAlarms(this.observability.alarmTopic);
+
+    this.streamApi = this.createStreamApi(props, logRetention, removalPolicy);
 
     this.api = new HttpApi(this, 'Api', {
       description: 'LLM gateway (OpenAI-compatible)',
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
-    new HttpStage(this, 'DefaultStage', {
+    const apiStage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      ...(props.apiThrottle ? { throttle: props.apiThrottle } : {}),
+      throttle: throttleOf('apiThrottle', props.apiThrottle, DEFAULT_API_THROTTLE),
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
@@ -277,6 +395,19 @@ export class LlmGateway extends Construct {
         ...(definition.auth === 'iam' ? { authorizer: iamAuthorizer } : {}),
       }),
     }));
+    // Admin routes get their own, tighter throttle. The HTTP stage L2 has only the default route
+    // settings, so these go on the L1 stage, keyed by route key (a JSON property: CloudFormation's
+    // own field names). CloudFormation refuses settings for a route not created yet, hence the dependency.
+    const adminThrottle = throttleOf('adminThrottle', props.adminThrottle, DEFAULT_ADMIN_THROTTLE);
+    const adminRoutes = routes.filter(({ definition }) => definition.auth === 'iam');
+    (apiStage.node.defaultChild as CfnHttpStage).routeSettings = Object.fromEntries(
+      adminRoutes.map(({ definition }) => [
+        routeKey(definition),
+        { ThrottlingRateLimit: adminThrottle.rateLimit, ThrottlingBurstLimit: adminThrottle.burstLimit },
+      ]),
+    );
+    for (const { constructs } of adminRoutes) apiStage.node.addDependency(...constructs);
+
     acknowledgeNagFindings({
       config,
       functions: this.functions,
@@ -285,11 +416,90 @@ export class LlmGateway extends Construct {
       ),
       tables: this.tables,
       routes,
+      streamApi: this.streamApi,
+      hasWebAcl: Boolean(props.webAclArn),
     });
+  }
+
+  /**
+   * The streaming door: a regional REST API with one resource per gateway-function route, each a
+   * Lambda proxy integration in STREAM mode (API Gateway calls InvokeWithResponseStream, streams
+   * for up to 15 minutes, closes a stream idle for 5). Stage throttling, access logs, execution
+   * logs at ERROR without request data, and the optional WAF web ACL.
+   */
+  private createStreamApi(props: LlmGatewayProps, logRetention: RetentionDays, removalPolicy: RemovalPolicy): RestApi {
+    const throttle = throttleOf('streamThrottle', props.streamThrottle, DEFAULT_STREAM_THROTTLE);
+    const accessLogs = new LogGroup(this, 'StreamApiAccessLogs', { retention: logRetention, removalPolicy });
+    const api = new RestApi(this, 'StreamApi', {
+      description: 'LLM gateway streaming door (OpenAI-compatible, response streaming)',
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // REST API logging (access and execution) needs the account's API Gateway CloudWatch role;
+      // this sets it (an account-wide setting, kept when the stack is deleted).
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: STREAM_STAGE_NAME,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        // Errors only, never request or response bodies (prompts and answers stay out of logs).
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new RestLogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.httpMethod $context.resourcePath',
+            status: '$context.status',
+            errorType: '$context.error.responseType',
+            waf: '$context.wafResponseCode',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+          }),
+        ),
+      },
+    });
+    const integration = new LambdaIntegration(this.functions.stream, {
+      responseTransferMode: ResponseTransferMode.STREAM,
+      // A streamed response may run as long as the function (15 minutes), the most REST allows.
+      timeout: Duration.minutes(15),
+      // One invoke permission per method, for the deployed stage only (no console test invokes).
+      allowTestInvoke: false,
+    });
+    for (const route of ROUTES.filter((definition: RouteDefinition) => definition.function === 'gateway')) {
+      api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        authorizationType: AuthorizationType.NONE,
+      });
+    }
+    // API Gateway's own answers (throttled, unknown route, firewall, its 5xx) in OpenAI's shape.
+    for (const [type, error] of Object.entries(STREAM_DOOR_RESPONSES) as [
+      keyof typeof STREAM_DOOR_RESPONSES,
+      GatewayError,
+    ][]) {
+      api.addGatewayResponse(`Door${type}`, {
+        type: ResponseType.of(type),
+        ...(KEEP_STATUS.has(type) ? {} : { statusCode: String(error.status) }),
+        responseHeaders: { 'content-type': "'application/json'" },
+        templates: { 'application/json': JSON.stringify(error.toBody()) },
+      });
+    }
+    if (props.webAclArn) {
+      new CfnWebACLAssociation(this, 'StreamApiWebAcl', {
+        resourceArn: api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+    return api;
   }
 
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
   get url(): string {
     return this.api.apiEndpoint + '/';
+  }
+
+  /** Base URL of the streaming door, e.g. `https://def456.execute-api.eu-west-1.amazonaws.com/stream/`. */
+  get streamUrl(): string {
+    return this.streamApi.url;
   }
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -11,8 +11,9 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Rule } from 'aws-cdk-lib/aws-events';
-import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { Rule, type IRuleTarget } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { QueryDefinition, QueryString } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -28,6 +29,7 @@ import {
 } from '../lambdas/shared/observability/metrics';
 import type { RateLimitType } from '../lambdas/shared/quota/errors';
 import { BUDGET_ALERT_DETAIL_TYPES, EVENT_SOURCE } from '../lambdas/shared/quota/eventbridge-publisher';
+import { AUTH_REFUSAL_REASONS } from '../lambdas/shared/keys/errors';
 import type { GatewayFunction } from './gateway-function';
 
 /** Thresholds of the alarms; each has a default meant for production. */
@@ -38,6 +40,11 @@ export interface AlarmThresholds {
   providerErrorPercent?: number;
   /** p99 of non-streamed request latency. Default 20 s (the HTTP API gives up at 30 s). */
   latencyP99?: Duration;
+  /**
+   * Refused team API keys (401s, and 403s for disabled teams) in 5 minutes: a flood of guessed,
+   * stolen or revoked keys. Default 300 (one a second).
+   */
+  authRefusals?: number;
 }
 
 /** What the observability construct watches. */
@@ -50,6 +57,13 @@ export interface GatewayObservabilityProps {
   /** Where alarms and budget alerts go by email (optional: the SNS topic is there either way). */
   alarmEmail?: string;
   thresholds?: AlarmThresholds;
+  /** What happens to the alarm topic's KMS key when the stack is deleted. Default RETAIN. */
+  removalPolicy?: RemovalPolicy;
+  /**
+   * Reserved concurrency of the functions that have one, by name in `functions`: each gets an
+   * alarm at 80 % of it, before Lambda starts throttling.
+   */
+  reservedConcurrency?: Readonly<Record<string, number>>;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -111,14 +125,28 @@ export class GatewayObservability extends Construct {
     const models = config.models.map((model) => model.id);
     const providers = Object.keys(config.providers);
 
-    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'LLM gateway alarms', enforceSSL: true });
+    this.alarmTopic = encryptedAlarmTopic(this, props.removalPolicy ?? RemovalPolicy.RETAIN);
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     // Budget alerts (soft threshold, exhausted) are EventBridge events; route them to the same topic.
-    new Rule(this, 'BudgetAlerts', {
+    const budgetAlerts = new Rule(this, 'BudgetAlerts', {
       description: 'LLM gateway budget alerts to the alarm topic',
       eventPattern: { source: [EVENT_SOURCE], detailType: Object.values(BUDGET_ALERT_DETAIL_TYPES) },
-      targets: [new SnsTopic(this.alarmTopic)],
     });
+    budgetAlerts.addTarget(topicTargetOf(this.alarmTopic));
+    // CDK's SnsTopic target would grant every EventBridge rule of every account; this grant
+    // names the one rule of this account.
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'BudgetAlertRulePublishes',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnEquals: { 'aws:SourceArn': budgetAlerts.ruleArn },
+        },
+      }),
+    );
 
     const dynamoThrottles = Object.entries(tables).flatMap(([name, table]) =>
       ['ReadThrottleEvents', 'WriteThrottleEvents'].map(
@@ -230,6 +258,18 @@ export class GatewayObservability extends Construct {
       ),
     );
     this.dashboard.addWidgets(graph('DynamoDB throttled requests', dynamoThrottles, 24));
+    this.dashboard.addWidgets(
+      graph(
+        'Refused API keys by reason (401; 403 disabled team)',
+        AUTH_REFUSAL_REASONS.map((reason) => gatewayMetric('authRefusals', { reason }, { label: reason })),
+        12,
+      ),
+      graph(
+        'Refused admin principals (403, not on the allow-list)',
+        [gatewayMetric('adminRefusals', {}, { label: 'refused admin requests' })],
+        12,
+      ),
+    );
 
     // Alarms, all to the topic.
     const alarm = (id: string, description: string, metric: IMetric, threshold: number, periods = 3) => {
@@ -272,6 +312,13 @@ export class GatewayObservability extends Construct {
       (thresholds.latencyP99 ?? Duration.seconds(20)).toMilliseconds(),
     );
     alarm(
+      'LegacyBedrockModels',
+      'A catalog model is Legacy on Bedrock (daily lifecycle check); the maintenance log names it and its end-of-life date',
+      gatewayMetric('legacyModels', {}, { period: Duration.days(1) }),
+      0,
+      1,
+    );
+    alarm(
       'DynamoDbThrottles',
       'DynamoDB throttled gateway reads or writes',
       new MathExpression({
@@ -281,6 +328,13 @@ export class GatewayObservability extends Construct {
         label: 'throttled requests',
       }),
       0,
+      1,
+    );
+    alarm(
+      'AuthRefusals',
+      'Refused team API keys (401s, and 403s for disabled teams) above the threshold in 5 minutes: guessed, stolen or revoked keys; the "api key refused" log lines name the source IPs',
+      gatewayMetric('authRefusals', {}, { label: 'refused keys' }),
+      thresholds.authRefusals ?? 300,
       1,
     );
     for (const [name, fn] of lambdas) {
@@ -298,6 +352,18 @@ export class GatewayObservability extends Construct {
         fn.metricThrottles({ period: PERIOD }),
         0,
         1,
+      );
+    }
+    for (const [name, limit] of Object.entries(props.reservedConcurrency ?? {})) {
+      const fn = functions[name];
+      if (!fn) continue;
+      const title = name.charAt(0).toUpperCase() + name.slice(1);
+      // Fires at 80 % of the cap (the alarm compares with "greater than").
+      alarm(
+        `${title}ConcurrencyNearLimit`,
+        `The ${name} Lambda used 80 % of its reserved concurrency (${limit}); at the cap new requests are throttled`,
+        fn.metric('ConcurrentExecutions', { statistic: 'Maximum', period: Duration.minutes(1) }),
+        Math.max(0, Math.ceil(limit * 0.8) - 1),
       );
     }
 
@@ -344,4 +410,60 @@ export class GatewayObservability extends Construct {
       }),
     });
   }
+}
+
+/**
+ * The alarm topic, encrypted with a key of its own. The AWS-managed `aws/sns` key cannot be used:
+ * its policy does not let CloudWatch alarms or EventBridge use it, so nothing would ever be
+ * delivered. The key policy lets exactly those two services encrypt messages for the topic
+ * (GenerateDataKey, Decrypt). It carries no `aws:SourceArn` condition: EventBridge does not pass
+ * its source to KMS, so such a condition would silently drop every budget alert; which alarms
+ * and rules may publish is decided by the topic policy, whose grants are scoped to this account
+ * and to the gateway's alarms and rule.
+ */
+function encryptedAlarmTopic(scope: Construct, removalPolicy: RemovalPolicy): Topic {
+  const key = new Key(scope, 'AlarmTopicKey', {
+    removalPolicy,
+    description: 'LLM gateway alarm topic: CloudWatch alarms and the budget-alert rule publish with it',
+    enableKeyRotation: true,
+  });
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'AlarmAndEventPublishersEncrypt',
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com'), new ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+    }),
+  );
+  const topic = new Topic(scope, 'AlarmTopic', { displayName: 'LLM gateway alarms', enforceSSL: true, masterKey: key });
+  const stack = Stack.of(scope);
+  topic.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'AlarmsOfThisAccountPublish',
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
+    }),
+  );
+  return topic;
+}
+
+/**
+ * An EventBridge target that publishes to a topic and grants nothing by itself (CDK's `SnsTopic`
+ * target adds an unconditioned `sns:Publish` for every EventBridge rule); the caller adds a
+ * grant scoped to its rule.
+ */
+function topicTargetOf(topic: Topic): IRuleTarget {
+  return { bind: () => ({ arn: topic.topicArn, targetResource: topic }) };
 }

@@ -39,7 +39,7 @@ interface PreludeAware {
 }
 
 /**
- * A Lambda response stream over a Node.js HTTP response, as a Function URL would deliver it:
+ * A Lambda response stream over a Node.js HTTP response, as API Gateway's streaming integration delivers it:
  * the prelude becomes the status line and headers; without one the answer is a 200
  * `application/octet-stream`. When the client goes away the stream fails, as it does in Lambda.
  */

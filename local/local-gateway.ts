@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
 import { createAdminService } from '../lambdas/shared/admin/admin-service';
+import { formatAdminAllowList } from '../lambdas/shared/config/admin-principals';
+import { ENVIRONMENT_VARIABLES } from '../lambdas/shared/config/constants';
 import { parseGatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
+import { resolveCatalog } from '../lambdas/shared/catalog/resolve';
 import type { FunctionName } from '../lambdas/shared/http/routes';
 import { staticSecrets } from '../lambdas/shared/providers/secrets';
 import { createDocumentClient } from '../lambdas/shared/store/client';
@@ -21,9 +24,17 @@ import {
   type StreamingLambdaHandler,
 } from './server';
 import { createTables, tableNames } from './tables';
+import { pollQueue, startLocalQueues, type LocalQueues, type SqsLambdaHandler } from './local-queues';
 
 /** The principal the local runtime's own setup (demo team and key) is recorded under. */
 const LOCAL_ADMIN = 'local-runtime';
+
+/**
+ * The IAM principal the local server reports for a request with the admin token, and the only
+ * entry of the admin allow-list the local handlers get: the token keeps working locally, through
+ * the same allow-list check as in AWS.
+ */
+const LOCAL_ADMIN_PRINCIPAL = 'arn:aws:iam::000000000000:user/local-admin';
 
 /** What each Lambda's entry module exports. */
 type HandlerModule<H> = { handler: H };
@@ -32,7 +43,7 @@ type HandlerModule<H> = { handler: H };
 export interface LocalGatewayOptions {
   /** Port of the API; 0 picks a free one. Default 8080. */
   port?: number;
-  /** Port of the streaming endpoint (the Function URL's stand-in). Default: the API's port + 1. */
+  /** Port of the streaming door (the REST API's stand-in). Default: the API's port + 1. */
   streamPort?: number;
   host?: string;
   /** Use this DynamoDB (Local) instead of starting one. */
@@ -51,7 +62,10 @@ export interface LocalGatewayOptions {
 export interface LocalGateway {
   /** The HTTP API's stand-in: buffered responses (`stream: true` gets a complete SSE body). */
   url: string;
-  /** The streaming Function URL's stand-in: SSE as it is produced. */
+  /**
+   * The streaming door's stand-in (the REST API with response streaming, served at the root:
+   * the deployed `StreamUrl` ends in its stage name): SSE as it is produced.
+   */
   streamUrl: string;
   demoKey: string;
   demoTeamId: string;
@@ -124,8 +138,11 @@ export function localProviders(config: GatewayConfigInput, env: NodeJS.ProcessEn
  */
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
   let dynamodb: DynamoDbLocal | undefined;
+  let queues: LocalQueues | undefined;
   const dynamodbEndpoint = options.dynamodbEndpoint ?? (dynamodb = await startDynamoDbLocal()).endpoint;
   try {
+    // The usage replay queue (SQS in AWS): where usage writes go when DynamoDB will not take them.
+    queues = await startLocalQueues();
     const prefix = options.tablePrefix ?? 'llm-gateway';
     const tables = tableNames(prefix);
     const region = process.env.AWS_REGION ?? 'us-east-1';
@@ -142,7 +159,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       process.env,
       options.mockWithoutCredentials !== false,
     );
-    const validated = parseGatewayConfig(config);
+    // Resolved like a deployment (Bedrock profile prefixes from AWS_REGION, else us-east-1), mocks kept.
+    const validated = resolveCatalog(parseGatewayConfig(config), { region, includeMockModels: true });
     // The Lambdas read their config from a global that esbuild defines in AWS, and provider keys
     // from Secrets Manager; the local runtime defines the first and stands in for the second.
     (globalThis as { __GATEWAY_CONFIG__?: unknown }).__GATEWAY_CONFIG__ = validated;
@@ -152,6 +170,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       AWS_REGION: region,
       DYNAMODB_ENDPOINT: dynamodbEndpoint,
       ...Object.fromEntries((Object.keys(TABLES) as TableId[]).map((id) => [TABLES[id].envVar, tables[id]])),
+      [ENVIRONMENT_VARIABLES.adminPrincipals]: formatAdminAllowList([LOCAL_ADMIN_PRINCIPAL]),
+      [ENVIRONMENT_VARIABLES.usageReplayQueueUrl]: queues.queueUrl,
+      [ENVIRONMENT_VARIABLES.sqsEndpoint]: queues.endpoint,
       ...options.environment,
     });
 
@@ -178,9 +199,14 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       maintenance().catch((error: unknown) => process.stderr.write(`maintenance failed: ${String(error)}\n`));
     }, 60_000);
     maintenanceTimer.unref();
+    // Lambda's SQS event source mapping feeds the replay function; locally, this poller does.
+    const replay = (require('../lambdas/replay/index') as HandlerModule<SqsLambdaHandler>).handler;
+    const replayPoller = pollQueue(queues.sqs, queues.queueUrl, replay, {
+      onError: (error) => process.stderr.write(`replay poller: ${String(error)}\n`),
+    });
     const adminToken = options.adminToken ?? `gwadmin_${randomBytes(24).toString('base64url')}`;
     const host = options.host ?? '127.0.0.1';
-    const server = createLocalServer({ handlers, adminToken });
+    const server = createLocalServer({ handlers, adminToken, adminPrincipal: LOCAL_ADMIN_PRINCIPAL });
     const streamServer = createLocalStreamServer(streamHandler);
     const listen = (target: Server, port: number) =>
       new Promise<number>((resolve, reject) => {
@@ -200,6 +226,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       mockedProviders: mocked,
       stop: async () => {
         clearInterval(maintenanceTimer);
+        await replayPoller.stop();
         await Promise.all(
           [server, streamServer].map(
             (target) =>
@@ -210,10 +237,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
           ),
         );
         db.destroy();
+        await queues?.stop();
         await dynamodb?.stop();
       },
     };
   } catch (error) {
+    await queues?.stop();
     await dynamodb?.stop();
     throw error;
   }

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { STREAM_DOOR_RESPONSES } from '../lambdas/shared/http/door-responses';
 import { ERROR_CODES, GatewayError, forbidden, notFound, payloadTooLarge } from '../lambdas/shared/http/errors';
-import { MAX_BODY_BYTES } from '../lambdas/shared/http/request';
+import { MAX_BODY_BYTES, type GatewayEvent } from '../lambdas/shared/http/request';
 import { HttpResponseStream } from './awslambda';
 import { matchRoute, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
 
@@ -39,6 +40,9 @@ export interface PlainHttpRequest {
   receivedAt?: number;
 }
 
+/** A request matched against the shared route table, with its path parameters. */
+export type MatchedRoute = { route: RouteDefinition; pathParameters: Record<string, string> };
+
 /**
  * The HTTP API payload 2.0 event API Gateway (or, without a route, a Function URL) would send
  * for a request: lower-case headers,
@@ -50,7 +54,7 @@ export interface PlainHttpRequest {
  */
 export function toHttpApiEvent(
   request: PlainHttpRequest,
-  matched: { route: RouteDefinition; pathParameters: Record<string, string> } | undefined,
+  matched: MatchedRoute | undefined,
   iamPrincipal?: string,
 ): APIGatewayProxyEventV2 {
   const url = new URL(request.url, 'http://localhost');
@@ -102,6 +106,104 @@ export function toHttpApiEvent(
   return event;
 }
 
+/** The stage name the local REST API stand-in reports (the deployed stage has its own name). */
+export const LOCAL_REST_STAGE = 'local';
+
+/** A REST API `requestTime`: `29/Nov/2026:17:06:48 +0000`. */
+function restRequestTime(epochMs: number): string {
+  const date = new Date(epochMs);
+  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
+  );
+}
+
+/**
+ * The REST API Lambda proxy (payload 1.0) event API Gateway sends the streaming door's function
+ * for a request on one of its resources: `httpMethod`, `path`, `resource` (the path template),
+ * headers in the client's casing (`headers` keeps a repeated header's last value,
+ * `multiValueHeaders` every value; the Cookie header stays a header), the decoded query the same
+ * way (`null` when there is none), `pathParameters` (`null` when none), a UUID request id,
+ * `requestTimeEpoch`, `identity.sourceIp`, and the body as text (`null` when empty): the REST
+ * API declares no binary media types, so API Gateway never base64-encodes a request body.
+ *
+ * @example
+ * toRestApiEvent({ method: 'GET', url: '/v1/models', headers: {} }, matchRoute('GET', '/v1/models')!)
+ */
+export function toRestApiEvent(request: PlainHttpRequest, matched: MatchedRoute): APIGatewayProxyEvent {
+  const url = new URL(request.url, 'http://localhost');
+  const body = typeof request.body === 'string' ? Buffer.from(request.body) : (request.body ?? Buffer.alloc(0));
+  const multiValueHeaders: Record<string, string[]> = {};
+  const casing = new Map<string, string>();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    // The first casing seen names the header; later ones with another casing add their values.
+    const key = casing.get(name.toLowerCase()) ?? name;
+    casing.set(name.toLowerCase(), key);
+    (multiValueHeaders[key] ??= []).push(...(Array.isArray(value) ? value : [value]));
+  }
+  const headers = Object.fromEntries(Object.entries(multiValueHeaders).map(([name, values]) => [name, values.at(-1)!]));
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const name of new Set(url.searchParams.keys())) multiValueQuery[name] = url.searchParams.getAll(name);
+  const hasQuery = Object.keys(multiValueQuery).length > 0;
+  const hasPathParameters = Object.keys(matched.pathParameters).length > 0;
+  const now = request.receivedAt ?? Date.now();
+  const requestId = randomUUID();
+  const sourceIp = request.sourceIp ?? '127.0.0.1';
+  const header = (lowerCaseName: string) => headers[casing.get(lowerCaseName) ?? lowerCaseName];
+  return {
+    resource: matched.route.path,
+    path: url.pathname,
+    httpMethod: request.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery
+      ? Object.fromEntries(Object.entries(multiValueQuery).map(([name, values]) => [name, values.at(-1)!]))
+      : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: hasPathParameters ? { ...matched.pathParameters } : null,
+    stageVariables: null,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: undefined,
+      domainName: header('host') ?? 'localhost',
+      domainPrefix: 'localhost',
+      extendedRequestId: randomBytes(12).toString('base64'),
+      httpMethod: request.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user: null,
+        userAgent: header('user-agent') ?? null,
+        userArn: null,
+      },
+      path: `/${LOCAL_REST_STAGE}${url.pathname}`,
+      protocol: `HTTP/${request.httpVersion ?? '1.1'}`,
+      requestId,
+      requestTime: restRequestTime(now),
+      requestTimeEpoch: now,
+      resourceId: 'local',
+      resourcePath: matched.route.path,
+      stage: LOCAL_REST_STAGE,
+    },
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+  };
+}
+
 /** A Lambda context good enough for middy and Powertools. */
 export function lambdaContext(functionName: string, timeoutMs = 29_000): Context {
   const deadline = Date.now() + timeoutMs;
@@ -139,26 +241,36 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Reads a request and builds its event. */
-async function eventOf(
-  request: IncomingMessage,
-  matched: Parameters<typeof toHttpApiEvent>[1],
-  iamPrincipal?: string,
-): Promise<APIGatewayProxyEventV2> {
+/** Reads a request into its plain form, headers as Node.js hands them (lower-case names). */
+async function plainRequestOf(request: IncomingMessage): Promise<PlainHttpRequest> {
   // Leave room for the JSON envelope so the handler, not this server, reports oversized bodies.
   const body = await readBody(request, MAX_BODY_BYTES + 64 * 1024);
-  return toHttpApiEvent(
-    {
-      method: request.method ?? 'GET',
-      url: request.url ?? '/',
-      headers: request.headers,
-      body,
-      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-      httpVersion: request.httpVersion,
-    },
-    matched,
-    iamPrincipal,
-  );
+  return {
+    method: request.method ?? 'GET',
+    url: request.url ?? '/',
+    headers: request.headers,
+    body,
+    sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+    httpVersion: request.httpVersion,
+  };
+}
+
+/** Reads a request and builds its HTTP API event. */
+async function eventOf(
+  request: IncomingMessage,
+  matched: MatchedRoute | undefined,
+  iamPrincipal?: string,
+): Promise<APIGatewayProxyEventV2> {
+  return toHttpApiEvent(await plainRequestOf(request), matched, iamPrincipal);
+}
+
+/** A request's headers in the client's casing, each with all its values (a REST API keeps both). */
+function rawHeadersOf(request: IncomingMessage): Record<string, string[]> {
+  const headers: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    (headers[request.rawHeaders[i]!] ??= []).push(request.rawHeaders[i + 1]!);
+  }
+  return headers;
 }
 
 function sameSecret(presented: string, expected: string): boolean {
@@ -225,16 +337,22 @@ export function createLocalServer(options: LocalServerOptions): Server {
 }
 
 /** A response-streaming Lambda handler, as `awslambda.streamifyResponse` returns it. */
-export type StreamingLambdaHandler = (
-  event: APIGatewayProxyEventV2,
-  responseStream: Writable,
-  context: Context,
-) => Promise<void>;
+export type StreamingLambdaHandler = (event: GatewayEvent, responseStream: Writable, context: Context) => Promise<void>;
 
 /**
- * An HTTP server that plays a Lambda Function URL in RESPONSE_STREAM mode: no routes, no auth
- * (the handler checks keys itself), a payload 2.0 event with route `$default`, and the handler's
- * response stream written to the client as it is produced.
+ * What the streaming door answers, before any Lambda runs, for a method and path it has no
+ * resource for (also for a route that exists only on the HTTP API, such as `/v1/usage`): the
+ * REST API's MISSING_AUTHENTICATION_TOKEN gateway response, which the CDK app sets to this 404 in
+ * OpenAI's shape (API Gateway's default would be a 403 `Missing Authentication Token`).
+ */
+export const REST_MISSING_ROUTE = STREAM_DOOR_RESPONSES.MISSING_AUTHENTICATION_TOKEN;
+
+/**
+ * An HTTP server that plays the streaming door, a REST API whose resources are the gateway
+ * function's routes, each a Lambda proxy integration in STREAM mode: an unknown route gets
+ * API Gateway's own 404, a known one the REST API (payload 1.0) event, and the handler's
+ * response stream is written to the client as it is produced. There is no auth to emulate (the
+ * handler checks keys itself); stage throttling and WAF are not emulated.
  *
  * @example
  * createLocalStreamServer(streamHandler).listen(8081);
@@ -243,7 +361,16 @@ export function createLocalStreamServer(handler: StreamingLambdaHandler): Server
   return createServer((request, response) => {
     void (async () => {
       try {
-        const event = await eventOf(request, undefined);
+        const url = new URL(request.url ?? '/', 'http://localhost');
+        const matched = matchRoute(request.method ?? 'GET', url.pathname);
+        if (!matched || matched.route.function !== 'gateway') {
+          // API Gateway answers without reading the body; drain it so the connection stays usable.
+          request.resume();
+          sendError(response, REST_MISSING_ROUTE);
+          return;
+        }
+        const plain = await plainRequestOf(request);
+        const event = toRestApiEvent({ ...plain, headers: rawHeadersOf(request) }, matched);
         await handler(event, new HttpResponseStream(response), lambdaContext('llm-gateway-stream', 900_000));
       } catch (error) {
         if (response.headersSent) {

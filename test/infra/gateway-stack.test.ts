@@ -57,8 +57,26 @@ describe('GatewayStack', () => {
     });
   });
 
-  it('has five Lambdas on Node.js 22, arm64, with a log retention, not parsing source maps at cold start', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+  it("answers the streaming door's own refusals in OpenAI's error shape: throttled 429, unknown route 404, firewall 403", () => {
+    for (const [type, status, code] of [
+      ['THROTTLED', '429', 'rate_limit_exceeded'],
+      ['MISSING_AUTHENTICATION_TOKEN', '404', 'not_found'],
+      ['WAF_FILTERED', '403', 'request_blocked'],
+    ] as const) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: status,
+        ResponseTemplates: { 'application/json': Match.stringLikeRegexp(`"code":"${code}"`) },
+      });
+    }
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'DEFAULT_5XX',
+      StatusCode: Match.absent(),
+    });
+  });
+
+  it('has six Lambdas on Node.js 22, arm64, with a log retention, not parsing source maps at cold start', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -102,6 +120,10 @@ describe('GatewayStack', () => {
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
       'events:PutEvents',
+      // The usage replay queue, for writes DynamoDB refuses in time (grantSendMessages).
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
     ];
     expect(actionsOf(template, 'LLM gateway: OpenAI')).toEqual(gatewayActions);
     expect(actionsOf(template, 'LLM gateway: streaming')).toEqual(gatewayActions);
@@ -121,12 +143,26 @@ describe('GatewayStack', () => {
       'dynamodb:Query',
     ]);
     expect(actionsOf(template, 'LLM gateway: releases')).toEqual([
+      'bedrock:ListFoundationModels', // the daily model lifecycle check
       'dynamodb:GetItem',
       'dynamodb:Query',
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
       'events:PutEvents',
+      'sqs:GetQueueAttributes', // no sweep while usage writes wait on the replay queue
+    ]);
+    expect(actionsOf(template, 'LLM gateway: applies')).toEqual([
+      'dynamodb:PutItem', // audit record
+      'dynamodb:PutItem', // ledger entry
+      'dynamodb:UpdateItem', // rate window
+      'dynamodb:UpdateItem', // aggregates
+      // Lambda's SQS event source
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
     ]);
   });
 
@@ -135,19 +171,21 @@ describe('GatewayStack', () => {
     const bedrock = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => r.Properties.PolicyDocument.Statement)
-      .filter((s: { Action: unknown }) => JSON.stringify(s.Action).includes('bedrock:'));
+      .filter((s: { Action: unknown }) => JSON.stringify(s.Action).includes('bedrock:Invoke'));
     // One statement for each function that calls providers: the HTTP API one and the streaming one.
     expect(bedrock).toHaveLength(2);
     expect(bedrock[0].Action).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
     const granted = JSON.stringify(bedrock[0].Resource);
+    // The stack is in eu-west-1: the EU profiles (the prefix derived from the region at synth).
     for (const model of [
-      'anthropic.claude-sonnet-4-20250514-v1:0',
-      'anthropic.claude-3-5-haiku-20241022-v1:0',
+      'anthropic.claude-sonnet-4-6',
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
       'amazon.nova-lite-v1:0',
     ]) {
       expect(granted).toContain(`:bedrock:*::foundation-model/${model}`);
-      expect(granted).toContain(`:inference-profile/us.${model}`);
+      expect(granted).toContain(`:inference-profile/eu.${model}`);
     }
+    expect(granted).not.toContain('inference-profile/us.');
     expect(bedrock[0].Resource).toHaveLength(6);
     const json = JSON.stringify(template.toJSON());
     expect(json).not.toContain('"bedrock:*"');
@@ -161,13 +199,144 @@ describe('GatewayStack', () => {
     });
   });
 
-  it('serves streaming from a Function URL in RESPONSE_STREAM mode, auth left to the gateway', () => {
-    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+  it('serves streaming from a regional REST API, not a Function URL: the gateway routes only, each a streamed Lambda proxy', () => {
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+    const resources = template.toJSON().Resources as Resources;
+    const streamFunctionId = Object.entries(resources).find(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('LLM gateway: streaming'),
+    )![0];
+    const pathOf = (resourceId: string): string => {
+      const resource = resources[resourceId]!;
+      const parent = resource.Properties.ParentId;
+      const prefix = parent.Ref ? pathOf(parent.Ref) : '';
+      return `${prefix}/${resource.Properties.PathPart}`;
+    };
+    const methods = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::ApiGateway::Method')
+      .map((r) => {
+        const integration = r.Properties.Integration;
+        return {
+          route: `${r.Properties.HttpMethod} ${pathOf(r.Properties.ResourceId.Ref)}`,
+          auth: r.Properties.AuthorizationType,
+          type: integration.Type,
+          mode: integration.ResponseTransferMode,
+          timeoutMs: integration.TimeoutInMillis,
+          uri: JSON.stringify(integration.Uri),
+        };
+      })
+      .sort((a, b) => a.route.localeCompare(b.route));
+    const gatewayRoutes = ROUTES.filter((route) => route.function === 'gateway')
+      .map((route) => `${route.method} ${route.path}`)
+      .sort();
+    expect(methods.map((m) => m.route)).toEqual(gatewayRoutes);
+    expect(gatewayRoutes).toEqual(['GET /health', 'GET /v1/models', 'POST /v1/chat', 'POST /v1/chat/completions']);
+    for (const method of methods) {
+      expect(method).toMatchObject({ auth: 'NONE', type: 'AWS_PROXY', mode: 'STREAM', timeoutMs: 900_000 });
+      // InvokeWithResponseStream, on the streaming function.
+      expect(method.uri).toContain('/2021-11-15/functions/');
+      expect(method.uri).toContain('/response-streaming-invocations');
+      expect(method.uri).toContain(streamFunctionId);
+    }
+    expect(methods.some((m) => m.route.includes('/admin') || m.route.includes('/usage'))).toBe(false);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^LLM gateway: streaming'),
       Timeout: 900,
       Environment: { Variables: Match.objectLike({ PROVIDER_TIMEOUT_MS: '60000', COUNTERS_TABLE: Match.anyValue() }) },
     });
+  });
+
+  it('throttles the streaming stage, logs its access and errors (never bodies), and outputs its URL as StreamUrl', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'stream',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ],
+    });
+    const output = JSON.stringify(template.toJSON().Outputs.StreamUrl.Value);
+    expect(output).toContain('.execute-api.');
+    const [stageId] = Object.keys(template.findResources('AWS::ApiGateway::Stage'));
+    expect(output).toContain(`{"Ref":"${stageId}"},"/"`);
+  });
+
+  it('throttles every HTTP API route by default and the admin routes more tightly', () => {
+    const stage = Object.values(template.toJSON().Resources as Resources).find(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Stage',
+    )!;
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+    const adminKeys = ROUTES.filter((route) => route.auth === 'iam').map((route) => `${route.method} ${route.path}`);
+    expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual([...adminKeys].sort());
+    for (const key of adminKeys) {
+      expect(stage.Properties.RouteSettings[key]).toEqual({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+    }
+
+    const custom = synth({
+      gateway: {
+        apiThrottle: { rateLimit: 20 },
+        adminThrottle: { rateLimit: 1, burstLimit: 2 },
+        streamThrottle: { burstLimit: 7 },
+      },
+    });
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 200 }),
+      RouteSettings: Match.objectLike({ 'POST /v1/admin/teams': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 } }),
+    });
+    custom.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 7 })],
+    });
+    expect(() => synth({ gateway: { streamThrottle: { rateLimit: 0 } } })).toThrow(/streamThrottle\.rateLimit/);
+  });
+
+  it('caps the streaming function with reserved concurrency and alarms at 80 % of the cap', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^LLM gateway: streaming'),
+      ReservedConcurrentExecutions: 100,
+    });
+    // Only the streaming function is capped: the others serve the 29 s HTTP API.
+    const capped = Object.values(template.toJSON().Resources as Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.ReservedConcurrentExecutions !== undefined,
+    );
+    expect(capped).toHaveLength(1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ConcurrentExecutions',
+      Namespace: 'AWS/Lambda',
+      Statistic: 'Maximum',
+      Threshold: 79,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [Match.anyValue()],
+    });
+
+    const small = synth({ gateway: { streamReservedConcurrency: 10 } });
+    small.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 10 });
+    small.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ConcurrentExecutions', Threshold: 7 });
+    expect(() => synth({ gateway: { streamReservedConcurrency: 0 } })).toThrow(/streamReservedConcurrency/);
+  });
+
+  it('associates a WAF web ACL with the streaming stage only when one is given', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+    const webAclArn = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/gateway/abc';
+    const protectedStack = synth({ gateway: { webAclArn } });
+    protectedStack.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    const [association] = Object.values(protectedStack.toJSON().Resources as Resources).filter(
+      (r) => r.Type === 'AWS::WAFv2::WebACLAssociation',
+    );
+    expect(association!.Properties.WebACLArn).toBe(webAclArn);
+    const resourceArn = JSON.stringify(association!.Properties.ResourceArn);
+    expect(resourceArn).toContain('/restapis/');
+    expect(resourceArn).toContain('/stages/');
   });
 
   it('lets the gateway functions read the provider secrets the config names, and nothing else', () => {
@@ -210,7 +379,7 @@ describe('GatewayStack', () => {
         },
       },
     };
-    const stack = synth({ gateway: { config } });
+    const stack = synth({ gateway: { config, enableMockModels: true } });
     const statements = Object.values(stack.toJSON().Resources as Resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => r.Properties.PolicyDocument.Statement)
@@ -297,7 +466,7 @@ describe('GatewayStack bundling', () => {
           // Plain booleans: a failing toContain would print the whole bundle.
           return {
             name: String(r.Properties.Description).split(':')[1]!.trim().split(' ')[0],
-            hasConfig: code.includes('us.amazon.nova-lite-v1:0'),
+            hasConfig: code.includes('eu.amazon.nova-lite-v1:0'),
             hasPlaceholder: code.includes('__GATEWAY_CONFIG__'),
             hasSourceMap: readdirSync(dir).includes('index.js.map'),
           };
@@ -305,9 +474,11 @@ describe('GatewayStack bundling', () => {
         .sort((a, b) => a.name!.localeCompare(b.name!));
       expect(bundles).toEqual([
         { name: 'admin', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        // The replay function applies queued writes as they are: it needs no config.
+        { name: 'applies', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
         { name: 'OpenAI-compatible', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
-        // Maintenance reads teams and months, never the catalog.
-        { name: 'releases', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
+        // Maintenance checks the catalog's Bedrock models against their lifecycle once a day.
+        { name: 'releases', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         { name: 'streaming', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         // The usage Lambda reads the audit retention from the config.
         { name: 'usage', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },

@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { observeRequest } from '../../lambdas/shared/observability/metrics';
+import { observeAdminRefusal, observeAuthRefusal, observeRequest } from '../../lambdas/shared/observability/metrics';
 import { GatewayStack } from '../../lib/gateway-stack';
-import { captureEmf, publishedMetrics, SAMPLE_OBSERVATIONS } from '../helpers/emf';
+import { captureEmf, publishedMetrics, SAMPLE_OBSERVATIONS, SAMPLE_REFUSALS } from '../helpers/emf';
 
 // Template JSON is untyped.
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -59,7 +59,11 @@ describe('observability (dashboard, alarms, queries)', () => {
 
   it('shows on the dashboard only metrics the code emits, with the same dimensions', async () => {
     const emitted = publishedMetrics(
-      await captureEmf(() => SAMPLE_OBSERVATIONS.forEach((observation) => observeRequest(observation))),
+      await captureEmf(() => {
+        SAMPLE_OBSERVATIONS.forEach((observation) => observeRequest(observation));
+        observeAuthRefusal(SAMPLE_REFUSALS.authRefusal);
+        observeAdminRefusal(SAMPLE_REFUSALS.adminRefusal);
+      }),
     );
     const shown = dashboardMetrics(template);
     expect(shown.length).toBeGreaterThan(30);
@@ -71,6 +75,8 @@ describe('observability (dashboard, alarms, queries)', () => {
     }
     expect(shown).toContain('LlmGateway|CostMicros|service,team'); // by team, via SEARCH
     expect(shown).toContain('LlmGateway|Throttles|limitType,service');
+    expect(shown).toContain('LlmGateway|AuthRefusals|reason,service');
+    expect(shown).toContain('LlmGateway|AdminRefusals|service');
   });
 
   it('shows Lambda concurrency, duration, errors, and DynamoDB throttling', () => {
@@ -82,12 +88,19 @@ describe('observability (dashboard, alarms, queries)', () => {
 
   it('alarms to one SNS topic: 5xx rate, provider errors, p99 latency, DynamoDB throttles, each Lambda', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
-    // 4 service alarms + errors and throttles for each of the 5 Lambdas.
-    expect(alarms).toHaveLength(4 + 2 * 5);
+    // Service alarms + errors and throttles of each Lambda, at least; other tests pin the others.
+    expect(alarms.length).toBeGreaterThanOrEqual(4 + 2 * 5 + 1);
     const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     const descriptions = alarms.map((a) => String(a.Properties.AlarmDescription));
-    for (const text of ['5xx', 'provider calls', 'p99 latency', 'DynamoDB throttled', 'gateway Lambda failed']) {
+    for (const text of [
+      '5xx',
+      'provider calls',
+      'p99 latency',
+      'DynamoDB throttled',
+      'gateway Lambda failed',
+      'Refused team API keys',
+    ]) {
       expect(descriptions.some((d) => d.includes(text))).toBe(true);
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -95,6 +108,20 @@ describe('observability (dashboard, alarms, queries)', () => {
       Namespace: 'LlmGateway',
       ExtendedStatistic: 'p99',
       Threshold: 20_000,
+    });
+  });
+
+  it('alarms the day a catalog model is listed as Legacy on Bedrock (the daily lifecycle check counts it)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'LegacyModels',
+      Namespace: 'LlmGateway',
+      Dimensions: [{ Name: 'service', Value: 'llm-gateway' }],
+      Statistic: 'Sum',
+      Period: 86_400,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
     });
   });
 

@@ -195,7 +195,7 @@ describe('policy engine through the local gateway', () => {
   });
 
   it.each([
-    ['streaming Function URL', () => streaming],
+    ['streaming door', () => streaming],
     ['HTTP API (buffered SSE)', () => buffered],
   ])('redacts the answer as it streams (%s), a card split over many chunks never leaking', async (_, client) => {
     upstream.setResponder(() => ({

@@ -358,7 +358,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
       );
     });
 
-    it('streams through the Function URL, ending with the usage chunk, and records the stream', async () => {
+    it('streams through the streaming door, ending with the usage chunk, and records the stream', async () => {
       const { data: stream, response } = await streaming.chat.completions
         .create({ model, messages, stream: true, stream_options: { include_usage: true } })
         .withResponse();

@@ -106,7 +106,7 @@ describe('stream usage is settled after the client has its last byte', () => {
 
   afterAll(() => gw.destroy());
 
-  /** Calls the streaming Lambda as a Function URL would; resolves (or rejects) when the invocation ends. */
+  /** Calls the streaming Lambda as API Gateway's streaming integration would; resolves (or rejects) when the invocation ends. */
   async function invoke(
     client: ClientStream,
     { remainingMs = 900_000, via = handler } = {},

@@ -24,7 +24,7 @@ import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 
 /**
- * Fault injection: the local gateway (HTTP API stand-in and streaming Function URL stand-in) in
+ * Fault injection: the local gateway (HTTP API stand-in and streaming REST API stand-in) in
  * front of upstreams that misbehave at the HTTP level: slow loris (headers then a trickle, no
  * answer at all, a stream that stalls), bodies cut short, malformed and wrongly shaped answers,
  * malformed and unterminated streams, connection resets. Every provider family is covered where
@@ -382,7 +382,7 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
   }
 
   /**
-   * Streams a request (through the Function URL unless `via: 'buffered'`, the HTTP API) and reads
+   * Streams a request (through the streaming door unless `via: 'buffered'`, the HTTP API) and reads
    * it to its end, until the guard, or (`leaveAfterText`) until that much text has arrived, when
    * the client hangs up.
    */

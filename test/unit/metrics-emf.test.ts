@@ -2,10 +2,12 @@ import {
   DIMENSION_SETS,
   METRICS,
   METRICS_NAMESPACE,
+  observeAdminRefusal,
+  observeAuthRefusal,
   observeRequest,
   type MetricKey,
 } from '../../lambdas/shared/observability/metrics';
-import { captureEmf, SAMPLE_OBSERVATIONS, type EmfDocument } from '../helpers/emf';
+import { captureEmf, SAMPLE_OBSERVATIONS, SAMPLE_REFUSALS, type EmfDocument } from '../helpers/emf';
 
 /** The metrics each kind of emission may carry: stated here, independently of `metricValues`. */
 const EMITTED = {
@@ -42,6 +44,9 @@ const EMITTED = {
     'coldStarts',
   ],
   throttle: ['requests', 'clientErrors', 'latency', 'throttles', 'coldStarts'],
+  authRefusal: ['authRefusals'],
+  adminRefusal: ['adminRefusals'],
+  modelLifecycle: ['legacyModels'],
 } as const satisfies Record<keyof typeof DIMENSION_SETS, readonly MetricKey[]>;
 
 const UNITS = new Set([
@@ -183,5 +188,34 @@ describe('metrics as CloudWatch embedded metric format', () => {
       expect(Object.values(doc)).not.toContain('abcdefghijkl');
     }
     expect(docs[0]!['requestId']).toBe('req-ok');
+  });
+});
+
+describe('refusal metrics as CloudWatch embedded metric format', () => {
+  it('writes one valid document per refused key and per refused admin, under their dimension sets', async () => {
+    const [auth, admin] = (await captureEmf(() => {
+      observeAuthRefusal(SAMPLE_REFUSALS.authRefusal);
+      observeAdminRefusal(SAMPLE_REFUSALS.adminRefusal);
+    })) as [EmfDocument, EmfDocument];
+    for (const [doc, kind] of [
+      [auth, 'authRefusal'],
+      [admin, 'adminRefusal'],
+    ] as const) {
+      expect(emfViolations(doc)).toEqual([]);
+      const directive = doc._aws.CloudWatchMetrics[0]!;
+      expect(directive.Namespace).toBe(METRICS_NAMESPACE);
+      expect(directive.Dimensions.map((set) => [...set].sort())).toEqual(
+        DIMENSION_SETS[kind].map((set) => [...set].sort()),
+      );
+      expect(directive.Metrics).toEqual(
+        EMITTED[kind].map((key) => ({ Name: METRICS[key].name, Unit: METRICS[key].unit })),
+      );
+    }
+    expect(auth).toMatchObject({ reason: 'revoked', AuthRefusals: 1 });
+    expect(admin).toMatchObject({ AdminRefusals: 1 });
+    // Principals, routes, addresses and key ids are log fields, never metric values or dimensions.
+    for (const value of ['abcdefghijkl', '203.0.113.7', '203.0.113.8', SAMPLE_REFUSALS.adminRefusal.principal]) {
+      expect(JSON.stringify([auth, admin])).not.toContain(value);
+    }
   });
 });

@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   revokedApiKey: 'revoked_api_key',
   teamDisabled: 'team_disabled',
   adminOnly: 'admin_only',
+  /** An IAM-signed request from a principal that is not on the config's admin allow-list. */
+  adminNotAllowed: 'admin_not_allowed',
+  /** The streaming door's AWS WAF web ACL refused the request. */
+  requestBlocked: 'request_blocked',
   modelNotFound: 'model_not_found',
   modelNotAllowed: 'model_not_allowed',
   notFound: 'not_found',

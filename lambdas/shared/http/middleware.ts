@@ -1,6 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ApiKeyRefusedError } from '../keys/errors';
 import { logger } from '../observability/logger';
+import { observeAuthRefusal } from '../observability/metrics';
 import { isStoreUnavailable, storeUnavailable } from '../store/unavailable';
 import { GatewayError, internalError } from './errors';
 import { errorResponse, requestIdHeader, type HttpResponse, type StreamingHttpResponse } from './response';
@@ -22,6 +24,7 @@ export function openAiErrors<R extends HttpResponse | StreamingHttpResponse = Ht
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) {
       gatewayError = error;
+      if (error instanceof ApiKeyRefusedError) observeAuthRefusal(authRefusalOf(error, request.event));
     } else if (isStoreUnavailable(error)) {
       logger.error('storage unavailable', { error: error as Error });
       gatewayError = storeUnavailable();
@@ -32,4 +35,23 @@ export function openAiErrors<R extends HttpResponse | StreamingHttpResponse = Ht
     request.response = errorResponse(gatewayError, requestIdHeader(request.event.requestContext.requestId)) as R;
   };
   return { onError: openAiErrorsOnError };
+}
+
+/**
+ * What a refused key's observation needs from the error and the event. The source IP is in
+ * `requestContext.http` on HTTP API and Function URL events (payload 2.0), in
+ * `requestContext.identity` on REST API events (payload 1.0).
+ */
+function authRefusalOf(error: ApiKeyRefusedError, event: APIGatewayProxyEventV2) {
+  const context = event.requestContext as {
+    requestId?: string;
+    http?: { sourceIp?: string };
+    identity?: { sourceIp?: string };
+  };
+  return {
+    reason: error.reason,
+    keyId: error.keyId,
+    sourceIp: context.http?.sourceIp ?? context.identity?.sourceIp,
+    requestId: context.requestId ?? '',
+  };
 }

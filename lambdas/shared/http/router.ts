@@ -1,15 +1,17 @@
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { notFound } from './errors';
-import { toHttpRequest, type HttpRequest } from './request';
+import { toHttpRequest, type GatewayEvent, type HttpRequest } from './request';
 import { matchRoute, routeKey, type FunctionName } from './routes';
 
 /** Handles one route. */
 export type RouteHandler<R> = (request: HttpRequest) => Promise<R>;
 
 /**
- * Dispatches an HTTP API event to the handler of its route key. The map's keys are checked
+ * Dispatches an API Gateway event to the handler of its route key. The map's keys are checked
  * against the shared route table, so a Lambda cannot serve a route the API does not have.
- * Events from a Function URL carry no route (`$default`); they are matched against the same
+ * HTTP API events carry the route key; REST API events (the streaming door) carry the method
+ * and resource template, which {@link toHttpRequest} turns into the same key. Events without a
+ * route (`$default`: a Function URL, the HTTP API's default route) are matched against the same
  * table, and only routes of `serves` are accepted.
  *
  * @example
@@ -18,7 +20,7 @@ export type RouteHandler<R> = (request: HttpRequest) => Promise<R>;
 export function createRouter<K extends string, R>(
   serves: FunctionName,
   handlers: Record<K, RouteHandler<R>>,
-): (event: APIGatewayProxyEventV2, context?: Context) => Promise<R> {
+): (event: GatewayEvent, context?: Context) => Promise<R> {
   const table = handlers as Record<string, RouteHandler<R>>;
   return async function route(event, context) {
     let request = toHttpRequest(event, context);

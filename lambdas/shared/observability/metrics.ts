@@ -1,5 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { TokenUsage } from '../chat/types';
+import type { AuthRefusalReason } from '../keys/errors';
 import type { DecisionAction } from '../policy/engine';
 import { logger } from './logger';
 
@@ -10,8 +11,9 @@ export const SERVICE_NAME = 'llm-gateway';
 
 /**
  * Dimension names. Only bounded ones: models and providers come from the catalog, teams from
- * the admin API (tens to hundreds), limit types are four. Never key ids or request ids, which
- * would create one custom metric per key or per request.
+ * the admin API (tens to hundreds), limit types are four, refusal reasons six. Never key ids,
+ * request ids, principals or IP addresses, which would create one custom metric per key, request
+ * or caller (those go in the log line next to the metric).
  */
 export const DIMENSIONS = {
   service: 'service',
@@ -19,6 +21,7 @@ export const DIMENSIONS = {
   provider: 'provider',
   team: 'team',
   limitType: 'limitType',
+  reason: 'reason',
 } as const;
 
 type Dimension = (typeof DIMENSIONS)[keyof typeof DIMENSIONS];
@@ -59,6 +62,12 @@ export const METRICS = {
   policyAlerts: { name: 'PolicyAlerts', unit: MetricUnit.Count },
   /** 1 on the first request a Lambda instance serves, else 0. */
   coldStarts: { name: 'ColdStarts', unit: MetricUnit.Count },
+  /** Team API keys refused (401, or 403 for a disabled team), by reason; alarmed on. */
+  authRefusals: { name: 'AuthRefusals', unit: MetricUnit.Count },
+  /** IAM-signed admin requests from principals not on the admin allow-list (403). */
+  adminRefusals: { name: 'AdminRefusals', unit: MetricUnit.Count },
+  /** Catalog Bedrock models Bedrock lists as LEGACY (daily lifecycle check, 1 per model); alarmed on. */
+  legacyModels: { name: 'LegacyModels', unit: MetricUnit.Count },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
@@ -76,6 +85,12 @@ export const DIMENSION_SETS = {
   refusal: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team]],
   /** A throttle: also by limit type. */
   throttle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team], [DIMENSIONS.service, DIMENSIONS.limitType]],
+  /** A refused team API key: in total and by reason (there is no team yet). */
+  authRefusal: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.reason]],
+  /** A refused admin principal: in total only (principals are unbounded; they are in the log line). */
+  adminRefusal: [[DIMENSIONS.service]],
+  /** A catalog model Bedrock lists as Legacy: in total (the alarm) and by catalog model id. */
+  modelLifecycle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.model]],
 } as const satisfies Record<string, readonly (readonly Dimension[])[]>;
 
 /** What the gateway observed about one request, once it is answered. */
@@ -160,8 +175,8 @@ function metricsSink(): Metrics {
   return sink.metrics;
 }
 
-/** The kind of emission an observation is. */
-export function emissionOf(o: RequestObservation): keyof typeof DIMENSION_SETS {
+/** The kind of emission an observation of a request is. */
+export function emissionOf(o: RequestObservation): 'request' | 'refusal' | 'throttle' {
   if (o.outcome === 'throttled') return 'throttle';
   return o.model === undefined ? 'refusal' : 'request';
 }
@@ -208,6 +223,7 @@ export function observeRequest(o: RequestObservation): void {
     provider: o.provider,
     team: o.teamId,
     limitType: o.limitType,
+    reason: undefined,
   };
   for (const set of DIMENSION_SETS[kind]) {
     metrics.addDimensions(Object.fromEntries(set.filter((d) => d !== 'service').map((d) => [d, values[d] ?? 'none'])));
@@ -219,4 +235,111 @@ export function observeRequest(o: RequestObservation): void {
   }
   metrics.addMetadata('requestId', o.requestId);
   metrics.publishStoredMetrics();
+}
+
+/**
+ * Publishes one metric under a dimension set kind, as its own EMF document.
+ */
+function publishOne(
+  kind: keyof typeof DIMENSION_SETS,
+  key: MetricKey,
+  dimensions: Partial<Record<Dimension, string>>,
+): void {
+  const metrics = metricsSink();
+  for (const set of DIMENSION_SETS[kind]) {
+    metrics.addDimensions(
+      Object.fromEntries(set.filter((d) => d !== 'service').map((d) => [d, dimensions[d] ?? 'none'])),
+    );
+  }
+  metrics.addMetric(METRICS[key].name, METRICS[key].unit, 1);
+  metrics.publishStoredMetrics();
+}
+
+/** A team API key the gateway refused. */
+export interface AuthRefusalObservation {
+  reason: AuthRefusalReason;
+  /** The key's public id, when the presented key was well-formed (never any part of the secret). */
+  keyId: string | undefined;
+  /** The client's address as API Gateway saw it. */
+  sourceIp: string | undefined;
+  requestId: string;
+}
+
+/**
+ * Makes a refused key visible: counts it in `AuthRefusals` by reason (the 401 alarm watches the
+ * total) and writes one log line with the source IP, the reason and the key's public id. A flood
+ * of guessed or stolen keys then shows on the dashboard and in Logs Insights with where it came
+ * from. Called once, where refusals are turned into responses.
+ *
+ * @example
+ * observeAuthRefusal({ reason: 'malformed', keyId: undefined, sourceIp: '203.0.113.7', requestId });
+ */
+export function observeAuthRefusal(o: AuthRefusalObservation): void {
+  logger.warn('api key refused', {
+    requestId: o.requestId,
+    reason: o.reason,
+    keyId: o.keyId,
+    sourceIp: o.sourceIp,
+  });
+  publishOne('authRefusal', 'authRefusals', { reason: o.reason });
+}
+
+/** An IAM principal refused on an admin route. */
+export interface AdminRefusalObservation {
+  /** The IAM authorizer's principal ARN (an identifier, not a secret). */
+  principal: string;
+  route: string;
+  sourceIp: string | undefined;
+  requestId: string;
+}
+
+/**
+ * Makes a refused admin attempt visible: counts it in `AdminRefusals` and logs who tried what
+ * from where, so an audit can find a principal probing the admin API.
+ *
+ * @example
+ * observeAdminRefusal({ principal: 'arn:aws:sts::123456789012:assumed-role/Dev/bob', route, sourceIp, requestId });
+ */
+export function observeAdminRefusal(o: AdminRefusalObservation): void {
+  logger.warn('admin request refused', {
+    requestId: o.requestId,
+    principal: o.principal,
+    route: o.route,
+    sourceIp: o.sourceIp,
+  });
+  publishOne('adminRefusal', 'adminRefusals', {});
+}
+
+/** A catalog model that Bedrock's ListFoundationModels reports as LEGACY. */
+export interface LegacyModelObservation {
+  /** The catalog's public model id. */
+  modelId: string;
+  /** The foundation model behind it (the profile prefix removed). */
+  foundationModelId: string;
+  region: string;
+  /** When Bedrock stops serving it (ISO 8601), when the API says. */
+  endOfLife: string | undefined;
+  /** When it became Legacy, and when its public extended access (higher prices) starts, when the API says. */
+  legacySince: string | undefined;
+  extendedAccessFrom: string | undefined;
+}
+
+/**
+ * Makes a model going away visible before it does: one warning naming the model and its
+ * end-of-life date, and 1 in `LegacyModels` (by catalog model, and in total for the alarm).
+ * Called by the maintenance Lambda's daily lifecycle check.
+ *
+ * @example
+ * observeLegacyModel({ modelId: 'claude-haiku-4-5', foundationModelId, region: 'eu-west-1', endOfLife: '2027-06-01T00:00:00.000Z', ... });
+ */
+export function observeLegacyModel(o: LegacyModelObservation): void {
+  logger.warn('catalog model is legacy on bedrock', {
+    modelId: o.modelId,
+    foundationModelId: o.foundationModelId,
+    region: o.region,
+    endOfLife: o.endOfLife ?? 'not given by Bedrock',
+    legacySince: o.legacySince,
+    extendedAccessFrom: o.extendedAccessFrom,
+  });
+  publishOne('modelLifecycle', 'legacyModels', { model: o.modelId });
 }
