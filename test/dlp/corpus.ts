@@ -10,12 +10,15 @@
  * Labelling conventions (see also the notes on individual cases):
  * - `value` is the substring as written (card and IBAN groups, phone punctuation included), never
  *   surrounding words, quotes, `Bearer `, a `/24` suffix or a `:8080` port.
- * - `git@github.com:org/repo.git` is labelled as the email `git@github.com`.
+ * - `git@github.com:org/repo.git` is not an email: `user@host:` is an SSH/SCP target (issue 19; it
+ *   was labelled as the email `git@github.com` before).
+ * - Documented example keys (AWS's `AKIAIOSFODNN7EXAMPLE` pair) are placeholders, never labelled
+ *   (issue 19).
  * - A value that belongs to one detector is not also labelled for another: an SSN or a card number
  *   is never a phone, the digits inside an IBAN or a Slack token are never a card or a phone, the
  *   base64 body of a private key is never an AWS secret, a JWT segment is never an API key.
- * - Nine-digit SSNs without separators are not labelled; neither are unsigned JWTs (`alg: none`,
- *   empty signature). `0.0.0.0` and `255.255.255.0` ARE labelled ipv4 (every part is in 0-255);
+ * - Nine-digit SSNs without separators are labelled only right after an explicit SSN key or word
+ *   (`"ssn": "219099999"`); unsigned JWTs (`alg: none`, empty signature) are labelled (issue 19). `0.0.0.0` and `255.255.255.0` ARE labelled ipv4 (every part is in 0-255);
  *   `admin@10.0.0.1` is an ipv4, not an email (a numeric last label is not a domain).
  * - Unlabelled phone-like numbers are deliberate: dates, times, timestamps, order and invoice
  *   numbers, ZIP codes, UUID parts, ISBNs, AWS account ids and the digits inside IBANs, cards,
@@ -175,12 +178,12 @@ export function buildDlpCorpus(): { cases: CorpusCase[]; fixtures: CorpusFixture
   add(t`{"user": {"id": 48213, "email": "${email('priya_k@mail.example.in')}"}}`, 'email: in JSON');
   add(t`Maintainer: [Lars Berg](mailto:${email('lars.berg@example.se')})`, 'email: markdown mailto link');
   add(
-    t`git clone ${email('git@github.com')}:acme/payments-service.git`,
-    'email: SCP-style git remote; labelled as the email git@github.com by convention',
+    t`git clone git@github.com:acme/payments-service.git`,
+    'email negative: SCP-style git remote (git@host: is an SSH target, issue 19)',
   );
   add(
-    t`[remote "origin"]\n\turl = ${email('git@gitlab.example.com')}:platform/infra.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*`,
-    'email: git remote in .git/config, labelled git@host by convention',
+    t`[remote "origin"]\n\turl = git@gitlab.example.com:platform/infra.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*`,
+    'email negative: git remote in .git/config (git@host: is an SSH target, issue 19)',
   );
   add(
     t`id,name,email\n17,Ana Souza,${email('ana.souza@exemplo.com.br')}\n18,Tom Reed,${email('t.reed@example.com')}`,
@@ -360,7 +363,7 @@ export function buildDlpCorpus(): { cases: CorpusCase[]; fixtures: CorpusFixture
       }
     }
   }
-  clean('{"ssn": "219099999"}', 'us_ssn negative: 9 digits without separators are not labelled (ambiguous)');
+  add(t`{"ssn": "${ssn('219099999')}"}`, 'us_ssn: 9 digits without separators under an explicit ssn key (issue 19)');
   clean('Customer id 536228726 requested a callback.', 'us_ssn negative: plain 9-digit id');
   clean('SSN ending in 6789 verified by phone.', 'us_ssn negative: last four only');
   clean('Masked: ***-**-6789 and XXX-XX-1234', 'us_ssn negative: masked');
@@ -566,8 +569,8 @@ export function buildDlpCorpus(): { cases: CorpusCase[]; fixtures: CorpusFixture
   // aws_access_key_id / aws_secret_access_key
   // ===========================================================================================
   add(
-    t`[default]\naws_access_key_id = ${akid('AKIAIOSFODNN7EXAMPLE')}\naws_secret_access_key = ${awsSecret('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')}\nregion = us-east-1`,
-    'aws: the documentation example pair in ~/.aws/credentials',
+    t`[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = us-east-1`,
+    'aws negative: the documentation example pair is a placeholder (issue 19)',
   );
   {
     const rng = new Rng(707);
@@ -767,9 +770,9 @@ export function buildDlpCorpus(): { cases: CorpusCase[]; fixtures: CorpusFixture
   clean('token=dGhpcyBpcw.bm90IGEgand0.c2lnbmF0dXJlMTIz', 'jwt negative: three base64 segments not starting with eyJ');
   clean('header.payload = eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ', 'jwt negative: eyJ... with only two segments');
   clean('jwt: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.abc123', 'jwt negative: signature shorter than 10 characters');
-  clean(
-    'unsigned: eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.',
-    'jwt negative: alg none, empty signature (not labelled: signature must be >= 10 chars)',
+  add(
+    t`unsigned: ${jwt('eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.')}`,
+    'jwt: unsigned (alg none, empty signature), a token all the same (issue 19)',
   );
   clean('See www.example.co.uk and logger.info.format for details.', 'jwt negative: dotted names');
   clean('The token has three parts: header.payload.signature', 'jwt negative: prose');
@@ -891,7 +894,7 @@ export function buildDlpCorpus(): { cases: CorpusCase[]; fixtures: CorpusFixture
 
     const ghs = generateGithubToken(rng, 'ghs_');
     add(
-      t`Run actions/checkout@v4\n  with:\n    token: ${apiKey(ghs)}\nSyncing repository: acme/api\n$ git remote add origin ${email('git@github.com')}:acme/api.git`,
+      t`Run actions/checkout@v4\n  with:\n    token: ${apiKey(ghs)}\nSyncing repository: acme/api\n$ git remote add origin git@github.com:acme/api.git`,
       'multi: CI log with a GitHub token and an SCP-style remote',
     );
 

@@ -1100,7 +1100,7 @@ function identifier(r: Rng, length: number, pascal = false): string {
   }
   // Space-separated two-digit numbers that happen to pass Luhn with an issuer-like start.
   for (let i = 0; i < 8; i++) {
-    let nums: string[] = [];
+    let nums: string[];
     for (;;) {
       nums = [String(r.int(40, 55)), ...Array.from({ length: 7 }, () => String(r.int(1, 49)).padStart(2, '0'))];
       if (luhnValid(nums.join(''))) break;

@@ -277,7 +277,7 @@ async function writeStream(
       res.end(
         encodeFrame(
           { messageType: 'exception', exceptionType: exception.exceptionType, payload: { message: exception.message } },
-          sequence++,
+          sequence,
         ),
       );
       return;

@@ -17,7 +17,8 @@ import { adminFetch } from '../helpers/local-admin';
 
 const EMAIL = 'jane.doe@example.com';
 const CARD = '4111 1111 1111 1111';
-const AWS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+// Not AWS's documented `...EXAMPLE` key: the detectors treat that one as a placeholder (issue 19).
+const AWS_KEY_ID = 'AKIAR40N2CWDFFSWIEXH';
 const PHONE = '+1 212 555 0143';
 
 /** Every upstream message's text, joined. */

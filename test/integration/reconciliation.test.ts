@@ -122,7 +122,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
       const stream = n % 5 < 2;
       const content =
         n % 23 === 0
-          ? `#${n} deploy with AKIAIOSFODNN7EXAMPLE`
+          ? `#${n} deploy with AKIAR40N2CWDFFSWIEXH` // a real-looking key id: `...EXAMPLE` ones are placeholders
           : n % 11 === 0 && stream
             ? `#${n} CUT please`
             : `#${n} hi`;

@@ -250,9 +250,14 @@ describe('DLP corpus: iban', () => {
 
 describe('DLP corpus: us_ssn', () => {
   it('labels only SSNs that respect the SSA rules', () => {
-    for (const { value } of labels('us_ssn')) expect(ssnValid(value)).toBe(true);
+    for (const { value } of labels('us_ssn')) {
+      // Issue 19: nine unbroken digits are labelled under an explicit SSN key; check them dashed.
+      expect(
+        ssnValid(/^\d{9}$/.test(value) ? `${value.slice(0, 3)}-${value.slice(3, 5)}-${value.slice(5)}` : value),
+      ).toBe(true);
+    }
     const separators = new Set(labels('us_ssn').map(({ value }) => value[3]));
-    expect([...separators].sort()).toEqual([' ', '-']);
+    expect([...separators].filter((sep) => !/\d/.test(sep!)).sort()).toEqual([' ', '-']);
   });
 
   it('embeds SSN-shaped strings breaking each rule, and never labels them', () => {
@@ -310,7 +315,8 @@ describe('DLP corpus: AWS credentials', () => {
     for (const { value } of labels('aws_access_key_id')) expect(value).toMatch(/^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$/);
     for (const c of DLP_CORPUS) {
       for (const m of c.text.matchAll(/(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g)) {
-        expect(labelledAs(c, 'aws_access_key_id', m[0])).toBe(true);
+        // AWS's documented example keys (`...EXAMPLE`) are placeholders, never labelled (issue 19).
+        expect(labelledAs(c, 'aws_access_key_id', m[0])).toBe(!m[0].includes('EXAMPLE'));
       }
     }
   });
@@ -330,7 +336,8 @@ describe('DLP corpus: AWS credentials', () => {
   it('leaves no standalone 40-character mixed run unlabelled (PEM bodies, JWTs and keys avoid them)', () => {
     for (const c of DLP_CORPUS) {
       for (const run of c.text.match(/[A-Za-z0-9/+]+/g) ?? []) {
-        if (run.length === 40 && mixes(run) && !labelledAs(c, 'aws_secret_access_key', run)) {
+        const example = run.includes('EXAMPLE'); // documented placeholder (issue 19)
+        if (run.length === 40 && mixes(run) && !example && !labelledAs(c, 'aws_secret_access_key', run)) {
           throw new Error(`unlabelled secret-shaped run ${run} in: ${c.text}`);
         }
       }
@@ -376,10 +383,12 @@ describe('DLP corpus: jwt', () => {
       expect(segments).toHaveLength(3);
       const [header, payload, signature] = segments as [string, string, string];
       expect(header.startsWith('eyJ') && payload.startsWith('eyJ')).toBe(true);
-      for (const s of segments) expect(s).toMatch(/^[A-Za-z0-9_-]+$/);
+      for (const s of segments) expect(s).toMatch(/^[A-Za-z0-9_-]*$/);
       expect(typeof decodeJsonSegment(header)).toBe('object');
       expect(typeof decodeJsonSegment(payload)).toBe('object');
-      expect(signature.length).toBeGreaterThanOrEqual(10);
+      // Issue 19: an unsigned token (empty signature) is labelled when its header says alg none.
+      if (signature === '') expect(decodeJsonSegment(header)).toMatchObject({ alg: 'none' });
+      else expect(signature.length).toBeGreaterThanOrEqual(10);
     }
   });
 

@@ -58,6 +58,24 @@ export interface TextCheck {
 
 const appliesTo = (direction: Direction, wanted: 'input' | 'output') => direction === 'both' || direction === wanted;
 
+/**
+ * Findings in `text` when `before` came right before it (already checked and sent: the start of a
+ * streamed answer). Some detectors need the words before a value (a key name before an AWS secret,
+ * "SSN" before nine digits, "Tel." before a national number), so the scan sees both, and keeps
+ * what lies in `text` (a finding reaching back into `before` keeps only its part in `text`).
+ */
+function findingsAfter(text: string, detectors: readonly Detector[], before: string): Finding[] {
+  if (before === '') return scan(text, detectors);
+  const offset = before.length;
+  return scan(before + text, detectors)
+    .filter((f) => f.end > offset)
+    .map((f) => {
+      const start = Math.max(0, f.start - offset);
+      const end = f.end - offset;
+      return { ...f, start, end, value: text.slice(start, end) };
+    });
+}
+
 function keywordPattern(keywords: readonly string[], caseSensitive: boolean): RegExp {
   const escaped = keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&').replace(/\s+/g, '\\s+'));
   return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${escaped.join('|')})(?![\\p{L}\\p{N}_])`, caseSensitive ? 'u' : 'iu');
@@ -119,10 +137,13 @@ export class CompiledPolicy {
    * Checks one text of one direction: deny rules first (on the original text), then the
    * direction's detectors, redacting what their action says to redact.
    *
+   * `before` is the text that came right before this one (a streamed answer's part already sent):
+   * detectors look at it for context, only `text` is checked and returned.
+   *
    * @example
    * const { text, decision } = policy.checkText(prompt, 'input', redactor);
    */
-  checkText(text: string, direction: 'input' | 'output', redactor: Redactor): TextCheck {
+  checkText(text: string, direction: 'input' | 'output', redactor: Redactor, before = ''): TextCheck {
     for (const rule of this.denyRules) {
       if (appliesTo(rule.direction, direction) && rule.pattern.test(text)) {
         return {
@@ -134,9 +155,10 @@ export class CompiledPolicy {
     }
     const active = direction === 'input' ? this.inputDetectors : this.outputDetectors;
     if (active.length === 0) return { text, decision: ALLOW };
-    const findings = scan(
+    const findings = findingsAfter(
       text,
       active.map((a) => a.detector),
+      before,
     );
     return this.decide(text, findings, active, redactor);
   }
@@ -171,12 +193,13 @@ export class CompiledPolicy {
 
   /**
    * Where in a text something the answer rules look at was found (detector findings and deny
-   * rule matches): a streamed answer is never cut inside one of these.
+   * rule matches): a streamed answer is never cut inside one of these. `before` as in `checkText`.
    */
-  answerSpans(text: string): { start: number; end: number }[] {
-    const spans: { start: number; end: number }[] = scan(
+  answerSpans(text: string, before = ''): { start: number; end: number }[] {
+    const spans: { start: number; end: number }[] = findingsAfter(
       text,
       this.outputDetectors.map((a) => a.detector),
+      before,
     );
     for (const rule of this.denyRules) {
       if (!appliesTo(rule.direction, 'output')) continue;

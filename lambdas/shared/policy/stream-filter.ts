@@ -4,6 +4,13 @@ import type { Redactor } from './redactor';
 /** A text without whitespace longer than this is released even if no whitespace follows. */
 const MAX_HOLD = 8_192;
 
+/**
+ * How much of what was already released the filter keeps as context for the detectors: the
+ * longest look-back of a built-in detector (an access key id up to 300 characters before its
+ * secret) with room to spare.
+ */
+const CONTEXT = 512;
+
 /** A complete PEM END line. */
 const END_LINE = /-----END [A-Z0-9 ]+-----/;
 
@@ -17,6 +24,8 @@ const END_LINE = /-----END [A-Z0-9 ]+-----/;
  */
 export class StreamTextFilter {
   private buffer = '';
+  /** The end of what was released (original text), for detectors that look before a value. */
+  private released = '';
   /** What the filter decided so far. */
   decision: PolicyDecision = ALLOW;
   /** Set once a rule blocked: nothing more is released. */
@@ -69,7 +78,7 @@ export class StreamTextFilter {
   private release(proposed: number): string {
     let cut = proposed;
     if (cut > 0 && cut < this.buffer.length) {
-      const spans = this.policy.answerSpans(this.buffer);
+      const spans = this.policy.answerSpans(this.buffer, this.released);
       // Moving the cut before one span may put it inside another: repeat until none straddles it.
       for (let moved = true; moved;) {
         moved = false;
@@ -84,7 +93,8 @@ export class StreamTextFilter {
     if (cut <= 0) return '';
     const prefix = this.buffer.slice(0, cut);
     this.buffer = this.buffer.slice(cut);
-    const check = this.policy.checkText(prefix, 'output', this.redactor);
+    const check = this.policy.checkText(prefix, 'output', this.redactor, this.released);
+    this.released = (this.released + prefix).slice(-CONTEXT);
     this.decision = combine(this.decision, check.decision);
     if (check.blockedBy) {
       this.blockedBy = check.blockedBy;
