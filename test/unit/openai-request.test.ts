@@ -1,4 +1,8 @@
-import { outputTokenLimit, parseChatCompletionRequest, toChatRequest } from '../../lambdas/shared/chat/openai-request';
+import { outputTokenLimit } from '../../lambdas/shared/exchange/exchange';
+import { parseChatCompletionRequest, toExchangeRequest } from '../../lambdas/shared/faces/openai-chat/request';
+
+/** The neutral request of a validated body. */
+const neutral = (body: unknown) => toExchangeRequest(parseChatCompletionRequest(body));
 import { GatewayError } from '../../lambdas/shared/http/errors';
 
 function errorOf(fn: () => unknown): GatewayError {
@@ -87,7 +91,8 @@ describe('mapping to the gateway request', () => {
       tool_choice: { type: 'function', function: { name: 'look' } },
       stop: 'END',
     });
-    const request = toChatRequest(body, 256);
+    const exchange = toExchangeRequest(body);
+    const request = exchange.chat;
     expect(request.messages).toEqual([
       { role: 'system', content: 'Be brief.' },
       {
@@ -102,7 +107,8 @@ describe('mapping to the gateway request', () => {
     ]);
     expect(request.stop).toEqual(['END']);
     expect(request.toolChoice).toEqual({ name: 'look' });
-    expect(request.maxOutputTokens).toBe(256);
+    expect(exchange.stream).toBe(false);
+    expect(exchange.maxOutputTokens).toBeUndefined();
   });
 
   it('refuses remote image URLs: the gateway does not fetch them', () => {
@@ -110,20 +116,17 @@ describe('mapping to the gateway request', () => {
       model: 'm',
       messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }],
     });
-    const error = errorOf(() => toChatRequest(body, 10));
+    const error = errorOf(() => toExchangeRequest(body));
     expect(error.status).toBe(400);
     expect(error.param).toBe('messages[0].content[0].image_url.url');
   });
 
-  it('caps output at the model limit and refuses more, like OpenAI', () => {
-    expect(outputTokenLimit(parseChatCompletionRequest(minimal), 4096)).toBe(4096);
-    expect(outputTokenLimit(parseChatCompletionRequest({ ...minimal, max_tokens: 10 }), 4096)).toBe(10);
-    expect(
-      outputTokenLimit(parseChatCompletionRequest({ ...minimal, max_tokens: 10, max_completion_tokens: 20 }), 4096),
-    ).toBe(20);
-    const error = errorOf(() =>
-      outputTokenLimit(parseChatCompletionRequest({ ...minimal, max_completion_tokens: 5000 }), 4096),
-    );
+  it('caps output at the model limit and refuses more, naming the parameter the caller used, like OpenAI', () => {
+    expect(outputTokenLimit(neutral(minimal), 4096)).toBe(4096);
+    expect(outputTokenLimit(neutral({ ...minimal, max_tokens: 10 }), 4096)).toBe(10);
+    expect(outputTokenLimit(neutral({ ...minimal, max_tokens: 10, max_completion_tokens: 20 }), 4096)).toBe(20);
+    expect(errorOf(() => outputTokenLimit(neutral({ ...minimal, max_tokens: 5000 }), 4096)).param).toBe('max_tokens');
+    const error = errorOf(() => outputTokenLimit(neutral({ ...minimal, max_completion_tokens: 5000 }), 4096));
     expect(error.status).toBe(400);
     expect(error.param).toBe('max_completion_tokens');
   });

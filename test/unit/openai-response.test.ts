@@ -1,4 +1,4 @@
-import { openAiUsage, toChatCompletionResponse } from '../../lambdas/shared/chat/openai-response';
+import { openAiUsage, toChatCompletionResponse } from '../../lambdas/shared/faces/openai-chat/response';
 
 describe('OpenAI response shape', () => {
   it('counts cached tokens inside prompt_tokens, as OpenAI does', () => {

@@ -1,8 +1,8 @@
 import { ALLOW } from '../../lambdas/shared/policy/engine';
 import { GatewayError } from '../../lambdas/shared/http/errors';
-import { createChunkEncoder } from '../../lambdas/shared/chat/openai-stream';
+import { createChunkEncoder } from '../../lambdas/shared/faces/openai-chat/stream';
 import { billedUsage, StreamMeter } from '../../lambdas/shared/chat/stream-meter';
-import type { ServedStreamEvent } from '../../lambdas/shared/chat/chat-service';
+import type { ServedStreamEvent } from '../../lambdas/shared/exchange/metered-stream';
 
 const facts = {
   requestId: 'r1',

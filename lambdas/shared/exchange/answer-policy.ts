@@ -3,7 +3,7 @@ import type { GuardrailChecker } from '../policy/guardrail';
 import type { Redactor } from '../policy/redactor';
 import { StreamTextFilter } from '../policy/stream-filter';
 import { guardrailRuleId } from './request-policy';
-import type { ChatCompletion, ChatStreamEvent } from './types';
+import type { ChatCompletion, ChatStreamEvent } from '../chat/types';
 
 /** A streamed answer is released to an output guardrail in segments of at least this many characters. */
 const GUARDRAIL_SEGMENT_CHARS = 500;
@@ -94,6 +94,8 @@ export class AnswerPolicy {
    * @example
    * for await (const event of answers.filterStream(upstreamEvents)) send(event);
    */
+  // Long on purpose: one state machine over the stream (text, tool calls, finish, guardrail
+  // segments) is easier to check for leaks than the same states spread over several generators.
   async *filterStream(events: AsyncIterable<ChatStreamEvent>): AsyncGenerator<ChatStreamEvent> {
     if (!this.active) {
       for await (const event of events) {

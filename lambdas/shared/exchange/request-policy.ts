@@ -2,7 +2,7 @@ import { combine, type CompiledPolicy, type PolicyDecision } from '../policy/eng
 import { PolicyViolationError } from '../policy/errors';
 import type { GuardrailChecker } from '../policy/guardrail';
 import type { Redactor } from '../policy/redactor';
-import type { ChatRequest } from './types';
+import type { ChatRequest } from '../chat/types';
 
 /** The rule id of a profile's Bedrock guardrail. */
 export const guardrailRuleId = (id: string) => `guardrail:${id}`;

@@ -1,8 +1,9 @@
 import * as z from 'zod';
-import { invalidRequest } from '../http/errors';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../http/json-depth';
-import { parseWith } from '../http/validation';
-import type { ChatMessage, ChatRequest, ContentPart, ImageMediaType, ResponseFormat, ToolChoice } from './types';
+import { invalidRequest } from '../../http/errors';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../http/json-depth';
+import { parseWith } from '../../http/validation';
+import type { ChatMessage, ContentPart, ImageMediaType, ResponseFormat, ToolChoice } from '../../chat/types';
+import type { ExchangeRequest, NeutralChat } from '../../exchange/exchange';
 
 /**
  * OpenAI's Chat Completions request, as the gateway accepts it. Objects are strict: a parameter
@@ -160,32 +161,13 @@ function responseFormatOf(format: ChatCompletionRequest['response_format']): Res
 }
 
 /**
- * The most output tokens a request may produce: what the caller asked for, or the model's cap
- * when it asked for nothing. Asking for more than the model allows is a 400, as at OpenAI.
+ * Maps a validated OpenAI request into the gateway's neutral request: the core never sees
+ * OpenAI's field names (it reports the output cap under the caller's own name for it).
  *
  * @example
- * outputTokenLimit(body, 4096) // body.max_completion_tokens ?? body.max_tokens ?? 4096
+ * const request = toExchangeRequest(parseChatCompletionRequest(parseJsonBody(http)));
  */
-export function outputTokenLimit(body: ChatCompletionRequest, modelMaxOutputTokens: number): number {
-  const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  if (requested === undefined) return modelMaxOutputTokens;
-  if (requested > modelMaxOutputTokens) {
-    const param = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
-    throw invalidRequest(
-      `${param} is too large: ${requested}. The model ${body.model} supports at most ${modelMaxOutputTokens} output tokens.`,
-      { param },
-    );
-  }
-  return requested;
-}
-
-/**
- * Maps a validated OpenAI request into the gateway's own shape.
- *
- * @example
- * const request = toChatRequest(body, outputTokenLimit(body, model.maxOutputTokens));
- */
-export function toChatRequest(body: ChatCompletionRequest, maxOutputTokens: number): ChatRequest {
+export function toExchangeRequest(body: ChatCompletionRequest): ExchangeRequest {
   const messages = body.messages.map((m, index): ChatMessage => {
     switch (m.role) {
       case 'system':
@@ -210,9 +192,8 @@ export function toChatRequest(body: ChatCompletionRequest, maxOutputTokens: numb
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const toolChoice = toolChoiceOf(body.tool_choice);
   const responseFormat = responseFormatOf(body.response_format);
-  return {
+  const chat: NeutralChat = {
     messages,
-    maxOutputTokens,
     ...(body.temperature != null ? { temperature: body.temperature } : {}),
     ...(body.top_p != null ? { topP: body.top_p } : {}),
     ...(stop && stop.length > 0 ? { stop } : {}),
@@ -228,5 +209,19 @@ export function toChatRequest(body: ChatCompletionRequest, maxOutputTokens: numb
     ...(toolChoice ? { toolChoice } : {}),
     ...(responseFormat ? { responseFormat } : {}),
     ...(body.user ? { user: body.user } : {}),
+  };
+  const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
+  return {
+    model: body.model,
+    chat,
+    stream: body.stream === true,
+    ...(requested != null
+      ? {
+          maxOutputTokens: {
+            value: requested,
+            param: body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens',
+          },
+        }
+      : {}),
   };
 }

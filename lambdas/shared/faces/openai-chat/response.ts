@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { formatMicros } from '../cost/money';
-import type { PolicyDecision } from '../policy/engine';
-import type { ChatCompletion, TokenUsage } from './types';
+import type { ModelEntry } from '../../catalog/schema';
+import { formatMicros } from '../../cost/money';
+import type { PolicyDecision } from '../../policy/engine';
+import type { ChatCompletion, TokenUsage } from '../../chat/types';
 
 /** What the gateway says about how it served a request, in the `gateway` field and headers. */
 export interface GatewayFacts {
@@ -101,5 +102,34 @@ export function toChatCompletionResponse(args: {
     usage: openAiUsage(completion.usage),
     system_fingerprint: null,
     gateway: gatewayField(args.facts),
+  };
+}
+
+/**
+ * A catalog model as OpenAI's `GET /v1/models` lists it, with the gateway's facts (provider,
+ * aliases, fallbacks, output cap, prices) in a `gateway` field OpenAI clients ignore.
+ *
+ * @example
+ * jsonResponse(200, { object: 'list', data: models.map(modelView) })
+ */
+export function modelView(model: ModelEntry) {
+  return {
+    id: model.id,
+    object: 'model' as const,
+    created: 0,
+    owned_by: model.provider,
+    gateway: {
+      provider: model.provider,
+      description: model.description ?? null,
+      aliases: model.aliases,
+      fallbacks: model.fallbacks,
+      max_output_tokens: model.maxOutputTokens,
+      prices_usd_per_million_tokens: {
+        input: formatMicros(model.prices.inputMicrosPerMTok),
+        output: formatMicros(model.prices.outputMicrosPerMTok),
+        cache_read: formatMicros(model.prices.cacheReadMicrosPerMTok),
+        cache_write: formatMicros(model.prices.cacheWriteMicrosPerMTok),
+      },
+    },
   };
 }

@@ -1,6 +1,6 @@
-import type { ServedStreamEvent } from './chat-service';
-import { gatewayField, openAiUsage, type GatewayFacts } from './openai-response';
-import type { FinishReason } from './types';
+import type { ServedStreamEvent } from '../../exchange/metered-stream';
+import { gatewayField, openAiUsage, type GatewayFacts } from './response';
+import type { FinishReason } from '../../chat/types';
 
 /** Fixed facts of one streamed response. */
 export interface ChunkEncoderOptions {

@@ -1,0 +1,88 @@
+import type { ModelEntry } from '../catalog/schema';
+import type { ChatRequest } from '../chat/types';
+import { invalidRequest } from '../http/errors';
+import type { AuthenticatedCaller } from '../keys/authenticator';
+import type { CompiledPolicy, PolicyDecision } from '../policy/engine';
+import type { Redactor } from '../policy/redactor';
+import type { Admission } from '../quota/quota-service';
+import type { RouteCandidate } from '../routing/router';
+
+/**
+ * The exchange core: one request's way through policy, admission, routing, metering and
+ * settlement, whichever API face it came through. A face (OpenAI Chat Completions today) parses
+ * its wire format into an {@link ExchangeRequest} and formats the core's answer and stream
+ * events back; nothing here knows a face's field names.
+ */
+
+/** A chat request without its output cap, which the core decides (the caller's ask, the model's cap). */
+export type NeutralChat = Omit<ChatRequest, 'maxOutputTokens'>;
+
+/** A validated request in the gateway's own terms. */
+export interface ExchangeRequest {
+  /** The model id or alias the caller asked for. */
+  model: string;
+  chat: NeutralChat;
+  /** The output cap the caller asked for, and the face's name for it (for a 400 naming it). */
+  maxOutputTokens?: { value: number; param: string };
+  stream: boolean;
+}
+
+/** Identity of one request as the HTTP layer saw it. */
+export interface RequestContext {
+  requestId: string;
+  /** Epoch ms at which the request arrived; fixes its ledger day. */
+  receivedAt: number;
+  /**
+   * Epoch ms by which a stream must be over: one still running then is cut with an error
+   * event, so that it is recorded before its Lambda is stopped. None: no limit.
+   */
+  streamDeadline?: number;
+  /**
+   * Epoch ms at which Lambda stops the invocation: usage writes are retried inline only while
+   * there is time left to hand them to the replay queue instead. None: no limit.
+   */
+  invocationDeadline?: number;
+}
+
+/**
+ * One request's state as it moves through the core: who asked, what, in which context, and what
+ * the planning decided (model, policy, the request as it goes upstream, the candidates). Later
+ * steps add to it (the admission) instead of passing values along by position.
+ */
+export interface Exchange {
+  readonly caller: AuthenticatedCaller;
+  readonly request: ExchangeRequest;
+  readonly context: RequestContext;
+  readonly requested: ModelEntry;
+  readonly policy: CompiledPolicy;
+  /** One per request: the same value gets the same placeholder in prompt, answer and audit. */
+  readonly redactor: Redactor;
+  readonly promptTokens: number;
+  readonly promptExcerpt?: string;
+  readonly candidates: RouteCandidate[];
+  /** The request as it goes upstream (checked and redacted as the profile says). */
+  upstream: ChatRequest;
+  /** What the policy decided about the request so far. */
+  decision: PolicyDecision;
+  admission?: Admission;
+}
+
+/**
+ * The most output tokens a request may produce: what the caller asked for, or the model's cap
+ * when it asked for nothing. Asking for more than the model allows is a 400 naming the face's
+ * own parameter, as at OpenAI.
+ *
+ * @example
+ * outputTokenLimit(request, 4096) // request.maxOutputTokens?.value ?? 4096
+ */
+export function outputTokenLimit(request: ExchangeRequest, modelMaxOutputTokens: number): number {
+  const asked = request.maxOutputTokens;
+  if (asked === undefined) return modelMaxOutputTokens;
+  if (asked.value > modelMaxOutputTokens) {
+    throw invalidRequest(
+      `${asked.param} is too large: ${asked.value}. The model ${request.model} supports at most ${modelMaxOutputTokens} output tokens.`,
+      { param: asked.param },
+    );
+  }
+  return asked.value;
+}

@@ -1,0 +1,154 @@
+import { StreamMeter } from '../chat/stream-meter';
+import type { ChatStreamEvent, TokenUsage } from '../chat/types';
+import { toClientError } from '../chat/upstream-errors';
+import type { CostBreakdown } from '../cost/pricing';
+import { GatewayError } from '../http/errors';
+import { logger } from '../observability/logger';
+import { combine, type PolicyDecision } from '../policy/engine';
+import { ProviderError } from '../providers/errors';
+import { AnswerPolicy } from './answer-policy';
+import type { Exchange } from './exchange';
+import type { RouteTaken } from './outcome';
+import type { ExchangeRecording } from './recording';
+import type { GuardrailChecker } from '../policy/guardrail';
+
+/**
+ * What a streamed answer yields: the provider's events, then exactly one of `settled` (usage
+ * metered and priced) or `failed` (the upstream broke off; what was delivered is metered and
+ * priced). The ledger write starts just before either.
+ */
+export type ServedStreamEvent =
+  | ChatStreamEvent
+  | { type: 'settled'; usage: TokenUsage; cost: CostBreakdown; latencyMs: number; policy: PolicyDecision }
+  | {
+      type: 'failed';
+      error: GatewayError;
+      usage: TokenUsage;
+      cost: CostBreakdown;
+      latencyMs: number;
+      policy: PolicyDecision;
+    };
+
+/** A provider stream whose first event has arrived (routing is decided). */
+export interface StartedStream {
+  iterator: AsyncIterator<ChatStreamEvent>;
+  first: IteratorResult<ChatStreamEvent>;
+}
+
+/** Everything one metered stream works with, in one object. */
+export interface MeteredStream {
+  exchange: Exchange;
+  route: RouteTaken;
+  started: StartedStream;
+  /** Aborts the provider call (the client left, the policy blocked, the stream went silent). */
+  upstream: AbortController;
+  clientSignal: AbortSignal | undefined;
+  /** Longest silence allowed between two provider events. */
+  idleMs: number;
+  timing: { upstreamMs: number; timeToFirstTokenMs: number };
+  recording: ExchangeRecording;
+  guardrails: GuardrailChecker | undefined;
+  now: () => number;
+  /** Receives the usage write's promise as soon as it starts. */
+  onRecording: (recorded: Promise<void>) => void;
+}
+
+/**
+ * The iterator's next result, or a `timeout` ProviderError when none arrives within `ms`. The
+ * read left behind fails once the caller aborts the upstream; that failure is expected.
+ */
+async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number, reason: string): Promise<IteratorResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const next = iterator.next();
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProviderError('timeout', reason)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([next, expired]);
+  } finally {
+    clearTimeout(timer);
+    next.catch(() => undefined);
+  }
+}
+
+/** The client error for a stream that broke off. */
+function streamFailure(error: unknown, route: RouteTaken): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const failure =
+    error instanceof ProviderError ? error : new ProviderError('upstream_error', String(error), { cause: error });
+  return toClientError(failure, route.target.connectionName);
+}
+
+/**
+ * The rest of a started stream, checked by the policy as it flows and metered; its usage write
+ * starts as the provider finishes (or the consumer stops reading) and is handed to `onRecording`
+ * before the last event, so the client's last bytes go out while it is written.
+ *
+ * @example
+ * for await (const event of meteredEvents(stream)) send(event);
+ */
+export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<ServedStreamEvent> {
+  const { exchange, route, started, now } = stream;
+  // The meter sees the provider's events before the policy filters them: the caller pays for
+  // what the model produced, including text a redaction or a block withheld.
+  const meter = new StreamMeter();
+  let upstreamDone = false;
+  // A stream that goes silent is given up like a call that never answers, and one still
+  // running at the deadline is cut: either way it ends with an error event and is recorded.
+  const deadline = exchange.context.streamDeadline ?? Infinity;
+  async function* providerEvents() {
+    let next = started.first;
+    while (!next.done) {
+      meter.observe(next.value);
+      yield next.value;
+      const left = deadline - now();
+      next = await nextWithin(
+        started.iterator,
+        Math.min(stream.idleMs, left),
+        stream.idleMs <= left
+          ? `no event from the provider for ${stream.idleMs} ms`
+          : 'the stream reached its deadline',
+      );
+    }
+    upstreamDone = true;
+  }
+  const answers = new AnswerPolicy(exchange.policy, exchange.redactor, stream.guardrails);
+  let completed = false;
+  let failure: GatewayError | undefined;
+  let ended: { usage: TokenUsage; cost: CostBreakdown; latencyMs: number; policy: PolicyDecision } | undefined;
+  try {
+    for await (const event of answers.filterStream(providerEvents())) yield event;
+    // Either the provider finished, or the policy blocked the answer (the upstream is stopped below).
+    completed = true;
+  } catch (error) {
+    failure = streamFailure(error, route);
+    logger.warn('stream broke off', {
+      requestId: exchange.context.requestId,
+      provider: route.target.connectionName,
+      failure: failure.code,
+    });
+  } finally {
+    // Runs on completion, on a failure, and when the consumer stops reading (client gone):
+    // stop the upstream, then price and record what the provider produced.
+    if (!upstreamDone) {
+      stream.upstream.abort();
+      void started.iterator.return?.()?.catch(() => undefined);
+    }
+    // 499 (nginx's "client closed request"): the client left; whatever the upstream did after
+    // that is a consequence, not the cause.
+    const clientGone = stream.clientSignal?.aborted === true || (!completed && !failure);
+    const decision = combine(exchange.decision, answers.decision);
+    const { outcome, recorded } = stream.recording.settle(exchange, route, {
+      usage: meter.usage(exchange.promptTokens, upstreamDone),
+      kind: completed ? 'ok' : 'error',
+      httpStatus: completed ? 200 : clientGone ? 499 : failure!.status,
+      decision,
+      ...stream.timing,
+      responseExcerpt: answers.responseExcerpt(),
+    });
+    ended = { usage: outcome.usage!, cost: outcome.cost!, latencyMs: outcome.latencyMs, policy: decision };
+    stream.onRecording(recorded);
+  }
+  if (failure) yield { type: 'failed', error: failure, ...ended };
+  else yield { type: 'settled', ...ended };
+}

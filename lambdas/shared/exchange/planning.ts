@@ -1,0 +1,103 @@
+import type { Catalog } from '../catalog/catalog';
+import type { ModelEntry } from '../catalog/schema';
+import { estimatePromptTokens } from '../chat/token-estimate';
+import { ERROR_CODES, forbidden, notFound } from '../http/errors';
+import type { AuthenticatedCaller } from '../keys/authenticator';
+import { ALLOW, type CompiledPolicy, type PolicyEngine } from '../policy/engine';
+import { isModelAllowed } from '../policy/model-access';
+import type { RouteCandidate } from '../routing/router';
+import { outputTokenLimit, type Exchange, type ExchangeRequest, type RequestContext } from './exchange';
+import { checkLocalPolicy, lastUserText } from './request-policy';
+
+/** What planning reads: the catalog and the policy profiles. */
+export interface PlanningDeps {
+  catalog: Catalog;
+  policies: PolicyEngine;
+}
+
+/** The policy profile of a caller's team. */
+export function policyOf(deps: PlanningDeps, caller: AuthenticatedCaller): CompiledPolicy {
+  return deps.policies.profileFor(caller.team.policyProfile);
+}
+
+/**
+ * Whether a caller may use a model: the team's, the key's and the team's policy profile's
+ * allow-lists must all allow it.
+ *
+ * @example
+ * catalog.listModels().filter((model) => mayUse(caller, model, policyOf(deps, caller)))
+ */
+export function mayUse(caller: AuthenticatedCaller, model: ModelEntry, policy: CompiledPolicy): boolean {
+  return (
+    isModelAllowed(model.id, caller.team.allowedModels, caller.key.allowedModels) &&
+    isModelAllowed(model.id, policy.profile.allowedModels)
+  );
+}
+
+/**
+ * Resolves a request against the catalog and the caller's permissions: the model, the output
+ * cap, the prompt estimate, the audit excerpt, the candidates it may be routed to. Unknown or
+ * forbidden models and impossible output caps are thrown as 4xx (nothing to audit: no policy
+ * has judged anything yet). The profile's checks are not applied yet: see {@link applyLocalPolicy}.
+ *
+ * @example
+ * const exchange = resolveExchange(deps, caller, request, context);
+ */
+export function resolveExchange(
+  deps: PlanningDeps,
+  caller: AuthenticatedCaller,
+  request: ExchangeRequest,
+  context: RequestContext,
+): Exchange {
+  const policy = policyOf(deps, caller);
+  const requested = deps.catalog.findModel(request.model);
+  if (!requested) {
+    throw notFound(`The model '${request.model}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
+  }
+  if (!mayUse(caller, requested, policy)) {
+    throw forbidden(`This key may not use the model '${request.model}'.`, ERROR_CODES.modelNotAllowed, 'model');
+  }
+  const outputCap = Math.min(requested.maxOutputTokens, policy.profile.maxOutputTokens ?? Infinity);
+  const upstream = { ...request.chat, maxOutputTokens: outputTokenLimit(request, outputCap) };
+  const redactor = policy.newRedactor();
+  const excerptChars = policy.profile.audit.promptExcerptChars;
+  const promptExcerpt =
+    excerptChars > 0 ? policy.redactAll(lastUserText(upstream), redactor).slice(0, excerptChars) : undefined;
+  const candidates: RouteCandidate[] = deps.catalog
+    .routeOf(requested)
+    .filter((model, index) => index === 0 || mayUse(caller, model, policy))
+    .map((model) => ({
+      model,
+      target: {
+        connectionName: model.provider,
+        connection: deps.catalog.connectionOf(model),
+        upstreamModel: model.upstreamModel,
+      },
+    }));
+  return {
+    caller,
+    request,
+    context,
+    requested,
+    policy,
+    redactor,
+    promptTokens: estimatePromptTokens(upstream),
+    promptExcerpt,
+    candidates,
+    upstream,
+    decision: ALLOW,
+  };
+}
+
+/**
+ * Applies the profile's free, local checks (prompt size, deny rules, DLP) to the request as it
+ * will go upstream, redacting as the profile says; throws `PolicyViolationError` on a block.
+ *
+ * @example
+ * applyLocalPolicy(exchange); // before admission: a block counts against no limit
+ */
+export function applyLocalPolicy(exchange: Exchange): void {
+  const checked = checkLocalPolicy(exchange.policy, exchange.upstream, exchange.promptTokens, exchange.redactor);
+  exchange.upstream = checked.request;
+  exchange.decision = checked.decision;
+}

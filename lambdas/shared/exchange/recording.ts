@@ -1,0 +1,128 @@
+import type { AuditLog } from '../audit/audit-log';
+import type { TokenUsage } from '../chat/types';
+import { totalTokens } from '../chat/types';
+import { priceUsage } from '../cost/pricing';
+import type { RequestObservation } from '../observability/metrics';
+import type { PolicyDecision } from '../policy/engine';
+import type { QuotaService } from '../quota/quota-service';
+import { singleItemWrite, type DurableUsageRecorder } from '../usage/durable-recorder';
+import type { QuotaSettlement } from '../usage/recorder';
+import type { Exchange } from './exchange';
+import { auditRecordOf, observationOf, usageRecordOf, type Outcome, type RouteTaken } from './outcome';
+
+/** What recording needs; the exchange service hands it its own dependencies. */
+export interface RecordingDeps {
+  usage: DurableUsageRecorder;
+  audit: AuditLog;
+  quota: QuotaService;
+  observe: (observation: RequestObservation) => void;
+  now: () => number;
+}
+
+/** How an admitted request ended: what the ledger needs beyond the exchange and its route. */
+export interface Ending {
+  usage: TokenUsage;
+  kind: 'ok' | 'error';
+  httpStatus: number;
+  decision: PolicyDecision;
+  responseExcerpt?: string;
+  upstreamMs?: number;
+  timeToFirstTokenMs?: number;
+}
+
+/**
+ * The outcome of a request refused before a provider was called (no route, no usage).
+ *
+ * @example
+ * recording.observe(refusalOutcome(exchange, { kind: 'throttled', httpStatus: 429, ... }))
+ */
+export function refusalOutcome(
+  exchange: Pick<Exchange, 'caller' | 'request' | 'context'> & Partial<Pick<Exchange, 'requested' | 'promptExcerpt'>>,
+  refusal: Pick<Outcome, 'kind' | 'httpStatus' | 'decision' | 'limitType'>,
+  now: number,
+): Outcome {
+  const { caller, request, context } = exchange;
+  return {
+    requestId: context.requestId,
+    receivedAt: context.receivedAt,
+    teamId: caller.team.teamId,
+    keyId: caller.key.keyId,
+    requestedModel: request.model,
+    requestedEntry: exchange.requested?.id,
+    streamed: request.stream,
+    latencyMs: now - context.receivedAt,
+    promptExcerpt: exchange.promptExcerpt,
+    ...refusal,
+  };
+}
+
+/**
+ * Records what became of requests: refusals (audited when the policy refused, observed always)
+ * and admitted requests (ledger entry, aggregates, quota settlement and audit record in one
+ * durable write, then the observation). Every view comes from one {@link Outcome}.
+ */
+export class ExchangeRecording {
+  constructor(private readonly deps: RecordingDeps) {}
+
+  /** Observes a refusal that writes nothing (a rate limit or budget: a write per refusal would let a client hammer the table). */
+  observe(outcome: Outcome): void {
+    this.deps.observe(observationOf(outcome));
+  }
+
+  /** Audits and observes a request the policy refused (or could not judge). */
+  async refused(outcome: Outcome, deadline: number | undefined): Promise<void> {
+    const record = auditRecordOf(outcome);
+    await this.deps.usage.record(
+      singleItemWrite(record.requestId, record.teamId, this.deps.audit.entryItem(record)),
+      deadline,
+    );
+    this.observe(outcome);
+  }
+
+  /**
+   * Prices an admitted request at once and starts recording it: the outcome is returned now,
+   * `recorded` settles once the usage is recorded (in DynamoDB, or on the replay queue, which
+   * lands it later exactly once) and observed. It never rejects.
+   *
+   * @example
+   * const { outcome, recorded } = recording.settle(exchange, route, ending);
+   */
+  settle(exchange: Exchange, route: RouteTaken, ending: Ending): { outcome: Outcome; recorded: Promise<void> } {
+    const { caller, request, context, admission } = exchange;
+    const cost = priceUsage(ending.usage, route.model.prices);
+    const outcome: Outcome = {
+      requestId: context.requestId,
+      receivedAt: context.receivedAt,
+      teamId: caller.team.teamId,
+      keyId: caller.key.keyId,
+      requestedModel: request.model,
+      requestedEntry: exchange.requested.id,
+      streamed: request.stream,
+      kind: ending.kind,
+      httpStatus: ending.httpStatus,
+      decision: ending.decision,
+      latencyMs: this.deps.now() - context.receivedAt,
+      route,
+      usage: ending.usage,
+      cost,
+      upstreamMs: ending.upstreamMs,
+      timeToFirstTokenMs: ending.timeToFirstTokenMs,
+      promptExcerpt: exchange.promptExcerpt,
+      responseExcerpt: ending.responseExcerpt,
+    };
+    const tokens = totalTokens(ending.usage);
+    const quota = this.deps.quota;
+    const settlement: QuotaSettlement | undefined = admission && {
+      ...quota.settlement(admission, tokens, cost.totalMicros),
+      ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalMicros),
+    };
+    const write = this.deps.usage.prepare(usageRecordOf({ ...outcome, route, usage: ending.usage, cost }), settlement, [
+      this.deps.audit.entryItem(auditRecordOf(outcome)),
+    ]);
+    const recorded = (async () => {
+      await this.deps.usage.record(write, context.invocationDeadline);
+      this.observe(outcome);
+    })();
+    return { outcome, recorded };
+  }
+}
