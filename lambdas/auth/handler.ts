@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import {
   AdminChangeLog,
+  changeView,
   createAdminService,
   createKeyInputSchema,
   createTeamInputSchema,
@@ -15,16 +16,15 @@ import {
 import type { GatewayConfig } from '../shared/catalog/schema';
 import type { AdminAllowList } from '../shared/config/admin-principals';
 import {
-  createRouter,
+  createGuardedRouter,
   jsonResponse,
   openAiErrors,
   parseJsonBody,
   parseWith,
   requestIdHeader,
-  requireAdmin,
-  type HttpRequest,
   type HttpResponse,
-  type RouteKeyOf,
+  type RouteContext,
+  type RouteRequest,
 } from '../shared/http';
 
 /** What the auth (admin) Lambda needs. */
@@ -51,50 +51,47 @@ const NO_STORE = { 'cache-control': 'no-store' };
 
 /**
  * The auth Lambda: admin-only routes for teams, keys and the admin audit trail. Every route
- * first requires the IAM principal API Gateway's authorizer attached, and that it is on the
- * admin allow-list; the principal is what the audit trail records as the actor.
+ * is `iam` in the route table, so the router requires the IAM principal API Gateway's
+ * authorizer attached, and that it is on the admin allow-list, before a handler runs; the
+ * handler gets that principal as `admin`, which the audit trail records as the actor.
  *
  * @example
  * export const handler = createAuthHandler({ admin, changes, admins });
+ *
+ * A table of small route functions (each a few lines: parse, call the admin service, format).
  */
 export function createAuthHandler(deps: AuthHandlerDeps) {
   const now = deps.now ?? Date.now;
-  const ok = (request: HttpRequest, payload: unknown, status = 200, headers: Record<string, string> = {}) =>
+  const ok = (request: RouteRequest, payload: unknown, status = 200, headers: Record<string, string> = {}) =>
     jsonResponse(status, payload, { ...requestIdHeader(request.apiRequestId), ...headers });
 
-  async function listTeams(request: HttpRequest) {
-    requireAdmin(request, deps.admins);
+  async function listTeams({ request }: RouteContext<'GET /v1/admin/teams'>) {
     return ok(request, { object: 'list', data: (await deps.admin.listTeams()).map(teamView) });
   }
 
-  async function createTeam(request: HttpRequest) {
-    const actor = requireAdmin(request, deps.admins);
-    const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)), actor);
+  async function createTeam({ request, admin }: RouteContext<'POST /v1/admin/teams'>) {
+    const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)), admin);
     return ok(request, { team: teamView(team) }, 201);
   }
 
-  async function getTeam(request: HttpRequest) {
-    requireAdmin(request, deps.admins);
-    return ok(request, { team: teamView(await deps.admin.getTeam(request.pathParameters['teamId'] ?? '')) });
+  async function getTeam({ request, params }: RouteContext<'GET /v1/admin/teams/{teamId}'>) {
+    return ok(request, { team: teamView(await deps.admin.getTeam(params.teamId)) });
   }
 
-  async function updateTeam(request: HttpRequest) {
-    const actor = requireAdmin(request, deps.admins);
+  async function updateTeam({ request, params, admin }: RouteContext<'PATCH /v1/admin/teams/{teamId}'>) {
     const patch = parseWith(updateTeamInputSchema, parseJsonBody(request));
-    const team = await deps.admin.updateTeam(request.pathParameters['teamId'] ?? '', patch, actor);
+    const team = await deps.admin.updateTeam(params.teamId, patch, admin);
     return ok(request, { team: teamView(team) });
   }
 
-  async function listKeys(request: HttpRequest) {
-    requireAdmin(request, deps.admins);
-    const keys = await deps.admin.listKeys(request.pathParameters['teamId'] ?? '');
+  async function listKeys({ request, params }: RouteContext<'GET /v1/admin/teams/{teamId}/keys'>) {
+    const keys = await deps.admin.listKeys(params.teamId);
     return ok(request, { object: 'list', data: keys.map(keyView) });
   }
 
-  async function createKey(request: HttpRequest) {
-    const actor = requireAdmin(request, deps.admins);
+  async function createKey({ request, params, admin }: RouteContext<'POST /v1/admin/teams/{teamId}/keys'>) {
     const input = parseWith(createKeyInputSchema, parseJsonBody(request));
-    const { record, plaintext } = await deps.admin.issueKey(request.pathParameters['teamId'] ?? '', input, actor);
+    const { record, plaintext } = await deps.admin.issueKey(params.teamId, input, admin);
     return ok(
       request,
       { key: plaintext, key_info: keyView(record), note: 'Store this key now: it is shown only once.' },
@@ -103,21 +100,15 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     );
   }
 
-  async function revokeKey(request: HttpRequest) {
-    const actor = requireAdmin(request, deps.admins);
-    const record = await deps.admin.revokeKey(request.pathParameters['keyId'] ?? '', actor);
+  async function revokeKey({ request, params, admin }: RouteContext<'POST /v1/admin/keys/{keyId}/revoke'>) {
+    const record = await deps.admin.revokeKey(params.keyId, admin);
     return ok(request, { key_info: keyView(record) });
   }
 
-  async function rotateKey(request: HttpRequest) {
-    const actor = requireAdmin(request, deps.admins);
+  async function rotateKey({ request, params, admin }: RouteContext<'POST /v1/admin/keys/{keyId}/rotate'>) {
     const body = request.body?.trim() ? parseJsonBody(request) : {};
     const { grace_period_seconds } = parseWith(rotateKeyInputSchema, body);
-    const { record, plaintext } = await deps.admin.rotateKey(
-      request.pathParameters['keyId'] ?? '',
-      grace_period_seconds,
-      actor,
-    );
+    const { record, plaintext } = await deps.admin.rotateKey(params.keyId, grace_period_seconds, admin);
     return ok(
       request,
       {
@@ -130,28 +121,36 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     );
   }
 
-  async function listChanges(request: HttpRequest) {
-    requireAdmin(request, deps.admins);
+  async function listChanges({ request }: RouteContext<'GET /v1/admin/changes'>) {
     const query = parseWith(changesQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const page = await deps.changes.list(month, {
       limit: query.limit,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
-    return ok(request, { object: 'list', month, data: page.changes, next_cursor: page.nextCursor ?? null });
+    return ok(request, {
+      object: 'list',
+      month,
+      data: page.changes.map(changeView),
+      next_cursor: page.nextCursor ?? null,
+    });
   }
 
-  const route = createRouter<RouteKeyOf<'auth'>, HttpResponse>('auth', {
-    'GET /v1/admin/teams': listTeams,
-    'POST /v1/admin/teams': createTeam,
-    'GET /v1/admin/teams/{teamId}': getTeam,
-    'PATCH /v1/admin/teams/{teamId}': updateTeam,
-    'GET /v1/admin/teams/{teamId}/keys': listKeys,
-    'POST /v1/admin/teams/{teamId}/keys': createKey,
-    'POST /v1/admin/keys/{keyId}/revoke': revokeKey,
-    'POST /v1/admin/keys/{keyId}/rotate': rotateKey,
-    'GET /v1/admin/changes': listChanges,
-  });
+  const route = createGuardedRouter<'auth', HttpResponse>(
+    'auth',
+    {
+      'GET /v1/admin/teams': listTeams,
+      'POST /v1/admin/teams': createTeam,
+      'GET /v1/admin/teams/{teamId}': getTeam,
+      'PATCH /v1/admin/teams/{teamId}': updateTeam,
+      'GET /v1/admin/teams/{teamId}/keys': listKeys,
+      'POST /v1/admin/teams/{teamId}/keys': createKey,
+      'POST /v1/admin/keys/{keyId}/revoke': revokeKey,
+      'POST /v1/admin/keys/{keyId}/rotate': rotateKey,
+      'GET /v1/admin/changes': listChanges,
+    },
+    { admins: deps.admins },
+  );
   return middy(route).use(openAiErrors());
 }
 

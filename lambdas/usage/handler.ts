@@ -2,18 +2,16 @@ import middy from '@middy/core';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import {
-  createRouter,
+  createGuardedRouter,
   ERROR_CODES,
   jsonResponse,
   notFound,
   openAiErrors,
   parseWith,
-  presentedApiKey,
   requestIdHeader,
-  requireAdmin,
-  type HttpRequest,
   type HttpResponse,
-  type RouteKeyOf,
+  type RouteContext,
+  type RouteRequest,
 } from '../shared/http';
 import { adminAuditQuerySchema, auditRange, auditView, ownAuditQuerySchema, type AuditPage } from '../shared/audit';
 import { AuditLog } from '../shared/audit/audit-log';
@@ -81,11 +79,13 @@ function auditPageView(page: AuditPage) {
  *
  * @example
  * export const handler = createUsageHandler({ authenticator, teams, reader, audit, auditRetentionDays, admins });
+ *
+ * A table of small route functions (each a few lines: parse, read, format).
  */
 export function createUsageHandler(deps: UsageHandlerDeps) {
   const now = deps.now ?? Date.now;
 
-  async function report(request: HttpRequest, team: TeamRecord) {
+  async function report(request: RouteRequest, team: TeamRecord) {
     const { days } = parseWith(usageQuerySchema, request.query);
     const today = dayOf(new Date(now()).toISOString());
     const from = dayOf(new Date(Date.parse(today) - (days - 1) * DAY_MS).toISOString());
@@ -96,23 +96,18 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, usageReportView(usage, budgetView(spend, team)), requestIdHeader(request.apiRequestId));
   }
 
-  async function ownUsage(request: HttpRequest) {
-    parseWith(usageQuerySchema, request.query);
-    const caller = await deps.authenticator.authenticate(presentedApiKey(request));
+  async function ownUsage({ request, caller }: RouteContext<'GET /v1/usage'>) {
     return report(request, caller.team);
   }
 
-  async function teamUsage(request: HttpRequest) {
-    requireAdmin(request, deps.admins);
-    const teamId = request.pathParameters['teamId'] ?? '';
+  async function teamUsage({ request, params: { teamId } }: RouteContext<'GET /v1/admin/teams/{teamId}/usage'>) {
     const team = await deps.teams.get(teamId);
     if (!team) throw notFound(`No team with id '${teamId}'.`, ERROR_CODES.notFound, 'teamId');
     return report(request, team);
   }
 
-  async function ownAudit(request: HttpRequest) {
+  async function ownAudit({ request, caller }: RouteContext<'GET /v1/audit'>) {
     const query = parseWith(ownAuditQuerySchema, request.query);
-    const caller = await deps.authenticator.authenticate(presentedApiKey(request));
     const page = await deps.audit.team({
       teamId: caller.team.teamId,
       ...auditRange(query, now(), deps.auditRetentionDays),
@@ -123,8 +118,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
   }
 
-  async function searchAudit(request: HttpRequest) {
-    requireAdmin(request, deps.admins);
+  async function searchAudit({ request }: RouteContext<'GET /v1/admin/audit'>) {
     const query = parseWith(adminAuditQuerySchema, request.query);
     const search = {
       ...auditRange(query, now(), deps.auditRetentionDays),
@@ -143,8 +137,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
   }
 
-  async function chargeback(request: HttpRequest): Promise<HttpResponse> {
-    requireAdmin(request, deps.admins);
+  async function chargeback({ request }: RouteContext<'GET /v1/admin/chargeback'>): Promise<HttpResponse> {
     const query = parseWith(chargebackQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const { from, to } = monthDays(month);
@@ -169,13 +162,17 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, chargebackView(report), requestIdHeader(request.apiRequestId));
   }
 
-  const route = createRouter<RouteKeyOf<'usage'>, HttpResponse>('usage', {
-    'GET /v1/admin/chargeback': chargeback,
-    'GET /v1/usage': ownUsage,
-    'GET /v1/admin/teams/{teamId}/usage': teamUsage,
-    'GET /v1/audit': ownAudit,
-    'GET /v1/admin/audit': searchAudit,
-  });
+  const route = createGuardedRouter<'usage', HttpResponse>(
+    'usage',
+    {
+      'GET /v1/admin/chargeback': chargeback,
+      'GET /v1/usage': ownUsage,
+      'GET /v1/admin/teams/{teamId}/usage': teamUsage,
+      'GET /v1/audit': ownAudit,
+      'GET /v1/admin/audit': searchAudit,
+    },
+    { authenticator: deps.authenticator, admins: deps.admins },
+  );
   return middy(route).use(openAiErrors());
 }
 

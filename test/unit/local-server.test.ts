@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
-import { createRouter } from '../../lambdas/shared/http/router';
 import { matchRoute } from '../../lambdas/shared/http/routes';
 import { installAwsLambdaGlobal } from '../../local/awslambda';
 import { createLocalStreamServer, toHttpApiEvent, toRestApiEvent } from '../../local/server';
@@ -247,24 +246,5 @@ describe('local streaming door server', () => {
       query: { x: '1' },
       sourceIp: '127.0.0.1',
     });
-  });
-});
-
-describe('the router, fed by either API', () => {
-  const route = createRouter<'POST /v1/chat/completions', string>('gateway', {
-    'POST /v1/chat/completions': async (request) => `${request.routeKey} from ${request.sourceIp}`,
-  });
-  const plain = { method: 'POST', url: '/v1/chat/completions', headers: {}, sourceIp: '192.0.2.8' };
-
-  it('resolves the same handler for a REST API event, an HTTP API event and a route-less ($default) event', async () => {
-    const matched = matchRoute('POST', '/v1/chat/completions')!;
-    await expect(route(toRestApiEvent(plain, matched))).resolves.toBe('POST /v1/chat/completions from 192.0.2.8');
-    await expect(route(toHttpApiEvent(plain, matched))).resolves.toBe('POST /v1/chat/completions from 192.0.2.8');
-    await expect(route(toHttpApiEvent(plain, undefined))).resolves.toBe('POST /v1/chat/completions from 192.0.2.8');
-  });
-
-  it('answers 404 for a REST API resource this function does not serve', async () => {
-    const usage = toRestApiEvent({ ...plain, method: 'GET', url: '/v1/usage' }, matchRoute('GET', '/v1/usage')!);
-    await expect(route(usage)).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -30,15 +30,32 @@ export {
   type HttpResponse,
   type StreamingHttpResponse,
 } from './response';
-export { createRouter, type RouteHandler } from './router';
+export { PATH_PARAMETERS, parsePathParameters, type PathParametersOf } from './path-parameters';
+export {
+  authorizeRoute,
+  createGuardedRouter,
+  type GuardedRouteHandler,
+  type GuardedRouteHandlers,
+  type KeyAuthenticator,
+  type RouteContext,
+  type RouteGuards,
+  type RouteGuardsFor,
+  type RouteRequest,
+} from './router';
 export {
   matchRoute,
+  pathParameterNames,
+  routeByKey,
   ROUTES,
   routeKey,
   type FunctionName,
+  type PathParameterName,
+  type PathParameterNameOf,
   type RouteAuth,
+  type RouteAuthOf,
   type RouteDefinition,
   type RouteKey,
   type RouteKeyOf,
+  type RouteOf,
 } from './routes';
 export { parseWith } from './validation';

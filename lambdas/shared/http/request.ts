@@ -137,7 +137,7 @@ export function toHttpRequest(event: GatewayEvent, context?: Pick<Context, 'getR
  * @example
  * const body = parseJsonBody(request); // then validate with zod
  */
-export function parseJsonBody(request: HttpRequest): Record<string, unknown> {
+export function parseJsonBody(request: Pick<HttpRequest, 'body'>): Record<string, unknown> {
   const body = request.body;
   if (body === undefined || body.trim() === '') {
     throw invalidRequest('The request body is empty; send a JSON object.', { code: ERROR_CODES.invalidJson });
@@ -171,7 +171,7 @@ export function parseJsonBody(request: HttpRequest): Record<string, unknown> {
  * @example
  * presentedApiKey(request) // 'gwk_…' or undefined
  */
-export function presentedApiKey(request: HttpRequest): string | undefined {
+export function presentedApiKey(request: Pick<HttpRequest, 'headers'>): string | undefined {
   const authorization = request.headers['authorization'];
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -187,7 +187,8 @@ export function presentedApiKey(request: HttpRequest): string | undefined {
  * it (or came with a team key) and is refused, whatever headers it carries. The authorizer admits
  * any principal of the account allowed to invoke the API, so the principal must also be on the
  * config's admin allow-list; anyone else is refused with 403 `admin_not_allowed`, logged and
- * counted. Every admin route calls this first, before reading its input.
+ * counted. The router runs this first on every `iam` route (see `createGuardedRouter`), before
+ * the route's input is read.
  *
  * @example
  * const actor = requireAdmin(request, admins); // 'arn:aws:sts::123456789012:assumed-role/Admin/alice'

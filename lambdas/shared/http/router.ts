@@ -1,37 +1,161 @@
 import type { Context } from 'aws-lambda';
+import type { AdminAllowList } from '../config/admin-principals';
+import type { AuthenticatedCaller } from '../keys/authenticator';
 import { notFound } from './errors';
-import { toHttpRequest, type GatewayEvent, type HttpRequest } from './request';
-import { matchRoute, routeKey, type FunctionName } from './routes';
-
-/** Handles one route. */
-export type RouteHandler<R> = (request: HttpRequest) => Promise<R>;
+import { parsePathParameters, type PathParametersOf } from './path-parameters';
+import { presentedApiKey, requireAdmin, toHttpRequest, type GatewayEvent, type HttpRequest } from './request';
+import {
+  matchRoute,
+  routeByKey,
+  routeKey,
+  type FunctionName,
+  type RouteAuth,
+  type RouteAuthOf,
+  type RouteDefinition,
+  type RouteKey,
+  type RouteKeyOf,
+} from './routes';
 
 /**
- * Dispatches an API Gateway event to the handler of its route key. The map's keys are checked
- * against the shared route table, so a Lambda cannot serve a route the API does not have.
- * HTTP API events carry the route key; REST API events (the streaming door) carry the method
- * and resource template, which {@link toHttpRequest} turns into the same key. Events without a
- * route (`$default`: a Function URL, the HTTP API's default route) are matched against the same
- * table, and only routes of `serves` are accepted.
+ * The request of an event, its route key resolved: HTTP API events carry it, REST API events
+ * (the streaming door) carry the method and resource template, which {@link toHttpRequest} turns
+ * into the same key; events without a route (`$default`: a Function URL, the HTTP API's default
+ * route) are matched against the route table, and only routes of `serves` are accepted.
+ */
+function resolveRequest(serves: FunctionName, event: GatewayEvent, context: Context | undefined): HttpRequest {
+  const request = toHttpRequest(event, context);
+  if (request.routeKey !== '$default') return request;
+  const matched = matchRoute(request.method, request.path);
+  if (!matched || matched.route.function !== serves) return request;
+  return { ...request, routeKey: routeKey(matched.route), pathParameters: matched.pathParameters };
+}
+
+/** Checks a presented team key: the key authenticator, or anything with its `authenticate`. */
+export interface KeyAuthenticator {
+  authenticate(presented: string | undefined): Promise<AuthenticatedCaller>;
+}
+
+/** What the router checks callers with. */
+export interface RouteGuards {
+  /** For `key` routes. */
+  authenticator: KeyAuthenticator;
+  /** For `iam` routes: the admin allow-list (the config's `admins`). */
+  admins: AdminAllowList;
+}
+
+/** The guards a set of routes needs: an authenticator only with `key` routes, the allow-list only with `iam` ones. */
+export type RouteGuardsFor<K extends RouteKey> = ([Extract<RouteAuthOf<K>, 'key'>] extends [never]
+  ? unknown
+  : Pick<RouteGuards, 'authenticator'>) &
+  ([Extract<RouteAuthOf<K>, 'iam'>] extends [never] ? unknown : Pick<RouteGuards, 'admins'>);
+
+/**
+ * A request as a route handler sees it: path parameters are left out, so the only way to read
+ * one is the validated `params` of its {@link RouteContext}.
+ */
+export type RouteRequest = Omit<HttpRequest, 'pathParameters'>;
+
+/** Who the route's `auth` proved the caller to be: the key's caller, the admin principal, or nobody. */
+type PrincipalOf<A extends RouteAuth> = A extends 'key'
+  ? { caller: AuthenticatedCaller }
+  : A extends 'iam'
+    ? { admin: string }
+    : unknown;
+
+/**
+ * What a handler of route `K` is given: the request, its validated path parameters, and the
+ * principal its `auth` requires (`caller` for `key` routes, `admin`, the IAM principal ARN the
+ * audit trail records as the actor, for `iam` routes). A handler cannot run unchecked.
+ */
+export type RouteContext<K extends RouteKey> = {
+  request: RouteRequest;
+  params: PathParametersOf<K>;
+} & PrincipalOf<RouteAuthOf<K>>;
+
+/** Handles route `K`. */
+export type GuardedRouteHandler<K extends RouteKey, R> = (context: RouteContext<K>) => Promise<R>;
+
+/** One handler for each route a Lambda serves: no more (the API must have it), no fewer. */
+export type GuardedRouteHandlers<F extends FunctionName, R> = {
+  [K in RouteKeyOf<F>]: GuardedRouteHandler<K, R>;
+};
+
+/**
+ * The principal a route's `auth` requires, or the refusal: a team key is authenticated (format
+ * and checksum first, so a malformed key costs no database read; a refusal is an
+ * `ApiKeyRefusedError` that the `openAiErrors` middleware counts), an admin must have signed the request
+ * and be on the allow-list ({@link requireAdmin}). Runs before anything reads the body.
  *
  * @example
- * const route = createRouter<RouteKeyOf<'usage'>, HttpResponse>('usage', { 'GET /v1/usage': getUsage });
+ * const principal = await authorizeRoute('key', request, guards); // { caller }
  */
-export function createRouter<K extends string, R>(
-  serves: FunctionName,
-  handlers: Record<K, RouteHandler<R>>,
+export async function authorizeRoute(
+  auth: RouteAuth,
+  request: HttpRequest,
+  guards: Partial<RouteGuards>,
+): Promise<{ caller?: AuthenticatedCaller; admin?: string }> {
+  const { authenticator, admins } = guards;
+  if (auth === 'key' && authenticator) return { caller: await authenticator.authenticate(presentedApiKey(request)) };
+  if (auth === 'iam' && admins) return { admin: requireAdmin(request, admins) };
+  if (auth === 'none') return {};
+  // A wiring mistake, which createGuardedRouter refuses at cold start: fail closed (a logged 500).
+  throw new Error(`${request.routeKey} ${missingGuard(auth, guards)}`);
+}
+
+/** What a route's `auth` needs that `guards` lacks, as the end of an error message; undefined if nothing. */
+function missingGuard(auth: RouteAuth, guards: Partial<RouteGuards>): string | undefined {
+  if (auth === 'key' && !guards.authenticator) return 'needs a key authenticator';
+  if (auth === 'iam' && !guards.admins) return 'needs the admin allow-list';
+  return undefined;
+}
+
+/**
+ * Dispatches an API Gateway event to the handler of its route, after the checks the shared
+ * route table declares for it: the route's `auth` first ({@link authorizeRoute}: a key route
+ * without a valid key is a 401, an admin route without an allowed principal a 403, before the
+ * handler runs), then its path parameters ({@link parsePathParameters}: a bad one is a 400 naming
+ * it). The handler gets a typed {@link RouteContext}, so it cannot forget the check nor read an
+ * unchecked parameter. Events are resolved by {@link resolveRequest} (HTTP API, REST API,
+ * `$default`). Needs an authenticator only if it serves `key` routes, the allow-list only with
+ * `iam` routes; a missing one fails at cold start, not on a request.
+ *
+ * @example
+ * const route = createGuardedRouter('usage', {
+ *   'GET /v1/usage': ({ request, caller }) => report(request, caller.team),
+ *   'GET /v1/admin/teams/{teamId}/usage': ({ request, params }) => teamReport(request, params.teamId),
+ *   …
+ * }, { authenticator, admins });
+ * export const handler = middy(route).use(openAiErrors());
+ */
+export function createGuardedRouter<F extends FunctionName, R>(
+  serves: F,
+  handlers: GuardedRouteHandlers<F, R>,
+  guards: RouteGuardsFor<RouteKeyOf<F>>,
 ): (event: GatewayEvent, context?: Context) => Promise<R> {
-  const table = handlers as Record<string, RouteHandler<R>>;
-  return async function route(event, context) {
-    let request = toHttpRequest(event, context);
-    if (request.routeKey === '$default') {
-      const matched = matchRoute(request.method, request.path);
-      if (matched && matched.route.function === serves) {
-        request = { ...request, routeKey: routeKey(matched.route), pathParameters: matched.pathParameters };
-      }
-    }
-    const handler = Object.hasOwn(table, request.routeKey) ? table[request.routeKey] : undefined;
-    if (!handler) throw notFound(`Unknown route: ${request.method} ${request.path}`);
-    return handler(request);
+  const given = guards as Partial<RouteGuards>;
+  const table = new Map<string, { route: RouteDefinition; handle: (context: UntypedContext) => Promise<R> }>();
+  for (const [key, handle] of Object.entries(handlers) as [string, (context: UntypedContext) => Promise<R>][]) {
+    const route = routeByKey(key);
+    if (!route || route.function !== serves) throw new Error(`The ${serves} Lambda cannot serve ${key}`);
+    const missing = missingGuard(route.auth, given);
+    if (missing) throw new Error(`${key} ${missing}`);
+    table.set(key, { route, handle });
+  }
+  return async function routeGuarded(event, context) {
+    const resolved = resolveRequest(serves, event, context);
+    const entry = table.get(resolved.routeKey);
+    if (!entry) throw notFound(`Unknown route: ${resolved.method} ${resolved.path}`);
+    const principal = await authorizeRoute(entry.route.auth, resolved, given);
+    const { pathParameters, ...request } = resolved;
+    const params = parsePathParameters(resolved.routeKey as RouteKey, pathParameters);
+    return entry.handle({ request, params, ...principal });
   };
+}
+
+/** A route context as the dispatcher builds it, before the route key narrows its type. */
+interface UntypedContext {
+  request: RouteRequest;
+  params: Readonly<Record<string, string>>;
+  caller?: AuthenticatedCaller;
+  admin?: string;
 }

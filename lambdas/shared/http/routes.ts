@@ -7,9 +7,11 @@
 export type FunctionName = 'gateway' | 'auth' | 'usage';
 
 /**
- * How a route is protected: `none` (public), `key` (a team API key, checked by the Lambda) or
- * `iam` (admin: API Gateway's IAM authorizer, SigV4-signed requests; the local runtime emulates
- * it with an admin token).
+ * How a route is protected: `none` (public), `key` (a team API key) or `iam` (admin: API
+ * Gateway's IAM authorizer, SigV4-signed requests, whose principal must also be on the admin
+ * allow-list; the local runtime emulates the authorizer with an admin token). The Lambdas'
+ * router enforces it from this table before any handler runs (see `createGuardedRouter`), so no
+ * handler checks a key or a principal by hand.
  */
 export type RouteAuth = 'none' | 'key' | 'iam';
 
@@ -53,6 +55,25 @@ export type RouteKey = KeyOf<Route>;
 /** Route keys served by one Lambda. */
 export type RouteKeyOf<F extends FunctionName> = KeyOf<Extract<Route, { function: F }>>;
 
+/** The route definition behind a route key, so types can follow what the table says of it. */
+export type RouteOf<K extends RouteKey> = K extends `${infer M} ${infer P}`
+  ? Extract<Route, { method: M; path: P }>
+  : never;
+
+/** How the route behind a route key is protected, read from the table (a union for a union of keys). */
+export type RouteAuthOf<K extends RouteKey> = RouteOf<K>['auth'];
+
+/** The `{name}` segments of a path template, e.g. `'teamId'` for `/v1/admin/teams/{teamId}/keys`. */
+type ParameterNamesIn<P extends string> = P extends `${string}{${infer N}}${infer Rest}`
+  ? N | ParameterNamesIn<Rest>
+  : never;
+
+/** The path parameter names of a route key (`never` for a route without any). */
+export type PathParameterNameOf<K extends RouteKey> = ParameterNamesIn<RouteOf<K>['path']>;
+
+/** Every path parameter name the API uses: each needs a schema, which the compiler checks. */
+export type PathParameterName = PathParameterNameOf<RouteKey>;
+
 /**
  * The route key of a route definition.
  *
@@ -71,6 +92,31 @@ const compiledRoutes = ROUTES.map((route: RouteDefinition) => {
   });
   return { route: route as RouteDefinition, names, regex: new RegExp(`^${pattern}$`) };
 });
+
+const routesByKey = new Map<string, RouteDefinition>(
+  ROUTES.map((route: RouteDefinition) => [routeKey(route), route] as const),
+);
+
+/**
+ * The route definition of a route key as events carry it, or undefined for a key the API does
+ * not have (`$default`, a stale key): the router reads a route's `auth` from here.
+ *
+ * @example
+ * routeByKey('GET /v1/usage')?.auth // 'key'
+ */
+export function routeByKey(key: string): RouteDefinition | undefined {
+  return routesByKey.get(key);
+}
+
+/**
+ * The names of a path template's `{name}` segments, in order.
+ *
+ * @example
+ * pathParameterNames('/v1/admin/teams/{teamId}/keys') // ['teamId']
+ */
+export function pathParameterNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+}
 
 /**
  * The route a method and path match, with its path parameters, as API Gateway resolves them.

@@ -1,0 +1,93 @@
+import { Readable } from 'node:stream';
+import type { HttpResponse, StreamingHttpResponse } from '../shared/http';
+
+/** A streamed answer as the routes hand it to a door: its headers, its frames, and its record. */
+export interface SseReply {
+  headers: Record<string, string>;
+  frames: AsyncGenerator<string>;
+  /** Aborts the upstream call (the client went away). */
+  abort: AbortController;
+  /** Settles once the stream's usage is recorded (never rejects). */
+  recorded: Promise<void>;
+}
+
+/**
+ * How a door delivers a streamed answer: the two doors share every route and differ only here.
+ * `R` is the response type the door's Lambda returns.
+ */
+export interface Door<R> {
+  stream(reply: SseReply): Promise<R>;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+};
+
+/**
+ * The HTTP API door: it buffers responses, so a stream is sent as one complete, valid SSE body,
+ * recorded first (a buffered Lambda cannot work after it has answered).
+ */
+export const bufferedDoor: Door<HttpResponse> = {
+  async stream(reply) {
+    let sse = '';
+    try {
+      for await (const frame of reply.frames) sse += frame;
+    } finally {
+      await reply.recorded;
+    }
+    return { statusCode: 200, headers: { ...SSE_HEADERS, ...reply.headers }, body: sse };
+  },
+};
+
+/**
+ * The streaming door: SSE frames written as the provider produces them. The stream's record is
+ * handed to `afterResponse`, which the invocation awaits once the client has its last byte
+ * (Lambda freezes an instance whose handler has returned: an unawaited write could be lost).
+ *
+ * @example
+ * const pending: Promise<void>[] = [];
+ * const door = streamingDoor((work) => pending.push(work));
+ */
+export function streamingDoor(afterResponse: (work: Promise<void>) => void): Door<StreamingHttpResponse> {
+  return {
+    async stream(reply) {
+      afterResponse(reply.recorded);
+      return {
+        statusCode: 200,
+        headers: { ...SSE_HEADERS, ...reply.headers },
+        body: sseReadable(reply.frames, reply.abort),
+      };
+    },
+  };
+}
+
+/**
+ * A Readable over the SSE frames of a stream. Destroying it (the client went away, or the
+ * response stream failed) aborts the upstream call first, so the pending provider read ends at
+ * once and the stream's usage is recorded without waiting for the next token. A stream that
+ * never started is started once, so its first (already received) event is metered too.
+ */
+function sseReadable(frames: AsyncGenerator<string>, abort: AbortController): Readable {
+  let started = false;
+  return new Readable({
+    read() {
+      started = true;
+      frames.next().then(
+        (next) => this.push(next.done ? null : next.value),
+        (error: unknown) => this.destroy(error as Error),
+      );
+    },
+    destroy(error, callback) {
+      abort.abort();
+      const close = async () => {
+        if (!started) await frames.next();
+        await frames.return(undefined);
+      };
+      close().then(
+        () => callback(error),
+        () => callback(error),
+      );
+    },
+  });
+}

@@ -1,0 +1,102 @@
+import type { GuardedRouteHandlers, RouteContext } from '../shared/http';
+import { jsonResponse, parseJsonBody, requestIdHeader } from '../shared/http';
+import { formatMicros } from '../shared/cost/money';
+import { GATEWAY_HEADERS } from '../shared/http/headers';
+import {
+  createChunkEncoder,
+  modelView,
+  newCompletionId,
+  parseChatCompletionRequest,
+  routedFacts,
+  routingHeaders,
+  toChatCompletionResponse,
+  toExchangeRequest,
+} from '../shared/faces/openai-chat';
+import type { RequestContext } from '../shared/exchange';
+import type { Door } from './doors';
+import type { GatewayHandlerDeps } from './wiring';
+
+/** Time kept at the end of an invocation to end a cut stream and record its usage. */
+const RECORDING_MARGIN_MS = 5_000;
+
+/** Both chat routes take the same body and give the same answer. */
+type ChatRoute = RouteContext<'POST /v1/chat/completions' | 'POST /v1/chat'>;
+
+/**
+ * The gateway function's routes, shared by both doors: the door only decides how a streamed
+ * answer is delivered. Each route parses (the OpenAI face), calls the exchange core, formats.
+ * Authentication is the router's: `key` routes get their `caller` checked before the body is read.
+ *
+ * @example
+ * createGuardedRouter('gateway', gatewayRoutes(deps, bufferedDoor), { authenticator: deps.authenticator })
+ */
+export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): GuardedRouteHandlers<'gateway', R> {
+  const answer = (response: ReturnType<typeof jsonResponse>) => response as R;
+
+  async function chatCompletions({ request, caller }: ChatRoute): Promise<R> {
+    const body = parseChatCompletionRequest(parseJsonBody(request));
+    const exchange = toExchangeRequest(body);
+    const deadline = request.lambdaDeadline;
+    const context: RequestContext = {
+      requestId: request.apiRequestId,
+      receivedAt: request.receivedAt,
+      invocationDeadline: deadline,
+      // A stream still running this close to the end of the invocation is cut, so it is recorded.
+      streamDeadline: deadline !== undefined && exchange.stream ? deadline - RECORDING_MARGIN_MS : undefined,
+    };
+    const id = newCompletionId();
+    const created = Math.floor(request.receivedAt / 1000);
+    if (!exchange.stream) {
+      const served = await deps.exchanges.complete(caller, exchange, context);
+      const payload = toChatCompletionResponse({
+        id,
+        created,
+        model: served.model.id,
+        completion: served.completion,
+        facts: {
+          ...routedFacts(request.apiRequestId, caller, served),
+          costMicros: served.cost.totalMicros,
+          latencyMs: served.latencyMs,
+          policy: served.policy,
+        },
+      });
+      return answer(
+        jsonResponse(200, payload, {
+          ...routingHeaders(request.apiRequestId, caller, served),
+          [GATEWAY_HEADERS.costUsd]: formatMicros(served.cost.totalMicros),
+        }),
+      );
+    }
+    const abort = new AbortController();
+    const start = await deps.exchanges.stream(caller, exchange, context, abort.signal);
+    const encode = createChunkEncoder({
+      id,
+      created,
+      model: start.model.id,
+      includeUsage: body.stream_options?.include_usage === true,
+      facts: routedFacts(request.apiRequestId, caller, start),
+    });
+    async function* frames() {
+      for await (const event of start.events) yield* encode(event);
+    }
+    return door.stream({
+      headers: routingHeaders(request.apiRequestId, caller, start),
+      frames: frames(),
+      abort,
+      recorded: start.recorded,
+    });
+  }
+
+  return {
+    'GET /health': async () => answer(jsonResponse(200, { status: 'ok' })),
+    'GET /v1/models': async ({ request, caller }) => {
+      const data = deps.catalog
+        .listModels()
+        .filter((model) => deps.exchanges.mayUse(caller, model))
+        .map(modelView);
+      return answer(jsonResponse(200, { object: 'list', data }, requestIdHeader(request.apiRequestId)));
+    },
+    'POST /v1/chat/completions': chatCompletions,
+    'POST /v1/chat': chatCompletions,
+  };
+}
