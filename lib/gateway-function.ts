@@ -1,11 +1,12 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { GatewayConfig } from '../lambdas/shared/catalog/schema';
+import { ENVIRONMENT_VARIABLES, SERVICE_NAME } from '../lambdas/shared/config/constants';
 import type { TableDefinition } from '../lambdas/shared/store/schema';
 
 /** Props of one gateway Lambda. */
@@ -74,8 +75,8 @@ export class GatewayFunction extends NodejsFunction {
       // about 40 ms of every cold start (measured by `npm run bench`). The maps ship with the
       // code, so a logged stack trace can be mapped back to the source after the fact.
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'llm-gateway',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        [ENVIRONMENT_VARIABLES.powertoolsServiceName]: SERVICE_NAME,
+        [ENVIRONMENT_VARIABLES.powertoolsLogLevel]: 'INFO',
         ...props.environment,
       },
       logGroup,

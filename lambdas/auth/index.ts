@@ -1,9 +1,10 @@
 import { loadCatalog } from '../shared/catalog/load';
 import { loadAdminAllowList, loadEnvironment } from '../shared/config/environment';
+import { FUNCTION_TABLES } from '../shared/config/function-tables';
 import { createDocumentClient } from '../shared/store/client';
 import { authDependencies, createAuthHandler } from './handler';
 
-const env = loadEnvironment(['identity', 'audit']);
+const env = loadEnvironment(FUNCTION_TABLES.auth);
 
 /** Entry point of the auth (admin) Lambda. */
 export const handler = createAuthHandler(

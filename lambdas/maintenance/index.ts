@@ -1,13 +1,14 @@
 import { loadCatalog } from '../shared/catalog/load';
 import { lifecycleTargets } from '../shared/catalog/model-lifecycle';
 import { loadEnvironment, loadReplayQueue } from '../shared/config/environment';
+import { FUNCTION_TABLES } from '../shared/config/function-tables';
 import { alertPublisherFor } from '../shared/quota/eventbridge-publisher';
 import { createDocumentClient } from '../shared/store/client';
 import { SqsUsageSpool } from '../shared/usage/sqs-spool';
 import { createMaintenanceHandler, maintenanceDependencies } from './handler';
 import { bedrockFoundationModelLister, createModelLifecycleJob, isModelLifecycleJob } from './model-lifecycle';
 
-const env = loadEnvironment(['identity', 'usage', 'counters']);
+const env = loadEnvironment(FUNCTION_TABLES.maintenance);
 const queue = loadReplayQueue();
 
 const sweep = createMaintenanceHandler(

@@ -1,6 +1,13 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { observeAdminRefusal, observeAuthRefusal, observeRequest } from '../../lambdas/shared/observability/metrics';
+import { logger } from '../../lambdas/shared/observability/logger';
+import {
+  observeAdminRefusal,
+  observeAuthRefusal,
+  observeRequest,
+  REQUEST_SUMMARY,
+  type RequestObservation,
+} from '../../lambdas/shared/observability/metrics';
 import { GatewayStack } from '../../lib/gateway-stack';
 import { captureEmf, publishedMetrics, SAMPLE_OBSERVATIONS, SAMPLE_REFUSALS } from '../helpers/emf';
 
@@ -53,6 +60,74 @@ function dashboardMetrics(template: Template): string[] {
   }
   return shown;
 }
+
+/** Logs Insights words that are not fields. */
+const QUERY_KEYWORDS = new Set([
+  'fields',
+  'filter',
+  'stats',
+  'sort',
+  'limit',
+  'by',
+  'as',
+  'asc',
+  'desc',
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+]);
+
+/**
+ * The log fields a Logs Insights query names: identifiers outside string literals that are not
+ * keywords, functions (`sum(`) or the aliases it defines (`as costUsd`, which `sort` may name).
+ */
+function fieldsNamed(query: string): string[] {
+  const statements = query.replace(/"[^"]*"/g, '""').split('|');
+  const aliases = new Set([...query.matchAll(/\bas\s+(\w+)/g)].map((match) => match[1]!));
+  const fields = new Set<string>();
+  for (const statement of statements) {
+    const isSort = /^\s*sort\b/.test(statement);
+    const text = statement.replace(/\bas\s+\w+/g, '').replace(/[@\w.]+\s*\(/g, '(');
+    for (const [token] of text.matchAll(/@?[A-Za-z_][\w.]*/g)) {
+      if (QUERY_KEYWORDS.has(token) || (isSort && aliases.has(token))) continue;
+      fields.add(token);
+    }
+  }
+  return [...fields].sort();
+}
+
+/** The JSON log lines `fn` writes to stdout at INFO level (tests run the logger silent otherwise). */
+function captureLogLines(fn: () => void): Record<string, unknown>[] {
+  const written: string[] = [];
+  const original = process.stdout.write;
+  const level = logger.getLevelName();
+  logger.setLogLevel('INFO');
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = original;
+    logger.setLogLevel(level);
+  }
+  return written
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{') && !line.includes('"_aws"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** A request with every optional fact present, so its summary line carries every field it can. */
+const FULL_OBSERVATION: RequestObservation = {
+  ...SAMPLE_OBSERVATIONS[0]!,
+  streamed: true,
+  timeToFirstTokenMs: 140,
+  limitType: 'team_tokens',
+};
 
 describe('observability (dashboard, alarms, queries)', () => {
   const template = synth();
@@ -155,5 +230,37 @@ describe('observability (dashboard, alarms, queries)', () => {
     for (const query of queries) {
       expect(query.Properties.LogGroupNames).toHaveLength(2); // the two faces that serve requests
     }
+  });
+
+  it('names in its saved queries only fields the request summary line carries', () => {
+    const lines = captureLogLines(() => observeRequest(FULL_OBSERVATION));
+    const summary = lines.find((line) => line.message === REQUEST_SUMMARY.message);
+    expect(summary).toBeDefined();
+    // The line carries every field of the table the queries are written from.
+    for (const field of Object.values(REQUEST_SUMMARY.fields)) expect(summary).toHaveProperty(field);
+    const queries = Object.values(template.findResources('AWS::Logs::QueryDefinition')) as Resources[string][];
+    expect(queries).toHaveLength(4);
+    for (const query of queries) {
+      const text = String(query.Properties.QueryString);
+      expect(text).toContain(`message = "${REQUEST_SUMMARY.message}"`);
+      const unknown = fieldsNamed(text).filter((field) => !(field in summary!));
+      expect({ query: query.Properties.Name, unknown }).toEqual({ query: query.Properties.Name, unknown: [] });
+    }
+  });
+
+  it('reads the fields a Logs Insights query names, not its keywords, functions or aliases', () => {
+    const query =
+      'fields @timestamp\n| filter message = "request completed" and decision != "allow"\n' +
+      '| stats sum(costMicros) / 1000000 as costUsd, sum(inputTokens) as inputTokens by teamId, keyId\n' +
+      '| sort costUsd desc\n| limit 25';
+    expect(fieldsNamed(query)).toEqual([
+      '@timestamp',
+      'costMicros',
+      'decision',
+      'inputTokens',
+      'keyId',
+      'message',
+      'teamId',
+    ]);
   });
 });

@@ -13,19 +13,21 @@ export class EnvironmentError extends Error {
 
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.url().optional());
 
+const VARS = ENVIRONMENT_VARIABLES;
+
 const baseSchema = z.object({
-  AWS_REGION: z.string().min(1).default('us-east-1'),
+  [VARS.region]: z.string().min(1).default('us-east-1'),
   /** DynamoDB Local in tests and the local runtime; unset in AWS. */
-  DYNAMODB_ENDPOINT: optionalUrl,
+  [VARS.dynamodbEndpoint]: optionalUrl,
   /**
    * How long a Lambda instance trusts a key or team it has read. It bounds how long a revoked
    * key keeps working (see README), so it is kept short.
    */
-  IDENTITY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  [VARS.identityCacheTtlSeconds]: z.coerce.number().int().min(0).max(300).default(30),
   /** Longest wait for a provider; must stay under the API's timeout (30 s on an HTTP API). */
-  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(25_000),
+  [VARS.providerTimeoutMs]: z.coerce.number().int().min(100).max(900_000).default(25_000),
   /** EventBridge bus for budget alerts; unset (local runtime) means alerts are only logged. */
-  EVENT_BUS_NAME: z.string().min(1).optional(),
+  [VARS.eventBusName]: z.string().min(1).optional(),
 });
 
 /** The environment a Lambda runs with, checked; `T` are the tables it was asked to require. */
@@ -40,10 +42,11 @@ export interface GatewayEnvironment<T extends TableId = TableId> {
 
 /**
  * Reads and checks a Lambda's environment once, at start-up, failing with every problem listed
- * rather than with `undefined` table names on the first request.
+ * rather than with `undefined` table names on the first request. A Lambda asks for the tables
+ * `FUNCTION_TABLES` gives it, the same list the CDK binds.
  *
  * @example
- * const env = loadEnvironment(['identity', 'counters', 'usage']);
+ * const env = loadEnvironment(FUNCTION_TABLES.maintenance);
  */
 export function loadEnvironment<T extends TableId>(
   requiredTables: readonly T[],
@@ -64,12 +67,12 @@ export function loadEnvironment<T extends TableId>(
     throw new EnvironmentError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
   }
   return {
-    region: parsed.data.AWS_REGION,
-    dynamodbEndpoint: parsed.data.DYNAMODB_ENDPOINT,
+    region: parsed.data[VARS.region],
+    dynamodbEndpoint: parsed.data[VARS.dynamodbEndpoint],
     tables: tables as Record<T, string>,
-    identityCacheTtlMs: parsed.data.IDENTITY_CACHE_TTL_SECONDS * 1000,
-    providerTimeoutMs: parsed.data.PROVIDER_TIMEOUT_MS,
-    eventBusName: parsed.data.EVENT_BUS_NAME,
+    identityCacheTtlMs: parsed.data[VARS.identityCacheTtlSeconds] * 1000,
+    providerTimeoutMs: parsed.data[VARS.providerTimeoutMs],
+    eventBusName: parsed.data[VARS.eventBusName],
   };
 }
 

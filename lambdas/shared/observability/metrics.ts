@@ -1,124 +1,24 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { TokenUsage } from '../chat/types';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MetricUnit } from '@aws-lambda-powertools/metrics/types';
+import { ENVIRONMENT_VARIABLES } from '../config/constants';
 import type { AuthRefusalReason } from '../keys/errors';
-import type { DecisionAction } from '../policy/engine';
 import { logger } from './logger';
+import {
+  DIMENSION_SETS,
+  METRICS,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  type Dimension,
+  type MetricKey,
+} from './metric-names';
+import { REQUEST_SUMMARY, requestSummary, type RequestObservation } from './request-summary';
 
-/** The CloudWatch namespace of every gateway metric. */
-export const METRICS_NAMESPACE = 'LlmGateway';
-/** Powertools' `service` dimension, on every metric. */
-export const SERVICE_NAME = 'llm-gateway';
+// The names are pure data in their own modules (the CDK reads them); this module emits them.
+export { DIMENSION_SETS, DIMENSIONS, METRICS, METRICS_NAMESPACE, SERVICE_NAME, type MetricKey } from './metric-names';
+export { REQUEST_SUMMARY, requestSummary, type RequestObservation } from './request-summary';
 
-/**
- * Dimension names. Only bounded ones: models and providers come from the catalog, teams from
- * the admin API (tens to hundreds), limit types are four, refusal reasons six. Never key ids,
- * request ids, principals or IP addresses, which would create one custom metric per key, request
- * or caller (those go in the log line next to the metric).
- */
-export const DIMENSIONS = {
-  service: 'service',
-  model: 'model',
-  provider: 'provider',
-  team: 'team',
-  limitType: 'limitType',
-  reason: 'reason',
-} as const;
-
-type Dimension = (typeof DIMENSIONS)[keyof typeof DIMENSIONS];
-
-/**
- * Every metric the gateway emits, with its unit and the dimension sets it is published under
- * (besides `service` alone, which every metric has). The dashboard and alarms are built from
- * this table, and a test checks that every metric they show is emitted with those dimensions.
- */
-export const METRICS = {
-  requests: { name: 'Requests', unit: MetricUnit.Count },
-  /** Requests answered with a 4xx, and with a 5xx (gateway or provider fault). */
-  clientErrors: { name: 'ClientErrors', unit: MetricUnit.Count },
-  serverErrors: { name: 'ServerErrors', unit: MetricUnit.Count },
-  /** Provider calls that failed (each failed attempt, retried or not). */
-  providerErrors: { name: 'ProviderErrors', unit: MetricUnit.Count },
-  retries: { name: 'Retries', unit: MetricUnit.Count },
-  fallbacks: { name: 'Fallbacks', unit: MetricUnit.Count },
-  /** From request arrival to the response, non-streamed requests (alarmed on at p99). */
-  latency: { name: 'Latency', unit: MetricUnit.Milliseconds },
-  /** From request arrival to the end of a stream (as long as the model writes; not alarmed on). */
-  streamDuration: { name: 'StreamDuration', unit: MetricUnit.Milliseconds },
-  /** Time spent waiting on providers (for a stream, until its first event). */
-  upstreamLatency: { name: 'UpstreamLatency', unit: MetricUnit.Milliseconds },
-  /** What the gateway itself added: latency minus upstream time. Non-streamed requests only. */
-  gatewayOverhead: { name: 'GatewayOverhead', unit: MetricUnit.Milliseconds },
-  timeToFirstToken: { name: 'TimeToFirstToken', unit: MetricUnit.Milliseconds },
-  inputTokens: { name: 'InputTokens', unit: MetricUnit.Count },
-  outputTokens: { name: 'OutputTokens', unit: MetricUnit.Count },
-  cachedTokens: { name: 'CachedTokens', unit: MetricUnit.Count },
-  /** Cost in micro-dollars (integers, like the ledger). */
-  costMicros: { name: 'CostMicros', unit: MetricUnit.Count },
-  /** Requests refused by a per-minute limit, by limit type. */
-  throttles: { name: 'Throttles', unit: MetricUnit.Count },
-  budgetRejections: { name: 'BudgetRejections', unit: MetricUnit.Count },
-  policyBlocks: { name: 'PolicyBlocks', unit: MetricUnit.Count },
-  policyRedactions: { name: 'PolicyRedactions', unit: MetricUnit.Count },
-  policyAlerts: { name: 'PolicyAlerts', unit: MetricUnit.Count },
-  /** 1 on the first request a Lambda instance serves, else 0. */
-  coldStarts: { name: 'ColdStarts', unit: MetricUnit.Count },
-  /** Team API keys refused (401, or 403 for a disabled team), by reason; alarmed on. */
-  authRefusals: { name: 'AuthRefusals', unit: MetricUnit.Count },
-  /** IAM-signed admin requests from principals not on the admin allow-list (403). */
-  adminRefusals: { name: 'AdminRefusals', unit: MetricUnit.Count },
-  /** Catalog Bedrock models Bedrock lists as LEGACY (daily lifecycle check, 1 per model); alarmed on. */
-  legacyModels: { name: 'LegacyModels', unit: MetricUnit.Count },
-} as const;
-
-export type MetricKey = keyof typeof METRICS;
-
-/** The dimension sets each kind of emission publishes, `service` included. */
-export const DIMENSION_SETS = {
-  /** A request that reached routing: by model, by provider, by team. */
-  request: [
-    [DIMENSIONS.service],
-    [DIMENSIONS.service, DIMENSIONS.model],
-    [DIMENSIONS.service, DIMENSIONS.provider],
-    [DIMENSIONS.service, DIMENSIONS.team],
-  ],
-  /** A request refused before routing (limits, budget, policy): by team. */
-  refusal: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team]],
-  /** A throttle: also by limit type. */
-  throttle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.team], [DIMENSIONS.service, DIMENSIONS.limitType]],
-  /** A refused team API key: in total and by reason (there is no team yet). */
-  authRefusal: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.reason]],
-  /** A refused admin principal: in total only (principals are unbounded; they are in the log line). */
-  adminRefusal: [[DIMENSIONS.service]],
-  /** A catalog model Bedrock lists as Legacy: in total (the alarm) and by catalog model id. */
-  modelLifecycle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.model]],
-} as const satisfies Record<string, readonly (readonly Dimension[])[]>;
-
-/** What the gateway observed about one request, once it is answered. */
-export interface RequestObservation {
-  requestId: string;
-  teamId: string;
-  keyId: string;
-  requestedModel: string;
-  /** The model that served (or was last tried); absent when refused before routing. */
-  model?: string;
-  provider?: string;
-  outcome: 'ok' | 'error' | 'blocked' | 'throttled' | 'budget_exhausted';
-  httpStatus: number;
-  streamed: boolean;
-  decision: DecisionAction;
-  ruleIds: readonly string[];
-  /** For throttles: which limit (team or key, requests or tokens). */
-  limitType?: string;
-  usage?: TokenUsage;
-  costMicros?: number;
-  latencyMs: number;
-  upstreamMs?: number;
-  timeToFirstTokenMs?: number;
-  attempts?: number;
-  /** Whether a fallback model served (or was last tried). */
-  fellBack?: boolean;
-  failedAttempts?: number;
-}
+/** A metric's unit, as Powertools takes it (the table's strings are its units: this fails to compile if one is not). */
+const unitOf = (key: MetricKey): MetricUnit => METRICS[key].unit;
 
 /** Whether this process has served a request yet (the first one is its cold start). */
 let warm = false;
@@ -168,7 +68,7 @@ let sink: { metrics: Metrics; disabled: string | undefined } | undefined;
  * instance is built, so one is built again only if that setting changed (tests switch it).
  */
 function metricsSink(): Metrics {
-  const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+  const disabled = process.env[ENVIRONMENT_VARIABLES.powertoolsMetricsDisabled];
   if (sink === undefined || sink.disabled !== disabled) {
     sink = { metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }), disabled };
   }
@@ -183,8 +83,9 @@ export function emissionOf(o: RequestObservation): 'request' | 'refusal' | 'thro
 
 /**
  * Publishes one request's metrics as one CloudWatch embedded-metric-format document on stdout
- * (no PutMetricData calls), and logs the request's summary line: the structured fields the
- * saved Logs Insights queries read. Ids and counts only; never prompt text or keys.
+ * (no PutMetricData calls), and logs the request's summary line: the fields of
+ * `REQUEST_SUMMARY`, which the saved Logs Insights queries read. Ids and counts only; never
+ * prompt text or keys.
  *
  * One Powertools `Metrics` serves every request of the process: this function is synchronous
  * and publishing clears what it stored, so concurrent requests (the local runtime) never mix
@@ -194,27 +95,7 @@ export function emissionOf(o: RequestObservation): 'request' | 'refusal' | 'thro
  * observeRequest({ requestId, teamId, keyId, requestedModel, outcome: 'ok', httpStatus: 200, ... });
  */
 export function observeRequest(o: RequestObservation): void {
-  logger.info('request completed', {
-    requestId: o.requestId,
-    teamId: o.teamId,
-    keyId: o.keyId,
-    requestedModel: o.requestedModel,
-    model: o.model,
-    provider: o.provider,
-    outcome: o.outcome,
-    httpStatus: o.httpStatus,
-    streamed: o.streamed,
-    decision: o.decision,
-    ruleIds: o.ruleIds,
-    limitType: o.limitType,
-    inputTokens: o.usage ? o.usage.inputTokens + o.usage.cacheReadTokens + o.usage.cacheWriteTokens : undefined,
-    outputTokens: o.usage?.outputTokens,
-    costMicros: o.costMicros,
-    latencyMs: o.latencyMs,
-    upstreamMs: o.upstreamMs,
-    timeToFirstTokenMs: o.timeToFirstTokenMs,
-    attempts: o.attempts,
-  });
+  logger.info(REQUEST_SUMMARY.message, requestSummary(o));
   const metrics = metricsSink();
   const kind = emissionOf(o);
   const values: Record<Dimension, string | undefined> = {
@@ -231,7 +112,7 @@ export function observeRequest(o: RequestObservation): void {
   const coldStart = !warm;
   warm = true;
   for (const [key, value] of Object.entries(metricValues(o, coldStart)) as [MetricKey, number][]) {
-    metrics.addMetric(METRICS[key].name, METRICS[key].unit, value);
+    metrics.addMetric(METRICS[key].name, unitOf(key), value);
   }
   metrics.addMetadata('requestId', o.requestId);
   metrics.publishStoredMetrics();
@@ -251,7 +132,7 @@ function publishOne(
       Object.fromEntries(set.filter((d) => d !== 'service').map((d) => [d, dimensions[d] ?? 'none'])),
     );
   }
-  metrics.addMetric(METRICS[key].name, METRICS[key].unit, 1);
+  metrics.addMetric(METRICS[key].name, unitOf(key), 1);
   metrics.publishStoredMetrics();
 }
 

@@ -1,8 +1,14 @@
 import { ERROR_CODES, GatewayError } from '../http/errors';
 import { GATEWAY_HEADERS } from '../http/headers';
 
-/** The four per-minute limits. */
-export type RateLimitType = `${'team' | 'key'}_${'requests' | 'tokens'}`;
+/**
+ * The four per-minute limits, listed once: the `limitType` of a throttle (metric dimension and
+ * log field) and the dashboard's throttle graph, which draws one line per entry.
+ */
+export const RATE_LIMIT_TYPES = ['team_requests', 'team_tokens', 'key_requests', 'key_tokens'] as const;
+
+/** One of the four per-minute limits. */
+export type RateLimitType = (typeof RATE_LIMIT_TYPES)[number];
 
 /**
  * 429 for a spent requests-per-minute or tokens-per-minute window. OpenAI's SDKs honour

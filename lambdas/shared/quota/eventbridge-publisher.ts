@@ -1,14 +1,9 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { BUDGET_ALERT_DETAIL_TYPES, EVENT_SOURCE } from '../config/constants';
 import { InMemoryAlertPublisher, type BudgetAlertEvent, type BudgetAlertPublisher } from './budget-alerts';
 
-/** `source` of the gateway's events on EventBridge; rules match on it. */
-export const EVENT_SOURCE = 'llm-gateway';
-
-/** `detail-type` of each budget alert. */
-export const BUDGET_ALERT_DETAIL_TYPES = {
-  soft_threshold: 'Budget Soft Threshold Crossed',
-  exhausted: 'Budget Exhausted',
-} as const;
+// Defined in the pure constants module, which the CDK's alert rule reads too.
+export { BUDGET_ALERT_DETAIL_TYPES, EVENT_SOURCE };
 
 /**
  * Publishes budget alerts to an EventBridge bus, where rules route them (email via SNS, Slack,
