@@ -1,44 +1,25 @@
 import * as path from 'node:path';
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import {
-  AccessLogFormat,
-  AuthorizationType,
-  EndpointType,
-  LambdaIntegration,
-  LogGroupLogDestination as RestLogGroupLogDestination,
-  MethodLoggingLevel,
-  ResponseTransferMode,
-  ResponseType,
-  RestApi,
-} from 'aws-cdk-lib/aws-apigateway';
-import {
-  CfnStage as CfnHttpStage,
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-  type ThrottleSettings,
-} from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { HttpApi, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
 import { parseGatewayConfig, type GatewayConfig, type GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import { secretOf } from '../lambdas/shared/providers/options';
-import { ROUTES, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
+import type { FunctionName } from '../lambdas/shared/http/routes';
+import { BUDGET_ALERT_EVENT_BUS, ENVIRONMENT_VARIABLES } from '../lambdas/shared/config/constants';
+import { FUNCTION_TABLES, type GatewayFunctionName } from '../lambdas/shared/config/function-tables';
 import { TABLES, type TableId } from '../lambdas/shared/store/schema';
 import { adminAllowListEnvironment } from './admin-allow-list';
 import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissions';
 import { deployedCatalog, scheduleModelLifecycleCheck } from './deployed-catalog';
 import { GatewayFunction } from './gateway-function';
-import { KEEP_STATUS, STREAM_DOOR_RESPONSES } from '../lambdas/shared/http/door-responses';
-import type { GatewayError } from '../lambdas/shared/http/errors';
+import { createHttpApiDoor, createStreamDoor, DEFAULT_STREAM_RESERVED_CONCURRENCY } from './doors';
 import { GatewayTables } from './gateway-tables';
 import { UsageReplay } from './usage-replay';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
@@ -106,51 +87,26 @@ export interface LlmGatewayProps {
   enableMockModels?: boolean;
 }
 
-/** Default throttling of the HTTP API's routes: well above a team's normal traffic, far below the account's 10,000/s. */
-export const DEFAULT_API_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const satisfies ThrottleSettings;
+export type { GatewayFunctionName };
 
-/** Default throttling of each admin route. */
-export const DEFAULT_ADMIN_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const satisfies ThrottleSettings;
+/** The DynamoDB actions a function performs on each table `FUNCTION_TABLES` gives it: no table more, none less. */
+type TableAccess = {
+  readonly [F in GatewayFunctionName]: Readonly<Record<(typeof FUNCTION_TABLES)[F][number], readonly string[]>>;
+};
 
-/** Default throttling of the streaming door: new streams per second (each may then run minutes). */
-export const DEFAULT_STREAM_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const satisfies ThrottleSettings;
-
-/** Default reserved concurrency of the streaming function (see `streamReservedConcurrency`). */
-export const DEFAULT_STREAM_RESERVED_CONCURRENCY = 100;
-
-/** Name of the streaming door's REST API stage; the `StreamUrl` ends in it. */
-export const STREAM_STAGE_NAME = 'stream';
-
-/** Throttle settings with the defaults filled in, refused at synth when not positive numbers. */
-function throttleOf(name: string, given: ThrottleSettings | undefined, defaults: Required<ThrottleSettings>) {
-  const throttle = {
-    rateLimit: given?.rateLimit ?? defaults.rateLimit,
-    burstLimit: given?.burstLimit ?? defaults.burstLimit,
-  };
-  for (const [field, value] of Object.entries(throttle)) {
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new Error(`LlmGateway: ${name}.${field} must be a positive number (got ${String(value)}).`);
-    }
-  }
-  return throttle;
-}
-
-/**
- * The Lambdas of the gateway: the three behind the HTTP API, the streaming one behind the
- * streaming door (a REST API), and the scheduled maintenance one.
- */
-export type GatewayFunctionName = FunctionName | 'stream' | 'maintenance' | 'replay';
-
-const GATEWAY_TABLE_ACCESS: Partial<Record<TableId, readonly string[]>> = {
+const GATEWAY_TABLE_ACCESS = {
   identity: ['dynamodb:GetItem'],
   counters: ['dynamodb:UpdateItem'],
   usage: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
   // The request's audit record, written in the usage transaction (or alone when blocked).
   audit: ['dynamodb:PutItem'],
-};
+} as const;
 
-/** DynamoDB actions each Lambda's code performs on each table, and nothing else. */
-const TABLE_ACCESS: Record<GatewayFunctionName, Partial<Record<TableId, readonly string[]>>> = {
+/**
+ * DynamoDB actions each Lambda's code performs on each table, and nothing else. Which tables a
+ * function gets is `FUNCTION_TABLES` (its `index.ts` loads the same list); this adds the actions.
+ */
+const TABLE_ACCESS: TableAccess = {
   gateway: GATEWAY_TABLE_ACCESS,
   stream: GATEWAY_TABLE_ACCESS,
   auth: {
@@ -217,12 +173,68 @@ export class LlmGateway extends Construct {
 
     this.tables = new GatewayTables(this, 'Tables', { deletionProtection, removalPolicy }).tables;
 
+    this.functions = this.createFunctions(config, props, logRetention, removalPolicy);
+    for (const name of Object.keys(FUNCTION_TABLES) as GatewayFunctionName[]) {
+      const access: Partial<Record<TableId, readonly string[]>> = TABLE_ACCESS[name];
+      for (const tableId of FUNCTION_TABLES[name]) {
+        // `TableAccess` makes the compiler check that every table of the function has its actions.
+        this.functions[name].bindTable(this.tables[tableId], TABLES[tableId], access[tableId]!);
+      }
+    }
+    this.grantProviderAccess(config, props.createProviderSecrets === true, removalPolicy);
+    const usageReplay = this.scheduleBackgroundWork(removalPolicy);
+
+    // A stream holds a concurrency slot for its whole life: cap them (see `streamReservedConcurrency`).
+    const streamReservedConcurrency = props.streamReservedConcurrency ?? DEFAULT_STREAM_RESERVED_CONCURRENCY;
+    if (!Number.isInteger(streamReservedConcurrency) || streamReservedConcurrency < 1) {
+      throw new Error(
+        `LlmGateway: streamReservedConcurrency must be a positive integer (got ${String(streamReservedConcurrency)}).`,
+      );
+    }
+    // GatewayFunction fixes the defaults every function shares; this cap is the stream function's alone.
+    (this.functions.stream.node.defaultChild as CfnFunction).reservedConcurrentExecutions = streamReservedConcurrency;
+
+    this.observability = new GatewayObservability(this, 'Observability', {
+      config,
+      functions: this.functions,
+      reservedConcurrency: { stream: streamReservedConcurrency },
+      requestFunctions: [this.functions.gateway, this.functions.stream],
+      tables: this.tables,
+      removalPolicy,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+    });
+
+    usageReplay.addAlarms(this.observability.alarmTopic);
+
+    this.streamApi = createStreamDoor(this, this.functions.stream, { ...props, logRetention, removalPolicy });
+
+    const { api, routes } = createHttpApiDoor(this, this.functions, { ...props, logRetention, removalPolicy });
+    this.api = api;
+    acknowledgeNagFindings({
+      config,
+      functions: this.functions,
+      tablesOf: Object.fromEntries(Object.entries(FUNCTION_TABLES).map(([name, tables]) => [name, [...tables]])),
+      tables: this.tables,
+      routes,
+      streamApi: this.streamApi,
+      hasWebAcl: Boolean(props.webAclArn),
+    });
+  }
+
+  /** The six Lambdas, with the defaults `GatewayFunction` fixes and each one's own limits. */
+  private createFunctions(
+    config: GatewayConfig,
+    props: LlmGatewayProps,
+    logRetention: RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): Record<GatewayFunctionName, GatewayFunction> {
     const lambdaEntry = (folder: FunctionName | 'maintenance' | 'replay', file = 'index.ts') =>
       path.join(__dirname, '..', 'lambdas', folder, file);
     const common = { config, logRetention, removalPolicy };
     // The auth and usage Lambdas serve the admin routes: both get the admin allow-list.
     const adminEnvironment = adminAllowListEnvironment(this, config);
-    this.functions = {
+    return {
       gateway: new GatewayFunction(this, 'GatewayFunction', {
         ...common,
         entry: lambdaEntry('gateway'),
@@ -255,7 +267,9 @@ export class LlmGateway extends Construct {
         // Response streaming may run for up to 15 minutes; only the time used is billed.
         timeout: Duration.minutes(15),
         environment: {
-          PROVIDER_TIMEOUT_MS: String((props.streamFirstEventTimeout ?? Duration.seconds(60)).toMilliseconds()),
+          [ENVIRONMENT_VARIABLES.providerTimeoutMs]: String(
+            (props.streamFirstEventTimeout ?? Duration.seconds(60)).toMilliseconds(),
+          ),
         },
       }),
       maintenance: new GatewayFunction(this, 'MaintenanceFunction', {
@@ -273,14 +287,14 @@ export class LlmGateway extends Construct {
         timeout: Duration.seconds(30),
       }),
     };
-    for (const [name, access] of Object.entries(TABLE_ACCESS) as [
-      GatewayFunctionName,
-      Partial<Record<TableId, readonly string[]>>,
-    ][]) {
-      for (const [tableId, actions] of Object.entries(access) as [TableId, readonly string[]][]) {
-        this.functions[name].bindTable(this.tables[tableId], TABLES[tableId], actions);
-      }
-    }
+  }
+
+  /**
+   * Both gateway functions call providers: Bedrock through IAM (exactly the catalog's models and
+   * the profiles' guardrails), the others with keys from Secrets Manager (exactly the secrets the
+   * connections name).
+   */
+  private grantProviderAccess(config: GatewayConfig, createSecrets: boolean, removalPolicy: RemovalPolicy): void {
     // Both gateway faces call providers: Bedrock through IAM, the others with keys from Secrets Manager.
     const callers = [this.functions.gateway, this.functions.stream];
     for (const statement of bedrockInvokeStatements(config, {
@@ -298,7 +312,7 @@ export class LlmGateway extends Construct {
       for (const fn of callers) fn.addToRolePolicy(statement);
     }
     for (const [index, secretName] of providerSecretNames(config).entries()) {
-      const secret = props.createProviderSecrets
+      const secret = createSecrets
         ? new Secret(this, `ProviderSecret${index}`, {
             secretName,
             description: 'LLM gateway provider API key: put the key in as the secret string',
@@ -309,10 +323,18 @@ export class LlmGateway extends Construct {
           : Secret.fromSecretNameV2(this, `ProviderSecret${index}`, secretName);
       for (const fn of callers) secret.grantRead(fn);
     }
+  }
+
+  /**
+   * What runs beside the requests: budget alerts to the event bus, the maintenance schedule
+   * (reservation sweep, budget alerts, the daily model lifecycle check), and the usage replay
+   * queue with its replay function.
+   */
+  private scheduleBackgroundWork(removalPolicy: RemovalPolicy): UsageReplay {
     // Budget alerts go to the account's default event bus, where rules route them.
-    const eventBus = EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
+    const eventBus = EventBus.fromEventBusName(this, 'DefaultEventBus', BUDGET_ALERT_EVENT_BUS);
     for (const fn of [this.functions.gateway, this.functions.stream, this.functions.maintenance]) {
-      fn.addEnvironment('EVENT_BUS_NAME', eventBus.eventBusName);
+      fn.addEnvironment(ENVIRONMENT_VARIABLES.eventBusName, eventBus.eventBusName);
       eventBus.grantPutEventsTo(fn);
     }
     new Rule(this, 'MaintenanceSchedule', {
@@ -322,175 +344,12 @@ export class LlmGateway extends Construct {
     });
     scheduleModelLifecycleCheck(this, this.functions.maintenance);
     // Usage DynamoDB refuses in time goes to a queue that does not depend on it, and lands later.
-    const usageReplay = new UsageReplay(this, 'UsageReplay', {
+    return new UsageReplay(this, 'UsageReplay', {
       replay: this.functions.replay,
       senders: [this.functions.gateway, this.functions.stream],
       sweeper: this.functions.maintenance,
       removalPolicy,
     });
-
-    // A stream holds a concurrency slot for its whole life: cap them (see `streamReservedConcurrency`).
-    const streamReservedConcurrency = props.streamReservedConcurrency ?? DEFAULT_STREAM_RESERVED_CONCURRENCY;
-    if (!Number.isInteger(streamReservedConcurrency) || streamReservedConcurrency < 1) {
-      throw new Error(
-        `LlmGateway: streamReservedConcurrency must be a positive integer (got ${String(streamReservedConcurrency)}).`,
-      );
-    }
-    // GatewayFunction fixes the defaults every function shares; this cap is the stream function's alone.
-    (this.functions.stream.node.defaultChild as CfnFunction).reservedConcurrentExecutions = streamReservedConcurrency;
-
-    this.observability = new GatewayObservability(this, 'Observability', {
-      config,
-      functions: this.functions,
-      reservedConcurrency: { stream: streamReservedConcurrency },
-      requestFunctions: [this.functions.gateway, this.functions.stream],
-      tables: this.tables,
-      removalPolicy,
-      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
-      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
-    });
-
-    usageReplay.addAlarms(this.observability.alarmTopic);
-
-    this.streamApi = this.createStreamApi(props, logRetention, removalPolicy);
-
-    this.api = new HttpApi(this, 'Api', {
-      description: 'LLM gateway (OpenAI-compatible)',
-      createDefaultStage: false,
-    });
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
-    const apiStage = new HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: throttleOf('apiThrottle', props.apiThrottle, DEFAULT_API_THROTTLE),
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            iamPrincipal: '$context.identity.userArn',
-          }),
-        ),
-      },
-    });
-    const integrations = {} as Record<FunctionName, HttpLambdaIntegration>;
-    for (const name of ['gateway', 'auth', 'usage'] as const) {
-      integrations[name] = new HttpLambdaIntegration(`${name}Integration`, this.functions[name]);
-    }
-    const iamAuthorizer = new HttpIamAuthorizer();
-    const routes = ROUTES.map((definition: RouteDefinition) => ({
-      definition,
-      constructs: this.api.addRoutes({
-        path: definition.path,
-        methods: [HttpMethod[definition.method]],
-        integration: integrations[definition.function],
-        ...(definition.auth === 'iam' ? { authorizer: iamAuthorizer } : {}),
-      }),
-    }));
-    // Admin routes get their own, tighter throttle. The HTTP stage L2 has only the default route
-    // settings, so these go on the L1 stage, keyed by route key (a JSON property: CloudFormation's
-    // own field names). CloudFormation refuses settings for a route not created yet, hence the dependency.
-    const adminThrottle = throttleOf('adminThrottle', props.adminThrottle, DEFAULT_ADMIN_THROTTLE);
-    const adminRoutes = routes.filter(({ definition }) => definition.auth === 'iam');
-    (apiStage.node.defaultChild as CfnHttpStage).routeSettings = Object.fromEntries(
-      adminRoutes.map(({ definition }) => [
-        routeKey(definition),
-        { ThrottlingRateLimit: adminThrottle.rateLimit, ThrottlingBurstLimit: adminThrottle.burstLimit },
-      ]),
-    );
-    for (const { constructs } of adminRoutes) apiStage.node.addDependency(...constructs);
-
-    acknowledgeNagFindings({
-      config,
-      functions: this.functions,
-      tablesOf: Object.fromEntries(
-        Object.entries(TABLE_ACCESS).map(([name, access]) => [name, Object.keys(access) as TableId[]]),
-      ),
-      tables: this.tables,
-      routes,
-      streamApi: this.streamApi,
-      hasWebAcl: Boolean(props.webAclArn),
-    });
-  }
-
-  /**
-   * The streaming door: a regional REST API with one resource per gateway-function route, each a
-   * Lambda proxy integration in STREAM mode (API Gateway calls InvokeWithResponseStream, streams
-   * for up to 15 minutes, closes a stream idle for 5). Stage throttling, access logs, execution
-   * logs at ERROR without request data, and the optional WAF web ACL.
-   */
-  private createStreamApi(props: LlmGatewayProps, logRetention: RetentionDays, removalPolicy: RemovalPolicy): RestApi {
-    const throttle = throttleOf('streamThrottle', props.streamThrottle, DEFAULT_STREAM_THROTTLE);
-    const accessLogs = new LogGroup(this, 'StreamApiAccessLogs', { retention: logRetention, removalPolicy });
-    const api = new RestApi(this, 'StreamApi', {
-      description: 'LLM gateway streaming door (OpenAI-compatible, response streaming)',
-      endpointConfiguration: { types: [EndpointType.REGIONAL] },
-      // REST API logging (access and execution) needs the account's API Gateway CloudWatch role;
-      // this sets it (an account-wide setting, kept when the stack is deleted).
-      cloudWatchRole: true,
-      deployOptions: {
-        stageName: STREAM_STAGE_NAME,
-        throttlingRateLimit: throttle.rateLimit,
-        throttlingBurstLimit: throttle.burstLimit,
-        // Errors only, never request or response bodies (prompts and answers stay out of logs).
-        loggingLevel: MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        accessLogDestination: new RestLogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            routeKey: '$context.httpMethod $context.resourcePath',
-            status: '$context.status',
-            errorType: '$context.error.responseType',
-            waf: '$context.wafResponseCode',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-          }),
-        ),
-      },
-    });
-    const integration = new LambdaIntegration(this.functions.stream, {
-      responseTransferMode: ResponseTransferMode.STREAM,
-      // A streamed response may run as long as the function (15 minutes), the most REST allows.
-      timeout: Duration.minutes(15),
-      // One invoke permission per method, for the deployed stage only (no console test invokes).
-      allowTestInvoke: false,
-    });
-    for (const route of ROUTES.filter((definition: RouteDefinition) => definition.function === 'gateway')) {
-      api.root.resourceForPath(route.path).addMethod(route.method, integration, {
-        authorizationType: AuthorizationType.NONE,
-      });
-    }
-    // API Gateway's own answers (throttled, unknown route, firewall, its 5xx) in OpenAI's shape.
-    for (const [type, error] of Object.entries(STREAM_DOOR_RESPONSES) as [
-      keyof typeof STREAM_DOOR_RESPONSES,
-      GatewayError,
-    ][]) {
-      api.addGatewayResponse(`Door${type}`, {
-        type: ResponseType.of(type),
-        ...(KEEP_STATUS.has(type) ? {} : { statusCode: String(error.status) }),
-        responseHeaders: { 'content-type': "'application/json'" },
-        templates: { 'application/json': JSON.stringify(error.toBody()) },
-      });
-    }
-    if (props.webAclArn) {
-      new CfnWebACLAssociation(this, 'StreamApiWebAcl', {
-        resourceArn: api.deploymentStage.stageArn,
-        webAclArn: props.webAclArn,
-      });
-    }
-    return api;
   }
 
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */

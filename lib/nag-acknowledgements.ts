@@ -12,6 +12,8 @@ import type { GatewayFunction } from './gateway-function';
  * The cdk-nag (AwsSolutions) findings the gateway accepts, each on the construct it concerns
  * and each with its reason. Anything not listed here fails the cdk-nag test, so a new finding
  * is either fixed or argued for in this file.
+ *
+ * A list of acknowledgements, each with its reason: one place to read what the stack accepts.
  */
 export function acknowledgeNagFindings(args: {
   config: GatewayConfig;

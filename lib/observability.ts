@@ -2,11 +2,9 @@ import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
-  Dashboard,
-  GraphWidget,
+  type Dashboard,
   MathExpression,
   Metric,
-  TextWidget,
   TreatMissingData,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -20,16 +18,11 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { GatewayConfig } from '../lambdas/shared/catalog/schema';
-import {
-  DIMENSIONS,
-  METRICS,
-  METRICS_NAMESPACE,
-  SERVICE_NAME,
-  type MetricKey,
-} from '../lambdas/shared/observability/metrics';
-import type { RateLimitType } from '../lambdas/shared/quota/errors';
-import { BUDGET_ALERT_DETAIL_TYPES, EVENT_SOURCE } from '../lambdas/shared/quota/eventbridge-publisher';
-import { AUTH_REFUSAL_REASONS } from '../lambdas/shared/keys/errors';
+import { BUDGET_ALERT_DETAIL_TYPES, EVENT_SOURCE, SERVICE_NAME } from '../lambdas/shared/config/constants';
+import type { MetricKey } from '../lambdas/shared/observability/metric-names';
+import { REQUEST_SUMMARY } from '../lambdas/shared/observability/request-summary';
+import type { DecisionAction } from '../lambdas/shared/policy/engine';
+import { buildDashboard, gatewayMetric, PERIOD } from './dashboard';
 import type { GatewayFunction } from './gateway-function';
 
 /** Thresholds of the alarms; each has a default meant for production. */
@@ -66,51 +59,28 @@ export interface GatewayObservabilityProps {
   reservedConcurrency?: Readonly<Record<string, number>>;
 }
 
-const PERIOD = Duration.minutes(5);
-const LIMIT_TYPES: readonly RateLimitType[] = ['team_requests', 'team_tokens', 'key_requests', 'key_tokens'];
-
-/**
- * One gateway metric as the dashboard and alarms read it: the name and unit from the shared
- * table, the `service` dimension plus the given ones.
- */
-export function gatewayMetric(
-  key: MetricKey,
-  dimensions: Partial<Record<keyof typeof DIMENSIONS, string>> = {},
-  options: { statistic?: string; label?: string; period?: Duration } = {},
-): Metric {
-  return new Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName: METRICS[key].name,
-    dimensionsMap: {
-      [DIMENSIONS.service]: SERVICE_NAME,
-      ...Object.fromEntries(Object.entries(dimensions).map(([k, v]) => [DIMENSIONS[k as keyof typeof DIMENSIONS], v])),
-    },
-    statistic: options.statistic ?? 'Sum',
-    period: options.period ?? PERIOD,
-    ...(options.label ? { label: options.label } : {}),
-  });
+/** DynamoDB's read and write throttle events of each table, for the dashboard and an alarm. */
+function dynamoThrottleMetrics(tables: Record<string, ITableV2>): Metric[] {
+  return Object.entries(tables).flatMap(([name, table]) =>
+    ['ReadThrottleEvents', 'WriteThrottleEvents'].map(
+      (metricName) =>
+        new Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName,
+          dimensionsMap: { TableName: table.tableName },
+          statistic: 'Sum',
+          period: PERIOD,
+          label: `${name} ${metricName}`,
+        }),
+    ),
+  );
 }
 
-/**
- * A metric per value of a dimension that is only known at run time (teams), found by a
- * CloudWatch SEARCH over exactly the dimension set the code emits it with.
- */
-export function searchByTeam(key: MetricKey, statistic: string, label: string, top?: number): MathExpression {
-  const search = `SEARCH('{${METRICS_NAMESPACE},${DIMENSIONS.service},${DIMENSIONS.team}} MetricName="${METRICS[key].name}"', '${statistic}', ${PERIOD.toSeconds()})`;
-  return new MathExpression({
-    expression: top ? `SORT(${search}, SUM, DESC, ${top})` : search,
-    usingMetrics: {},
-    period: PERIOD,
-    label,
-  });
-}
-
-const percentiles = (key: MetricKey, dimensions = {}) =>
-  ['p50', 'p90', 'p99'].map((statistic) => gatewayMetric(key, dimensions, { statistic, label: statistic }));
+export { gatewayMetric, searchByTeam } from './dashboard';
 
 /**
  * Operations for the gateway: a CloudWatch dashboard and alarms built from the metric table the
- * code emits from (`lambdas/shared/observability/metrics.ts`), an SNS topic for alarms and
+ * code emits from (`lambdas/shared/observability/metric-names.ts`), an SNS topic for alarms and
  * budget alerts, and saved Logs Insights queries over the per-request summary log lines.
  */
 export class GatewayObservability extends Construct {
@@ -120,11 +90,7 @@ export class GatewayObservability extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayObservabilityProps) {
     super(scope, id);
-    const { config, functions, tables } = props;
-    const thresholds = props.thresholds ?? {};
-    const models = config.models.map((model) => model.id);
-    const providers = Object.keys(config.providers);
-
+    const { tables } = props;
     this.alarmTopic = encryptedAlarmTopic(this, props.removalPolicy ?? RemovalPolicy.RETAIN);
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     // Budget alerts (soft threshold, exhausted) are EventBridge events; route them to the same topic.
@@ -148,129 +114,17 @@ export class GatewayObservability extends Construct {
       }),
     );
 
-    const dynamoThrottles = Object.entries(tables).flatMap(([name, table]) =>
-      ['ReadThrottleEvents', 'WriteThrottleEvents'].map(
-        (metricName) =>
-          new Metric({
-            namespace: 'AWS/DynamoDB',
-            metricName,
-            dimensionsMap: { TableName: table.tableName },
-            statistic: 'Sum',
-            period: PERIOD,
-            label: `${name} ${metricName}`,
-          }),
-      ),
-    );
+    const dynamoThrottles = dynamoThrottleMetrics(tables);
+    this.dashboard = buildDashboard(this, props, dynamoThrottles);
+    this.addAlarms(props, dynamoThrottles);
+    this.saveQueries(props);
+  }
 
-    const graph = (title: string, left: IMetric[], width = 8) =>
-      new GraphWidget({ title, left, width, height: 6, period: PERIOD });
-    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
-    this.dashboard.addWidgets(
-      new TextWidget({
-        markdown:
-          '# LLM gateway\nTraffic, latency and errors; tokens and cost by model and team; the Lambdas and DynamoDB ' +
-          'underneath. Cost is in micro-dollars (1,000,000 = $1).',
-        width: 24,
-        height: 2,
-      }),
-    );
-    this.dashboard.addWidgets(
-      graph('Traffic', [
-        gatewayMetric('requests', {}, { label: 'requests' }),
-        gatewayMetric('clientErrors', {}, { label: '4xx' }),
-        gatewayMetric('serverErrors', {}, { label: '5xx' }),
-      ]),
-      graph('Latency, non-streamed (ms)', percentiles('latency')),
-      graph('Gateway overhead (ms)', percentiles('gatewayOverhead')),
-    );
-    this.dashboard.addWidgets(
-      graph('Time to first token, streams (ms)', percentiles('timeToFirstToken')),
-      graph(
-        'Upstream latency p99 by provider (ms)',
-        providers.map((provider) =>
-          gatewayMetric('upstreamLatency', { provider }, { statistic: 'p99', label: provider }),
-        ),
-      ),
-      graph('Errors by class', [
-        gatewayMetric('clientErrors', {}, { label: '4xx (client)' }),
-        gatewayMetric('serverErrors', {}, { label: '5xx (gateway or provider)' }),
-        gatewayMetric('providerErrors', {}, { label: 'failed provider calls' }),
-        gatewayMetric('retries', {}, { label: 'retries' }),
-        gatewayMetric('fallbacks', {}, { label: 'fallbacks' }),
-      ]),
-    );
-    this.dashboard.addWidgets(
-      graph('Throttled requests by limit', [
-        ...LIMIT_TYPES.map((limitType) => gatewayMetric('throttles', { limitType }, { label: limitType })),
-        gatewayMetric('budgetRejections', {}, { label: 'budget exhausted' }),
-      ]),
-      graph('Policy decisions', [
-        gatewayMetric('policyBlocks', {}, { label: 'blocked' }),
-        gatewayMetric('policyRedactions', {}, { label: 'redacted' }),
-        gatewayMetric('policyAlerts', {}, { label: 'alerted' }),
-      ]),
-      graph(
-        'Requests by model',
-        models.map((model) => gatewayMetric('requests', { model }, { label: model })),
-      ),
-    );
-    this.dashboard.addWidgets(
-      graph(
-        'Tokens by model',
-        models.flatMap((model) => [
-          gatewayMetric('inputTokens', { model }, { label: `${model} in` }),
-          gatewayMetric('outputTokens', { model }, { label: `${model} out` }),
-          gatewayMetric('cachedTokens', { model }, { label: `${model} cached` }),
-        ]),
-      ),
-      graph(
-        'Cost by model (µ$)',
-        models.map((model) => gatewayMetric('costMicros', { model }, { label: model })),
-      ),
-      graph('Top 10 teams by spend (µ$)', [searchByTeam('costMicros', 'Sum', 'team cost', 10)]),
-    );
-    this.dashboard.addWidgets(
-      graph('Requests by team', [searchByTeam('requests', 'Sum', 'team requests')]),
-      graph('Tokens by team', [
-        searchByTeam('inputTokens', 'Sum', 'team input tokens'),
-        searchByTeam('outputTokens', 'Sum', 'team output tokens'),
-      ]),
-      graph('Cold starts (gateway)', [gatewayMetric('coldStarts', {}, { label: 'cold starts' })]),
-    );
-    const lambdas = Object.entries(functions);
-    this.dashboard.addWidgets(
-      graph(
-        'Lambda concurrency (max)',
-        lambdas.map(([name, fn]) =>
-          fn.metric('ConcurrentExecutions', { statistic: 'Maximum', label: name, period: PERIOD }),
-        ),
-      ),
-      graph(
-        'Lambda duration p99 (ms)',
-        lambdas.map(([name, fn]) => fn.metricDuration({ statistic: 'p99', label: name, period: PERIOD })),
-      ),
-      graph(
-        'Lambda errors and throttles',
-        lambdas.flatMap(([name, fn]) => [
-          fn.metricErrors({ label: `${name} errors`, period: PERIOD }),
-          fn.metricThrottles({ label: `${name} throttles`, period: PERIOD }),
-        ]),
-      ),
-    );
-    this.dashboard.addWidgets(graph('DynamoDB throttled requests', dynamoThrottles, 24));
-    this.dashboard.addWidgets(
-      graph(
-        'Refused API keys by reason (401; 403 disabled team)',
-        AUTH_REFUSAL_REASONS.map((reason) => gatewayMetric('authRefusals', { reason }, { label: reason })),
-        12,
-      ),
-      graph(
-        'Refused admin principals (403, not on the allow-list)',
-        [gatewayMetric('adminRefusals', {}, { label: 'refused admin requests' })],
-        12,
-      ),
-    );
-
+  /** Alarms, all to the topic: error rates, latency, DynamoDB throttles, each Lambda, concurrency caps. */
+  // A list of alarms, one call each; long only because there are many.
+  private addAlarms(props: GatewayObservabilityProps, dynamoThrottles: Metric[]): void {
+    const thresholds = props.thresholds ?? {};
+    const lambdas = Object.entries(props.functions);
     // Alarms, all to the topic.
     const alarm = (id: string, description: string, metric: IMetric, threshold: number, periods = 3) => {
       const created = new Alarm(this, id, {
@@ -355,7 +209,7 @@ export class GatewayObservability extends Construct {
       );
     }
     for (const [name, limit] of Object.entries(props.reservedConcurrency ?? {})) {
-      const fn = functions[name];
+      const fn = props.functions[name];
       if (!fn) continue;
       const title = name.charAt(0).toUpperCase() + name.slice(1);
       // Fires at 80 % of the cap (the alarm compares with "greater than").
@@ -366,49 +220,57 @@ export class GatewayObservability extends Construct {
         Math.max(0, Math.ceil(limit * 0.8) - 1),
       );
     }
+  }
 
-    // Saved Logs Insights queries over the "request completed" lines (see observeRequest).
+  /** The saved Logs Insights queries. */
+  private saveQueries(props: GatewayObservabilityProps): void {
+    // Saved Logs Insights queries over the request summary lines, naming fields from the table
+    // observeRequest writes them from (a test checks every field they name is on the line).
     const logGroups = props.requestFunctions.map((fn) => fn.logGroup);
-    const requests = 'message = "request completed"';
-    new QueryDefinition(this, 'CostByTeam', {
-      queryDefinitionName: 'llm-gateway/cost-by-team',
-      logGroups,
-      queryString: new QueryString({
+    const f = REQUEST_SUMMARY.fields;
+    const requests = `message = "${REQUEST_SUMMARY.message}"`;
+    const allow: DecisionAction = 'allow';
+    const query = (id: string, name: string, queryString: QueryString) =>
+      new QueryDefinition(this, id, { queryDefinitionName: `${SERVICE_NAME}/${name}`, logGroups, queryString });
+    query(
+      'CostByTeam',
+      'cost-by-team',
+      new QueryString({
         filterStatements: [requests],
         statsStatements: [
-          'sum(costMicros) / 1000000 as costUsd, count(*) as requests, sum(inputTokens) as inputTokens, sum(outputTokens) as outputTokens by teamId',
+          `sum(${f.costMicros}) / 1000000 as costUsd, count(*) as requests, sum(${f.inputTokens}) as inputTokens, sum(${f.outputTokens}) as outputTokens by ${f.teamId}`,
         ],
         sort: 'costUsd desc',
       }),
-    });
-    new QueryDefinition(this, 'TopUsers', {
-      queryDefinitionName: 'llm-gateway/top-users',
-      logGroups,
-      queryString: new QueryString({
+    );
+    query(
+      'TopUsers',
+      'top-users',
+      new QueryString({
         filterStatements: [requests],
-        statsStatements: ['count(*) as requests, sum(costMicros) / 1000000 as costUsd by teamId, keyId'],
+        statsStatements: [`count(*) as requests, sum(${f.costMicros}) / 1000000 as costUsd by ${f.teamId}, ${f.keyId}`],
         sort: 'costUsd desc',
         limit: 25,
       }),
-    });
-    new QueryDefinition(this, 'PolicyDecisions', {
-      queryDefinitionName: 'llm-gateway/policy-decisions',
-      logGroups,
-      queryString: new QueryString({
-        filterStatements: [requests, 'decision != "allow"'],
-        statsStatements: ['count(*) as requests by teamId, decision'],
+    );
+    query(
+      'PolicyDecisions',
+      'policy-decisions',
+      new QueryString({
+        filterStatements: [requests, `${f.decision} != "${allow}"`],
+        statsStatements: [`count(*) as requests by ${f.teamId}, ${f.decision}`],
         sort: 'requests desc',
       }),
-    });
-    new QueryDefinition(this, 'Errors', {
-      queryDefinitionName: 'llm-gateway/errors',
-      logGroups,
-      queryString: new QueryString({
-        filterStatements: [requests, 'httpStatus >= 500'],
-        statsStatements: ['count(*) as requests by provider, model, httpStatus'],
+    );
+    query(
+      'Errors',
+      'errors',
+      new QueryString({
+        filterStatements: [requests, `${f.httpStatus} >= 500`],
+        statsStatements: [`count(*) as requests by ${f.provider}, ${f.model}, ${f.httpStatus}`],
         sort: 'requests desc',
       }),
-    });
+    );
   }
 }
 
