@@ -5,6 +5,7 @@ import { ReservationSweeper, type PendingWrites, type SweepResult } from '../sha
 import type { TableNames } from '../shared/store/schema';
 import { TeamRepository } from '../shared/teams/repository';
 import { UsageReader } from '../shared/usage/reader';
+import { monthAt } from '../shared/time/calendar';
 
 /** What the maintenance Lambda needs. */
 export interface MaintenanceDeps {
@@ -33,7 +34,7 @@ export function createMaintenanceHandler(deps: MaintenanceDeps) {
   const now = deps.now ?? Date.now;
   return async function maintenance(): Promise<MaintenanceResult> {
     const sweep = await deps.sweeper.sweep();
-    const month = new Date(now()).toISOString().slice(0, 7);
+    const month = monthAt(now());
     let budgetsChecked = 0;
     for (const team of await deps.teams.list()) {
       if (team.monthlyBudgetMicros === undefined) continue;

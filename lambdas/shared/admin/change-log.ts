@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
 import { itemKeys } from '../store/schema';
 import type { TransactItem } from '../store/transactions';
+import { monthOf } from '../time/calendar';
 
 /** What an admin did. */
 export type AdminAction = 'team.create' | 'team.update' | 'key.create' | 'key.revoke' | 'key.rotate';
@@ -84,7 +85,7 @@ export class AdminChangeLog {
     return {
       Put: {
         TableName: this.tableName,
-        Item: { ...itemKeys.adminChange(change.at.slice(0, 7), change.at, changeId), changeId, ...change },
+        Item: { ...itemKeys.adminChange(monthOf(change.at), change.at, changeId), changeId, ...change },
       },
     };
   }

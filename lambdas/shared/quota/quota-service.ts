@@ -15,6 +15,7 @@ import {
   RATE_WINDOW_SECONDS,
   windowStartSeconds,
 } from './rate-window';
+import { monthAt, nextMonthStart } from '../time/calendar';
 
 /** A request asking to be admitted. */
 export interface AdmissionRequest {
@@ -62,6 +63,8 @@ const WINDOW = RATE_WINDOW_ATTRIBUTES;
 export const COMMITTED_MICROS = 'committedMicros';
 
 const windowNotSwept = 'attribute_not_exists(#swept)';
+/** Spend plus outstanding reservations leaves room for this reservation. */
+const budgetHasRoom = 'attribute_not_exists(#committed) OR #committed <= :room';
 
 const NO_RETRY = { [GATEWAY_HEADERS.shouldRetry]: 'false' };
 
@@ -73,12 +76,6 @@ function countsOf(item: Record<string, unknown> | undefined, keyId: string): Win
     teamTokens: n(WINDOW.teamTokens),
     keyTokens: n(WINDOW.keyTokens(keyId)),
   };
-}
-
-/** The first instant of the month after `month` (`YYYY-MM`), when budgets reset. */
-function nextMonthStart(month: string): string {
-  const [year, mon] = month.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(year, mon, 1)).toISOString().slice(0, 10);
 }
 
 /**
@@ -115,7 +112,7 @@ export class QuotaService {
   async admit(request: AdmissionRequest): Promise<Admission> {
     const windowStart = windowStartSeconds(request.receivedAt);
     const resetMs = Math.max(0, (windowStart + RATE_WINDOW_SECONDS) * 1000 - this.now());
-    const month = new Date(request.receivedAt).toISOString().slice(0, 7);
+    const month = monthAt(request.receivedAt);
     this.refuseImpossible(request, month, resetMs);
     const reservedMicros = request.budget?.reserveMicros ?? 0;
 
@@ -289,7 +286,7 @@ export class QuotaService {
           TableName: this.tables.usage,
           Key: itemKeys.monthAggregate(request.teamId, month),
           UpdateExpression: 'ADD #committed :reserve SET teamId = :team, #month = :month',
-          ConditionExpression: 'attribute_not_exists(#committed) OR #committed <= :room',
+          ConditionExpression: budgetHasRoom,
           ExpressionAttributeNames: { '#committed': COMMITTED_MICROS, '#month': 'month' },
           ExpressionAttributeValues: {
             ':reserve': reservedMicros,

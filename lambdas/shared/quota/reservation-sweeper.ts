@@ -4,6 +4,7 @@ import { TransactionCancelledError, transactWrite } from '../store/transactions'
 import { itemKeys } from '../store/schema';
 import { COMMITTED_MICROS, RATE_WINDOW_ATTRIBUTES as WINDOW } from './quota-service';
 import { RATE_WINDOW_SECONDS } from './rate-window';
+import { monthAt } from '../time/calendar';
 
 /**
  * How long after its window ends a reservation may still be settled. A gateway Lambda runs at
@@ -11,6 +12,9 @@ import { RATE_WINDOW_SECONDS } from './rate-window';
  * a request that crashed (or timed out) before it could settle.
  */
 export const RESERVATION_LIFETIME_SECONDS = 20 * 60;
+
+/** The window was not swept and nothing settled since the scan read it. */
+const unchangedSinceScan = 'attribute_not_exists(#swept) AND #reserved = :reserved AND #released = :released';
 
 /** What one sweep did. */
 export interface SweepResult {
@@ -96,7 +100,7 @@ export class ReservationSweeper {
     const reserved = Number(item[WINDOW.reserved]);
     const released = Number(item[WINDOW.released]);
     const outstanding = reserved - released;
-    const month = new Date(Number(windowStart) * 1000).toISOString().slice(0, 7);
+    const month = monthAt(Number(windowStart) * 1000);
     try {
       await transactWrite(this.db, [
         {
@@ -105,7 +109,7 @@ export class ReservationSweeper {
             Key: itemKeys.rateWindow(teamId, Number(windowStart)),
             UpdateExpression: 'SET #swept = :now',
             // Only if nothing settled since the scan read the item.
-            ConditionExpression: 'attribute_not_exists(#swept) AND #reserved = :reserved AND #released = :released',
+            ConditionExpression: unchangedSinceScan,
             ExpressionAttributeNames: {
               '#swept': WINDOW.swept,
               '#reserved': WINDOW.reserved,

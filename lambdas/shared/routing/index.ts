@@ -1,4 +1,3 @@
-export { backoffDelayMs } from './backoff';
 export { circuitKey, CircuitBreakers, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
 export {
   RouteFailedError,

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ModelEntry } from '../catalog/schema';
 import { ProviderError } from '../providers/errors';
 import type { ProviderTarget } from '../providers/types';
-import { backoffDelayMs } from './backoff';
+import { backoffDelayMs } from '../time/backoff';
 import { circuitKey, type CircuitBreakers } from './circuit-breaker';
 
 /** One model a request may be served by: the one asked for, then its fallbacks. */
@@ -91,6 +91,8 @@ export class Router {
    * @example
    * const { value, candidate } = await router.route(candidates, Date.now() + 25_000, (c, signal) => adapter.complete(req, c.target, { signal, secrets }));
    */
+  // One loop over candidates and attempts: retry, backoff, breaker and deadline decisions share
+  // the same state, and splitting them would pass it around by position.
   async route<T>(
     candidates: readonly RouteCandidate[],
     deadlineAt: number,

@@ -1,3 +1,5 @@
+import { monthOf } from '../time/calendar';
+
 /**
  * DynamoDB tables and item keys, defined once. The CDK app creates tables from these
  * definitions, the local runtime and the tests create the same tables in DynamoDB Local, and
@@ -111,7 +113,7 @@ export const itemKeys = {
   adminChangePartition: (month: string) => `ADMIN#${month}`,
   /** One request in the audit trail, partitioned by team and UTC month, sorted by time. */
   auditEntry: (teamId: string, timestamp: string, requestId: string) => ({
-    pk: `AUDIT#${teamId}#${timestamp.slice(0, 7)}`,
+    pk: `AUDIT#${teamId}#${monthOf(timestamp)}`,
     sk: `${timestamp}#${requestId}`,
   }),
   auditPartition: (teamId: string, month: string) => `AUDIT#${teamId}#${month}`,

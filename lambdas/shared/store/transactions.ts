@@ -4,6 +4,11 @@ import {
   type DynamoDBDocumentClient,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs } from '../time/backoff';
+
+/** Longest wait between two tries of a write that met a concurrent transaction. */
+const CONFLICT_BACKOFF_CAP_MS = 1_000;
 
 /** One item of a write transaction. */
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -58,8 +63,7 @@ export async function transactWrite(
       const conflictOnly =
         reasons.some((r) => r === 'TransactionConflict') && !reasons.includes('ConditionalCheckFailed');
       if (!conflictOnly || attempt >= maxAttempts) throw new TransactionCancelledError(reasons, { cause: error });
-      const ceiling = baseDelayMs * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+      await sleep(backoffDelayMs(attempt - 1, baseDelayMs, CONFLICT_BACKOFF_CAP_MS));
     }
   }
 }
@@ -80,7 +84,7 @@ export async function withConflictRetry<T>(write: () => Promise<T>, options: Con
       return await write();
     } catch (error) {
       if (!(error instanceof TransactionConflictException) || attempt >= maxAttempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * baseDelayMs * 2 ** (attempt - 1)));
+      await sleep(backoffDelayMs(attempt - 1, baseDelayMs, CONFLICT_BACKOFF_CAP_MS));
     }
   }
 }

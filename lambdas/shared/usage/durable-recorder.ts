@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../observability/logger';
-import { backoffDelayMs } from '../routing/backoff';
+import { backoffDelayMs } from '../time/backoff';
 import { TransactionCancelledError, type TransactItem } from '../store/transactions';
 import { isStoreUnavailable } from '../store/unavailable';
 import type { UsageRecord } from './record';

@@ -84,12 +84,4 @@ export function addTotals(target: UsageTotals, delta: Partial<UsageTotals>): Usa
   return target;
 }
 
-/** UTC day (`YYYY-MM-DD`) of an ISO timestamp. */
-export function dayOf(isoTimestamp: string): string {
-  return isoTimestamp.slice(0, 10);
-}
-
-/** UTC month (`YYYY-MM`) of an ISO timestamp or day. */
-export function monthOf(isoTimestampOrDay: string): string {
-  return isoTimestampOrDay.slice(0, 7);
-}
+export { dayOf, monthOf } from '../time/calendar';
