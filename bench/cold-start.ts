@@ -1,3 +1,4 @@
+import { ENVIRONMENT_VARIABLES } from '../lambdas/shared/config/constants';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -69,6 +70,8 @@ function loadTime(file: string): number {
     COUNTERS_TABLE: 'counters',
     AUDIT_TABLE: 'audit',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // The auth and usage Lambdas refuse to start without the admin allow-list (empty: nobody).
+    [ENVIRONMENT_VARIABLES.adminPrincipals]: '',
   };
   const script =
     'globalThis.awslambda={streamifyResponse:(h)=>h,HttpResponseStream:{from:(s)=>s}};' +

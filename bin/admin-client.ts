@@ -1,6 +1,7 @@
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, HttpRequest } from '@smithy/types';
+import { isLocalUrl } from './local-state';
 
 /** How the CLI reaches the admin API. */
 export interface AdminClientOptions {
@@ -32,6 +33,24 @@ export class AdminApiError extends Error {
  */
 export function regionOfApiUrl(url: string): string | undefined {
   return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(url).hostname)?.[1];
+}
+
+/**
+ * The credential provider, with its failure turned into what the admin must do: the SDK's own
+ * message lists every source it tried, which does not say that this is about AWS credentials.
+ */
+function explainMissing(provider: AwsCredentialIdentityProvider, origin: string): AwsCredentialIdentityProvider {
+  return async (options) => {
+    try {
+      return await provider(options);
+    } catch (error) {
+      throw new Error(
+        `no AWS credentials to sign requests to ${origin}: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), ` +
+          `or run \`aws sso login\` (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+  };
 }
 
 /**
@@ -90,12 +109,25 @@ export class AdminClient {
   private async headers(method: string, url: URL, payload: string | undefined): Promise<Record<string, string>> {
     const base: Record<string, string> = { 'content-type': 'application/json', host: url.host };
     if (this.options.adminToken) return { ...base, authorization: `Bearer ${this.options.adminToken}` };
+    if (isLocalUrl(url.toString())) {
+      // Only the local runtime listens here, and it takes its admin token, never a signature.
+      throw new Error(
+        `no admin token for the local gateway at ${url.origin}: pass --admin-token (or set GATEWAY_ADMIN_TOKEN)`,
+      );
+    }
     const region = this.options.region ?? regionOfApiUrl(url.toString());
-    if (!region) throw new Error('cannot tell the API region: pass --region (or set AWS_REGION)');
+    if (!region) {
+      throw new Error(
+        `cannot tell the AWS region to sign requests to ${url.host} (not an execute-api URL): pass --region (or set AWS_REGION)`,
+      );
+    }
     this.signer ??= new SignatureV4({
       service: 'execute-api',
       region,
-      credentials: this.options.credentials ?? (await import('@aws-sdk/credential-provider-node')).defaultProvider(),
+      credentials: explainMissing(
+        this.options.credentials ?? (await import('@aws-sdk/credential-provider-node')).defaultProvider(),
+        url.origin,
+      ),
       sha256: Hash.bind(null, 'sha256'),
     });
     const request: HttpRequest = {

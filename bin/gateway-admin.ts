@@ -3,9 +3,10 @@
  * The admin CLI: `npm run admin -- <command>` (see `--help`). Works against a deployed stack
  * (requests signed with your AWS credentials) and against `npm start` (the local admin token).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { resolveConnection } from './admin-connection';
 import { AdminApiError, AdminClient } from './admin-client';
 
 /** Where the CLI writes, and what it reads from its surroundings (injected by tests). */
@@ -13,12 +14,12 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
-  /** The repository folder, to find the local runtime's admin token. */
+  /** The repository folder, to find the `npm start` running there (`.local/gateway.json`). */
   cwd: string;
   fetch?: typeof fetch;
+  /** Whether a recorded `npm start` process still runs (tests fake a dead one). */
+  isAlive?: (pid: number) => boolean;
 }
-
-const LOCAL_URL = 'http://127.0.0.1:8080';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -73,42 +74,45 @@ function defined(values: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * The CLI program. Connection: `--url` or `GATEWAY_URL` (the stack's ApiUrl); `--admin-token`
- * or `GATEWAY_ADMIN_TOKEN` for the local runtime. With neither, and a running `npm start` in this
- * folder, it talks to the local runtime with its token from `.local/admin-token`.
+ * The CLI program. Connection: `--url` or `GATEWAY_URL` (the stack's ApiUrl, requests signed with
+ * AWS credentials); with neither, the `npm start` running in this folder, on whatever `PORT`, with
+ * its admin token (`.local/gateway.json`). `--admin-token` or `GATEWAY_ADMIN_TOKEN` for any other
+ * local runtime.
  *
  * @example
  * await buildProgram(io).parseAsync(['teams', 'list'], { from: 'user' });
+ *
+ * Long because it declares every command and option of the CLI in one place, the way commander reads.
  */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('gateway-admin')
     .description('Administer the LLM gateway: teams, keys, usage and the admin audit trail.')
-    .option('--url <url>', 'API base URL (the stack output ApiUrl); env GATEWAY_URL')
-    .option('--admin-token <token>', 'admin token of the local runtime; env GATEWAY_ADMIN_TOKEN')
+    .option(
+      '--url <url>',
+      'API base URL (the stack output ApiUrl); env GATEWAY_URL. Default: the `npm start` running in this folder, on any PORT',
+    )
+    .option(
+      '--admin-token <token>',
+      'admin token of a local runtime; env GATEWAY_ADMIN_TOKEN. Default for this folder’s `npm start`: its own',
+    )
     .option('--region <region>', 'AWS region of the API, for signing; default from the URL or AWS_REGION')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Connection: with no --url, the CLI talks to the `npm start` running in this folder, on whatever',
+        'PORT it was started with (`npm start` records itself in .local/gateway.json), using its admin token.',
+        'For a deployed stack, pass --url <ApiUrl> (or set GATEWAY_URL): requests are signed with your AWS credentials.',
+      ].join('\n'),
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(add --help for usage)');
 
   const client = () => {
     const options = program.opts<{ url?: string; adminToken?: string; region?: string }>();
-    let url = options.url ?? io.env.GATEWAY_URL;
-    let adminToken = options.adminToken ?? io.env.GATEWAY_ADMIN_TOKEN;
-    const localToken = path.join(io.cwd, '.local', 'admin-token');
-    if (!url && !adminToken && existsSync(localToken)) {
-      url = LOCAL_URL;
-      adminToken = readFileSync(localToken, 'utf8').trim();
-    }
-    if (!url) {
-      throw new Error('no API URL: pass --url (the stack output ApiUrl) or set GATEWAY_URL, or run `npm start` here');
-    }
-    const region = options.region ?? io.env.AWS_REGION;
-    return new AdminClient({
-      url,
-      ...(adminToken ? { adminToken } : {}),
-      ...(region ? { region } : {}),
-      ...(io.fetch ? { fetch: io.fetch } : {}),
-    });
+    const connection = resolveConnection(options, io);
+    return new AdminClient({ ...connection, fetch: io.fetch });
   };
   const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
   const call = async (method: string, apiPath: string, body?: unknown) =>
@@ -314,7 +318,13 @@ if (require.main === module) {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: path.join(__dirname, '..'),
-  }).then((code) => {
-    process.exitCode = code;
-  });
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`error: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
+import { forgetLocalGateway, recordLocalGateway } from '../../bin/local-state';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
@@ -97,6 +99,60 @@ describe('gateway-admin CLI', () => {
     expect(await cli('changes', '--limit', '10')).toBe(0);
     expect(json().data.map((c: { action: string }) => c.action)).toEqual(
       expect.arrayContaining(['team.create', 'key.create', 'team.update', 'key.rotate', 'key.revoke']),
+    );
+    expect(json().data[0]).toEqual({
+      id: expect.any(String),
+      at: expect.any(String),
+      actor: expect.any(String),
+      action: 'team.update',
+      team: 'cli-team',
+      key_id: null,
+      before: expect.objectContaining({ status: 'active' }),
+      after: expect.objectContaining({ status: 'disabled' }),
+    });
+  });
+
+  it('finds the npm start running in its folder on a non-default port, and nothing else', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'cli-local-'));
+    try {
+      expect(new URL(gateway.url).port).not.toBe('8080');
+      io.cwd = root;
+      recordLocalGateway(root, gateway, process.pid);
+      expect(await runCli(['teams', 'list'], io)).toBe(0);
+      expect(json()).toMatchObject({ object: 'list', data: expect.any(Array) });
+
+      io.out.length = 0;
+      const byName = gateway.url.replace('127.0.0.1', 'localhost');
+      expect(await runCli(['--url', byName, 'teams', 'list'], io)).toBe(0);
+      expect(json()).toMatchObject({ object: 'list' });
+
+      expect(await runCli(['--url', 'http://127.0.0.1:9', 'teams', 'list'], io)).toBe(1);
+      expect(io.err.join('')).toBe(
+        `error: no admin token for the local gateway at http://127.0.0.1:9: the \`npm start\` running here listens on ${gateway.url}. ` +
+          'Pass --admin-token (or set GATEWAY_ADMIN_TOKEN) with the token that gateway printed\n',
+      );
+
+      io.err.length = 0;
+      const exited = spawnSync(process.execPath, ['-e', '']).pid;
+      recordLocalGateway(root, gateway, exited);
+      expect(await runCli(['teams', 'list'], io)).toBe(1);
+      expect(io.err.join('')).toContain(
+        `no API URL: the \`npm start\` recorded in .local/gateway.json (pid ${exited}, ${gateway.url}) is not running. Run \`npm start\` here, or pass --url`,
+      );
+
+      io.err.length = 0;
+      forgetLocalGateway(root, exited);
+      expect(await runCli(['teams', 'list'], io)).toBe(1);
+      expect(io.err.join('')).toContain(`no API URL: no \`npm start\` is running in ${root}`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('says which AWS setting is missing for a deployed URL it cannot sign for', async () => {
+    expect(await runCli(['--url', 'https://gateway.example.com/', 'teams', 'list'], io)).toBe(1);
+    expect(io.err.join('')).toBe(
+      'error: cannot tell the AWS region to sign requests to gateway.example.com (not an execute-api URL): pass --region (or set AWS_REGION)\n',
     );
   });
 

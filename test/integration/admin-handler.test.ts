@@ -1,5 +1,15 @@
 import { createTestGateway, TEST_ADMIN, type TestGateway } from '../helpers/test-gateway';
 
+/** Every field name in a JSON value that is not snake_case, with where it is. */
+function camelCaseFields(value: unknown, at = '$'): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => camelCaseFields(item, `${at}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([name, inner]) => [
+    ...(/^[a-z0-9_]+$/.test(name) ? [] : [`${at}.${name}`]),
+    ...camelCaseFields(inner, `${at}.${name}`),
+  ]);
+}
+
 describe('auth (admin) Lambda against DynamoDB Local', () => {
   let gw: TestGateway;
   beforeAll(async () => {
@@ -167,7 +177,8 @@ describe('team and key administration with an audit trail', () => {
     expect(revoke).toMatchObject({
       action: 'key.revoke',
       actor: TEST_ADMIN,
-      teamId: 'ads',
+      team: 'ads',
+      key_id: expect.any(String),
       before: { revoked_at: null },
     });
     expect(revoke.after.revoked_at).toEqual(expect.any(String));
@@ -181,11 +192,36 @@ describe('team and key administration with an audit trail', () => {
       'team.create',
     ]);
     expect(second.body.data[0]).toMatchObject({
-      teamId: 'search',
+      id: expect.any(String),
+      team: 'search',
+      key_id: null,
       before: { monthly_budget_usd: '10.000000', status: 'active' },
       after: { monthly_budget_usd: null, status: 'disabled' },
     });
     expect((await gw.call('GET', '/v1/admin/changes?cursor=garbage', { admin: true })).status).toBe(400);
+  });
+
+  it('names every field of every admin answer in snake_case', async () => {
+    const created = await gw.call('POST', '/v1/admin/teams/search/keys', { admin: true, body: { name: 'case' } });
+    const keyId = created.body.key_info.id as string;
+    const answers = [
+      created,
+      await gw.call('GET', '/v1/admin/teams', { admin: true }),
+      await gw.call('GET', '/v1/admin/teams/search', { admin: true }),
+      await gw.call('PATCH', '/v1/admin/teams/search', { admin: true, body: { name: 'Search 2' } }),
+      await gw.call('GET', '/v1/admin/teams/search/keys', { admin: true }),
+      await gw.call('POST', `/v1/admin/keys/${keyId}/rotate`, { admin: true }),
+      await gw.call('POST', `/v1/admin/keys/${keyId}/revoke`, { admin: true }),
+      await gw.call('GET', '/v1/admin/changes?limit=50', { admin: true }),
+      await gw.call('GET', '/v1/admin/teams/search/usage', { admin: true }),
+      await gw.call('GET', '/v1/admin/chargeback', { admin: true }),
+      await gw.call('GET', '/v1/admin/audit?team=search', { admin: true }),
+      await gw.call('GET', '/v1/admin/teams/nope', { admin: true }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([
+      201, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404,
+    ]);
+    expect(answers.flatMap((answer) => camelCaseFields(answer.body))).toEqual([]);
   });
 
   it('serves any team’s usage to admins, and only to admins', async () => {

@@ -29,7 +29,39 @@ describe('admin client', () => {
       url: 'https://gateway.example.com/',
       credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
     });
-    await expect(client.request('GET', '/v1/admin/teams')).rejects.toThrow(/--region/);
+    await expect(client.request('GET', '/v1/admin/teams')).rejects.toThrow(
+      'cannot tell the AWS region to sign requests to gateway.example.com (not an execute-api URL): pass --region (or set AWS_REGION)',
+    );
+  });
+
+  it('asks for the local admin token, never a region, for a local URL without one', async () => {
+    const seen: string[] = [];
+    const client = new AdminClient({
+      url: 'http://localhost:9000',
+      fetch: (async (url: URL) => {
+        seen.push(url.toString());
+        return new Response('{}');
+      }) as unknown as typeof fetch,
+    });
+    const failure = client.request('GET', '/v1/admin/teams');
+    await expect(failure).rejects.toThrow(
+      'no admin token for the local gateway at http://localhost:9000: pass --admin-token (or set GATEWAY_ADMIN_TOKEN)',
+    );
+    await expect(failure).rejects.not.toThrow(/region/);
+    expect(seen).toEqual([]);
+  });
+
+  it('says AWS credentials are missing when the credential chain finds none', async () => {
+    const client = new AdminClient({
+      url: 'https://abc.execute-api.eu-west-1.amazonaws.com/',
+      credentials: async () => {
+        throw new Error('Could not load credentials from any providers');
+      },
+      fetch: (async () => new Response('{}')) as unknown as typeof fetch,
+    });
+    await expect(client.request('GET', '/v1/admin/teams')).rejects.toThrow(
+      'no AWS credentials to sign requests to https://abc.execute-api.eu-west-1.amazonaws.com: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login` (Could not load credentials from any providers)',
+    );
   });
 
   it('reports the API’s error message, status and code', async () => {

@@ -7,6 +7,7 @@ export {
 } from './admin-service';
 export { AdminChangeLog, type AdminAction, type AdminChange, type ChangePage } from './change-log';
 export {
+  changeView,
   createKeyInputSchema,
   createTeamInputSchema,
   keyView,

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { formatMicros } from '../cost/money';
 import type { ApiKeyRecord } from '../keys/schema';
+import type { AdminChange } from './change-log';
 import {
   modelPatternSchema,
   monthlyBudgetUsdSchema,
@@ -102,5 +103,26 @@ export function keyView(key: ApiKeyRecord) {
     requests_per_minute: key.requestsPerMinute ?? null,
     tokens_per_minute: key.tokensPerMinute ?? null,
     allowed_models: key.allowedModels ?? null,
+  };
+}
+
+/**
+ * An admin audit trail entry as the admin API shows it: snake_case like every other body, with
+ * the ids named as in {@link keyView} (`team`, `key_id`), so a client reads one convention. The
+ * stored record keeps its own (camelCase) attribute names; this is the only place they meet.
+ *
+ * @example
+ * jsonResponse(200, { object: 'list', data: page.changes.map(changeView) })
+ */
+export function changeView(change: AdminChange) {
+  return {
+    id: change.changeId,
+    at: change.at,
+    actor: change.actor,
+    action: change.action,
+    team: change.teamId,
+    key_id: change.keyId ?? null,
+    before: change.before,
+    after: change.after,
   };
 }
