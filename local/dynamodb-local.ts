@@ -145,7 +145,7 @@ export async function startDynamoDbLocal(options: { port?: number; cacheDir?: st
     await waitUntilReady(endpoint, child, 60_000);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n${stderr}`);
+    throw new Error(`${(error as Error).message}\n${stderr}`, { cause: error });
   }
   return {
     endpoint,

@@ -39,6 +39,15 @@ const LOCAL_ADMIN_PRINCIPAL = 'arn:aws:iam::000000000000:user/local-admin';
 /** What each Lambda's entry module exports. */
 type HandlerModule<H> = { handler: H };
 
+/**
+ * A Lambda's handler, its entry module loaded now: each `index.ts` reads its environment when it
+ * is first loaded, exactly as in AWS at cold start, so it is loaded only once that is set.
+ */
+function loadEntry<H>(modulePath: string): H {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, after the environment is set
+  return (require(modulePath) as HandlerModule<H>).handler;
+}
+
 /** Options of the local runtime; `npm start` uses the defaults. */
 export interface LocalGatewayOptions {
   /** Port of the API; 0 picks a free one. Default 8080. */
@@ -135,6 +144,9 @@ export function localProviders(config: GatewayConfigInput, env: NodeJS.ProcessEn
  * const gateway = await startLocalGateway({ port: 0 });
  * // ... call gateway.url with gateway.demoKey ...
  * await gateway.stop();
+ *
+ * Long because it is the start-up sequence itself (emulators, tables, config, seed, servers), in order,
+ * with one clean-up path for every step that can fail.
  */
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
   let dynamodb: DynamoDbLocal | undefined;
@@ -188,19 +200,19 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     // Loaded only now: each Lambda's index.ts reads its environment when it is first loaded,
     // exactly as in AWS at cold start.
     const handlers: Record<FunctionName, HttpLambdaHandler> = {
-      gateway: (require('../lambdas/gateway/index') as HandlerModule<HttpLambdaHandler>).handler,
-      auth: (require('../lambdas/auth/index') as HandlerModule<HttpLambdaHandler>).handler,
-      usage: (require('../lambdas/usage/index') as HandlerModule<HttpLambdaHandler>).handler,
+      gateway: loadEntry<HttpLambdaHandler>('../lambdas/gateway/index'),
+      auth: loadEntry<HttpLambdaHandler>('../lambdas/auth/index'),
+      usage: loadEntry<HttpLambdaHandler>('../lambdas/usage/index'),
     };
-    const streamHandler = (require('../lambdas/gateway/stream') as HandlerModule<StreamingLambdaHandler>).handler;
+    const streamHandler = loadEntry<StreamingLambdaHandler>('../lambdas/gateway/stream');
     // EventBridge runs the maintenance Lambda every five minutes in AWS; locally, every minute.
-    const maintenance = (require('../lambdas/maintenance/index') as HandlerModule<() => Promise<unknown>>).handler;
+    const maintenance = loadEntry<() => Promise<unknown>>('../lambdas/maintenance/index');
     const maintenanceTimer = setInterval(() => {
       maintenance().catch((error: unknown) => process.stderr.write(`maintenance failed: ${String(error)}\n`));
     }, 60_000);
     maintenanceTimer.unref();
     // Lambda's SQS event source mapping feeds the replay function; locally, this poller does.
-    const replay = (require('../lambdas/replay/index') as HandlerModule<SqsLambdaHandler>).handler;
+    const replay = loadEntry<SqsLambdaHandler>('../lambdas/replay/index');
     const replayPoller = pollQueue(queues.sqs, queues.queueUrl, replay, {
       onError: (error) => process.stderr.write(`replay poller: ${String(error)}\n`),
     });

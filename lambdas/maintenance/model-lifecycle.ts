@@ -26,6 +26,7 @@ export function bedrockFoundationModelLister(options: { endpoint?: string } = {}
     // require (not `import()`) because the bundle leaves the SDK to the Lambda runtime, whose
     // copy is found through NODE_PATH, which require() always honours.
     const { BedrockClient, ListFoundationModelsCommand } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by the daily job, from the runtime's SDK copy
       require('@aws-sdk/client-bedrock') as typeof import('@aws-sdk/client-bedrock');
     let client = clients.get(region);
     if (!client) {

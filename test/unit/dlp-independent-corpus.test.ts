@@ -139,6 +139,7 @@ describe('the independent DLP corpus', () => {
   it('is generated identically every time it is loaded', () => {
     let again: typeof INDEPENDENT_CORPUS = [];
     jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module, to check the corpus is built deterministically
       again = (require('../dlp/independent-corpus') as { INDEPENDENT_CORPUS: typeof INDEPENDENT_CORPUS })
         .INDEPENDENT_CORPUS;
     });
