@@ -18,8 +18,14 @@ describe('hot path order: local policy, admission, then the billed guardrail', (
     },
   };
 
+  // The rate-limit cases count within one minute: the clock starts 30 s into a minute, and this
+  // file takes far less than 30 s, so no case can straddle a window boundary.
+  const startedAt = Date.now();
+  const now = () => Date.UTC(2026, 10, 29, 12, 0, 30) + (Date.now() - startedAt);
+
   beforeAll(async () => {
     gw = await createTestGateway({
+      now,
       config: {
         ...testConfig,
         policies: {

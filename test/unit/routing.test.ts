@@ -1,5 +1,5 @@
 import { ProviderError } from '../../lambdas/shared/providers/errors';
-import { backoffDelayMs } from '../../lambdas/shared/routing/backoff';
+import { backoffDelayMs } from '../../lambdas/shared/time/backoff';
 import { circuitKey, CircuitBreakers } from '../../lambdas/shared/routing/circuit-breaker';
 import { RouteFailedError, Router, type RouteCandidate } from '../../lambdas/shared/routing/router';
 import type { ModelEntry } from '../../lambdas/shared/catalog/schema';
@@ -21,9 +21,13 @@ function candidate(provider: string, timeoutMs?: number, upstreamModel = `${prov
   };
 }
 
+/** The fake clock's start, and a deadline an hour later: never binding, yet a valid timer delay. */
+const CLOCK_START = 1_000_000;
+const LATER = CLOCK_START + 3_600_000;
+
 /** A router on a fake clock: sleeping advances time instantly. */
 function fakeRouter(options: { failureThreshold?: number } = {}) {
-  let now = 1_000_000;
+  let now = CLOCK_START;
   const sleeps: number[] = [];
   const breakers = new CircuitBreakers({
     failureThreshold: options.failureThreshold ?? 5,
@@ -57,7 +61,7 @@ describe('router', () => {
   it('retries a retryable failure on the same provider, then succeeds', async () => {
     const { router, sleeps } = fakeRouter();
     let calls = 0;
-    const result = await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, async (c) => {
+    const result = await router.route([candidate('a'), candidate('b')], LATER, async (c) => {
       calls += 1;
       if (calls === 1) throw new ProviderError('throttled', 'slow down');
       return c.target.connectionName;
@@ -69,7 +73,7 @@ describe('router', () => {
 
   it('falls back to the next candidate when one keeps failing, counting every attempt', async () => {
     const { router } = fakeRouter();
-    const result = await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, async (c) => {
+    const result = await router.route([candidate('a'), candidate('b')], LATER, async (c) => {
       if (c.target.connectionName === 'a') throw new ProviderError('unavailable', 'down', { upstreamStatus: 503 });
       return 'served by b';
     });
@@ -103,7 +107,7 @@ describe('router', () => {
     const { router } = fakeRouter();
     let calls = 0;
     const error = await router
-      .route([candidate('a'), candidate('b')], Date.now() + 1e9, async () => {
+      .route([candidate('a'), candidate('b')], LATER, async () => {
         calls += 1;
         throw new ProviderError('invalid_request', 'bad');
       })
@@ -116,7 +120,7 @@ describe('router', () => {
   it('skips a misconfigured provider without retrying it', async () => {
     const { router } = fakeRouter();
     const calls: string[] = [];
-    const result = await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, async (c) => {
+    const result = await router.route([candidate('a'), candidate('b')], LATER, async (c) => {
       calls.push(c.target.connectionName);
       if (c.target.connectionName === 'a') throw new ProviderError('misconfigured', 'no key');
       return 'b';
@@ -158,10 +162,10 @@ describe('circuit breakers', () => {
       if (c.target.connectionName === 'a') throw new ProviderError('unavailable', 'down');
       return 'b';
     };
-    await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, down);
+    await router.route([candidate('a'), candidate('b')], LATER, down);
     expect(breakers.state(circuitOf('a'))).toBe('open');
     const calls: string[] = [];
-    const skipped = await router.route([candidate('a'), candidate('b')], Date.now() + 1e9, async (c) => {
+    const skipped = await router.route([candidate('a'), candidate('b')], LATER, async (c) => {
       calls.push(c.target.connectionName);
       return down(c);
     });
@@ -186,11 +190,11 @@ describe('circuit breakers', () => {
       if (c.target.upstreamModel === 'retired-model') throw new ProviderError('unavailable', 'no such deployment');
       return c.target.upstreamModel;
     };
-    await router.route([retired, healthy], Date.now() + 1e9, call);
+    await router.route([retired, healthy], LATER, call);
     expect(breakers.state(circuitKey(retired.target))).toBe('open');
     expect(breakers.state(circuitKey(healthy.target))).toBe('closed');
     calls.length = 0;
-    const served = await router.route([retired, healthy], Date.now() + 1e9, call);
+    const served = await router.route([retired, healthy], LATER, call);
     expect(served.value).toBe('healthy-model');
     expect(calls).toEqual(['healthy-model']);
   });
@@ -199,7 +203,7 @@ describe('circuit breakers', () => {
     const { router, breakers } = fakeRouter({ failureThreshold: 1 });
     for (let i = 0; i < 3; i++) {
       await router
-        .route([candidate('a')], Date.now() + 1e9, async () => {
+        .route([candidate('a')], LATER, async () => {
           throw new ProviderError('invalid_request', 'bad');
         })
         .catch(() => undefined);
@@ -214,7 +218,7 @@ describe('circuit breakers', () => {
         await router
           .route(
             [candidate('a')],
-            Date.now() + 1e9,
+            LATER,
             async () => {
               throw new ProviderError(failure, 'refused');
             },
@@ -236,12 +240,12 @@ describe('circuit breakers', () => {
     };
     for (let i = 0; i < 3; i++) {
       await router
-        .route([candidate('a')], Date.now() + 1e9, (c) => failForA(c, 'team-a'), undefined, 'team-a')
+        .route([candidate('a')], LATER, (c) => failForA(c, 'team-a'), undefined, 'team-a')
         .catch(() => undefined);
     }
     expect(breakers.state(circuitOf('a'), 'team-a')).toBe('open');
     expect(breakers.state(circuitOf('a'), 'team-b')).toBe('closed');
-    const b = await router.route([candidate('a')], Date.now() + 1e9, (c) => failForA(c, 'team-b'), undefined, 'team-b');
+    const b = await router.route([candidate('a')], LATER, (c) => failForA(c, 'team-b'), undefined, 'team-b');
     expect(b.value).toBe('served');
     expect(b.attempts).toBe(1);
   });
@@ -251,9 +255,9 @@ describe('circuit breakers', () => {
     const down = async () => {
       throw new ProviderError('unavailable', 'down');
     };
-    await router.route([candidate('a')], Date.now() + 1e9, down, undefined, 'team-a').catch(() => undefined);
+    await router.route([candidate('a')], LATER, down, undefined, 'team-a').catch(() => undefined);
     expect(breakers.state(circuitOf('a'), 'team-c')).toBe('closed');
-    await router.route([candidate('a')], Date.now() + 1e9, down, undefined, 'team-b').catch(() => undefined);
+    await router.route([candidate('a')], LATER, down, undefined, 'team-b').catch(() => undefined);
     expect(breakers.state(circuitOf('a'), 'team-c')).toBe('open');
   });
 });
