@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { superviseEmulator } from './emulator-process';
 
 const run = promisify(execFile);
 
@@ -132,29 +133,16 @@ export async function startDynamoDbLocal(options: { port?: number; cacheDir?: st
     // DynamoDB Local writes a metadata file into its working directory: keep it in the cache.
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: path.dirname(emulatorDir) },
   );
-  // If this process dies without stopping it, do not leave a JVM behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.removeListener('exit', killOnExit));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  const emulator = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(endpoint, child, 60_000);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n${stderr}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n${emulator.stderr()}`, { cause: error });
   }
   return {
     endpoint,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      }),
+    stop: () => emulator.stop(5_000),
   };
 }

@@ -10,6 +10,7 @@ import {
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { USAGE_REPLAY_QUEUE } from '../lambdas/shared/usage/replay-queue';
 import { freePort } from './dynamodb-local';
+import { superviseEmulator } from './emulator-process';
 
 /**
  * The usage replay queue on this machine: fauxqs (an SQS emulator from npm that speaks SQS's wire
@@ -73,22 +74,12 @@ export async function startLocalQueues(options: { visibilityTimeoutSeconds?: num
       env: { ...process.env, NODE_NO_WARNINGS: '1' },
     },
   );
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.removeListener('exit', killOnExit));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  const emulator = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      sqs.destroy();
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
-    });
+  const stop = () => {
+    sqs.destroy();
+    return emulator.stop(3_000);
+  };
   const sqs = localSqsClient(endpoint);
   try {
     await waitUntilReady(endpoint, () => child.exitCode, 20_000);
@@ -118,7 +109,7 @@ export async function startLocalQueues(options: { visibilityTimeoutSeconds?: num
     return { endpoint, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl!, sqs, stop };
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\n${stderr}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n${emulator.stderr()}`, { cause: error });
   }
 }
 
