@@ -466,6 +466,9 @@ describe('GatewayStack bundling', () => {
           // Plain booleans: a failing toContain would print the whole bundle.
           return {
             name: String(r.Properties.Description).split(':')[1]!.trim().split(' ')[0],
+            // The runtime's SDK is found through NODE_PATH, which `import()` ignores: lazy loads
+            // of it must be require() calls, or they fail in Lambda only.
+            importsSdkAsEsm: /import\(["']@aws-sdk\//.test(code),
             hasConfig: code.includes('eu.amazon.nova-lite-v1:0'),
             hasPlaceholder: code.includes('__GATEWAY_CONFIG__'),
             hasSourceMap: readdirSync(dir).includes('index.js.map'),
@@ -473,15 +476,21 @@ describe('GatewayStack bundling', () => {
         })
         .sort((a, b) => a.name!.localeCompare(b.name!));
       expect(bundles).toEqual([
-        { name: 'admin', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'admin', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         // The replay function applies queued writes as they are: it needs no config.
-        { name: 'applies', hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
-        { name: 'OpenAI-compatible', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'applies', importsSdkAsEsm: false, hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
+        {
+          name: 'OpenAI-compatible',
+          importsSdkAsEsm: false,
+          hasConfig: true,
+          hasPlaceholder: false,
+          hasSourceMap: true,
+        },
         // Maintenance checks the catalog's Bedrock models against their lifecycle once a day.
-        { name: 'releases', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
-        { name: 'streaming', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'releases', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'streaming', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
         // The usage Lambda reads the audit retention from the config.
-        { name: 'usage', hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        { name: 'usage', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
       ]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });

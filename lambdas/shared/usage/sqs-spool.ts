@@ -3,8 +3,17 @@ import type { UsageWrite } from './recorder';
 import { encodeQueuedWrite } from './replay-queue';
 import type { UsageSpool } from './durable-recorder';
 
-/** The SQS module, loaded on first use: most invocations never spool, and it costs cold start. */
+/**
+ * The SQS module, loaded on first use: most invocations never spool, and it costs cold start.
+ * A CommonJS require, not `import()`: the bundles leave the AWS SDK to the Lambda runtime, whose
+ * copy is found through NODE_PATH, which require() honours and the ES module resolver does not.
+ */
 type SqsModule = typeof import('@aws-sdk/client-sqs');
+
+function loadSqs(): SqsModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see SqsModule: lazy, and from the runtime's SDK
+  return require('@aws-sdk/client-sqs') as SqsModule;
+}
 
 /**
  * The replay queue on Amazon SQS (or a local emulator): where usage writes go when DynamoDB will
@@ -19,17 +28,20 @@ export class SqsUsageSpool implements UsageSpool {
   ) {}
 
   private connect() {
-    this.client ??= import('@aws-sdk/client-sqs').then((module) => ({
-      module,
-      sqs: new module.SQSClient({
-        region: this.options.region,
-        ...(this.options.endpoint
-          ? { endpoint: this.options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-          : {}),
-        requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-        maxAttempts: 3,
-      }),
-    }));
+    this.client ??= Promise.resolve().then(() => {
+      const module = loadSqs();
+      return {
+        module,
+        sqs: new module.SQSClient({
+          region: this.options.region,
+          ...(this.options.endpoint
+            ? { endpoint: this.options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+            : {}),
+          requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+          maxAttempts: 3,
+        }),
+      };
+    });
     return this.client;
   }
 
