@@ -87,7 +87,7 @@ export class AdminClient {
     const headers = await this.headers(method, url, payload);
     let response: Response;
     try {
-      response = await this.fetch(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+      response = await this.fetch(url, { method, headers, body: payload });
     } catch (error) {
       throw new Error(`cannot reach ${url.origin}: ${(error as Error).message}`, { cause: error });
     }
@@ -134,11 +134,11 @@ export class AdminClient {
       method,
       protocol: url.protocol,
       hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
+      port: url.port ? Number(url.port) : undefined,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: base,
-      ...(payload !== undefined ? { body: payload } : {}),
+      body: payload,
     };
     const signed = await this.signer.sign(request);
     return signed.headers;

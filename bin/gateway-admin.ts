@@ -171,6 +171,7 @@ export function buildProgram(io: CliIo): Command {
       (teamId: string, flags: Omit<TeamFlags, 'costCenter'> & { budget?: boolean; costCenter?: string | false }) =>
         call('PATCH', `/v1/admin/teams/${encodeURIComponent(teamId)}`, {
           ...teamBody({ ...flags, costCenter: flags.costCenter || undefined }),
+          // spread, not `undefined`: a later undefined would overwrite what teamBody set
           ...(flags.budget === false ? { monthly_budget_usd: null } : {}),
           ...(flags.costCenter === false ? { cost_center: null } : {}),
         }),

@@ -20,5 +20,5 @@ const enableMockModels = String(app.node.tryGetContext('enableMockModels') ?? 'f
 
 new GatewayStack(app, stackName, {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  gateway: { deletionProtection, enableMockModels, ...(alarmEmail ? { alarmEmail } : {}) },
+  gateway: { deletionProtection, enableMockModels, alarmEmail },
 });

@@ -28,7 +28,7 @@ export function gatewayMetric(
     },
     statistic: options.statistic ?? 'Sum',
     period: options.period ?? PERIOD,
-    ...(options.label ? { label: options.label } : {}),
+    label: options.label,
   });
 }
 

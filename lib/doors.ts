@@ -128,7 +128,7 @@ export function createHttpApiDoor(
       path: definition.path,
       methods: [HttpMethod[definition.method]],
       integration: integrations[definition.function],
-      ...(definition.auth === 'iam' ? { authorizer: iamAuthorizer } : {}),
+      authorizer: definition.auth === 'iam' ? iamAuthorizer : undefined,
     }),
   }));
   // Admin routes get their own, tighter throttle. The HTTP stage L2 has only the default route
@@ -206,7 +206,7 @@ export function createStreamDoor(scope: Construct, stream: IFunction, props: Doo
   ][]) {
     api.addGatewayResponse(`Door${type}`, {
       type: ResponseType.of(type),
-      ...(KEEP_STATUS.has(type) ? {} : { statusCode: String(error.status) }),
+      statusCode: KEEP_STATUS.has(type) ? undefined : String(error.status),
       responseHeaders: { 'content-type': "'application/json'" },
       templates: { 'application/json': JSON.stringify(error.toBody()) },
     });

@@ -12,12 +12,12 @@ export interface GatewayTablesProps {
 function createTable(scope: Construct, definition: TableDefinition, props: GatewayTablesProps): TableV2 {
   return new TableV2(scope, definition.constructId, {
     partitionKey: { name: definition.partitionKey, type: AttributeType.STRING },
-    ...(definition.sortKey ? { sortKey: { name: definition.sortKey, type: AttributeType.STRING } } : {}),
+    sortKey: definition.sortKey ? { name: definition.sortKey, type: AttributeType.STRING } : undefined,
     billing: Billing.onDemand(),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     deletionProtection: props.deletionProtection,
     removalPolicy: props.removalPolicy,
-    ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+    timeToLiveAttribute: definition.timeToLiveAttribute,
     globalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
       indexName: index.indexName,
       partitionKey: { name: index.partitionKey, type: AttributeType.STRING },

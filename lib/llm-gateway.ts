@@ -201,8 +201,8 @@ export class LlmGateway extends Construct {
       requestFunctions: [this.functions.gateway, this.functions.stream],
       tables: this.tables,
       removalPolicy,
-      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
-      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+      alarmEmail: props.alarmEmail,
+      thresholds: props.alarmThresholds,
     });
 
     usageReplay.addAlarms(this.observability.alarmTopic);

@@ -72,6 +72,7 @@ export function toHttpApiEvent(
   const isText = body.length === 0 || TEXT_CONTENT.test(headers['content-type'] ?? 'application/json');
   // A Function URL has no routes: its events say `$default`, as API Gateway's default route does.
   const key = matched ? routeKey(matched.route) : '$default';
+  // Keys API Gateway leaves out are left out here too (not `undefined`), as in a real event.
   const event: APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } } = {
     version: '2.0',
     routeKey: key,

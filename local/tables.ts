@@ -33,18 +33,18 @@ export function createTableInput(definition: TableDefinition, tableName: string)
       { AttributeName: definition.partitionKey, KeyType: 'HASH' },
       ...(definition.sortKey ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' as const }] : []),
     ],
-    ...(definition.globalSecondaryIndexes.length > 0
-      ? {
-          GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+    // DynamoDB rejects an empty list: none is sent for a table without indexes
+    GlobalSecondaryIndexes:
+      definition.globalSecondaryIndexes.length > 0
+        ? definition.globalSecondaryIndexes.map((index) => ({
             IndexName: index.indexName,
             KeySchema: [
               { AttributeName: index.partitionKey, KeyType: 'HASH' },
               { AttributeName: index.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
-          })),
-        }
-      : {}),
+          }))
+        : undefined,
   };
 }
 

@@ -124,10 +124,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
   async function listChanges({ request }: RouteContext<'GET /v1/admin/changes'>) {
     const query = parseWith(changesQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
-    const page = await deps.changes.list(month, {
-      limit: query.limit,
-      ...(query.cursor ? { cursor: query.cursor } : {}),
-    });
+    const page = await deps.changes.list(month, { limit: query.limit, cursor: query.cursor });
     return ok(request, {
       object: 'list',
       month,
@@ -171,6 +168,6 @@ export function authDependencies(settings: {
     admin: createAdminService(settings),
     changes: new AdminChangeLog(settings.db, settings.tables.audit),
     admins: settings.admins,
-    ...(settings.now ? { now: settings.now } : {}),
+    now: settings.now,
   };
 }

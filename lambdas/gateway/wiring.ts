@@ -108,8 +108,8 @@ export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
     alerts: alertPublisherFor(env.eventBusName),
     identityCacheTtlMs: env.identityCacheTtlMs,
     providerTimeoutMs: env.providerTimeoutMs,
-    ...(queue.queueUrl
-      ? { spool: new SqsUsageSpool(queue.queueUrl, { region: env.region, endpoint: queue.endpoint }) }
-      : {}),
+    spool: queue.queueUrl
+      ? new SqsUsageSpool(queue.queueUrl, { region: env.region, endpoint: queue.endpoint })
+      : undefined,
   });
 }

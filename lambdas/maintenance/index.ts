@@ -16,9 +16,9 @@ const sweep = createMaintenanceHandler(
     db: createDocumentClient({ region: env.region, endpoint: env.dynamodbEndpoint }),
     tables: env.tables,
     alerts: alertPublisherFor(env.eventBusName),
-    ...(queue.queueUrl
-      ? { pendingWrites: new SqsUsageSpool(queue.queueUrl, { region: env.region, endpoint: queue.endpoint }) }
-      : {}),
+    pendingWrites: queue.queueUrl
+      ? new SqsUsageSpool(queue.queueUrl, { region: env.region, endpoint: queue.endpoint })
+      : undefined,
   }),
 );
 const modelLifecycle = createModelLifecycleJob({

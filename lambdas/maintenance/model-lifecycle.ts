@@ -30,7 +30,7 @@ export function bedrockFoundationModelLister(options: { endpoint?: string } = {}
       require('@aws-sdk/client-bedrock') as typeof import('@aws-sdk/client-bedrock');
     let client = clients.get(region);
     if (!client) {
-      client = new BedrockClient({ region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+      client = new BedrockClient({ region, endpoint: options.endpoint });
       clients.set(region, client);
     }
     const output = await client.send(new ListFoundationModelsCommand({}));

@@ -112,8 +112,8 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
       teamId: caller.team.teamId,
       ...auditRange(query, now(), deps.auditRetentionDays),
       limit: query.limit,
-      ...(query.decision ? { decision: query.decision } : {}),
-      ...(query.cursor ? { cursor: query.cursor } : {}),
+      decision: query.decision,
+      cursor: query.cursor,
     });
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
   }
@@ -123,15 +123,15 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     const search = {
       ...auditRange(query, now(), deps.auditRetentionDays),
       limit: query.limit,
-      ...(query.key ? { keyId: query.key } : {}),
-      ...(query.cursor ? { cursor: query.cursor } : {}),
+      keyId: query.key,
+      cursor: query.cursor,
     };
     const page =
       query.team !== undefined
         ? await deps.audit.team({
             ...search,
             teamId: query.team,
-            ...(query.decision ? { decision: query.decision } : {}),
+            decision: query.decision,
           })
         : await deps.audit.byDecision({ ...search, decision: query.decision as 'alert' | 'redact' | 'block' });
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
@@ -198,6 +198,6 @@ export function usageDependencies(settings: {
     audit: new AuditLog(db, tables.audit, config.audit.retentionDays),
     auditRetentionDays: config.audit.retentionDays,
     admins: settings.admins,
-    ...(settings.now ? { now: settings.now } : {}),
+    now: settings.now,
   };
 }

@@ -53,13 +53,13 @@ export class AdminService {
     const team: TeamRecord = {
       teamId: input.id,
       name: input.name,
-      ...(input.cost_center ? { costCenter: input.cost_center } : {}),
-      ...(input.monthly_budget_usd !== undefined ? { monthlyBudgetMicros: usdToMicros(input.monthly_budget_usd) } : {}),
+      costCenter: input.cost_center,
+      monthlyBudgetMicros: input.monthly_budget_usd !== undefined ? usdToMicros(input.monthly_budget_usd) : undefined,
       softAlertPercent: input.soft_alert_percent ?? defaults.softAlertPercent,
       requestsPerMinute: input.requests_per_minute ?? defaults.requestsPerMinute,
       tokensPerMinute: input.tokens_per_minute ?? defaults.tokensPerMinute,
       allowedModels: input.allowed_models ?? defaults.allowedModels,
-      ...(input.policy_profile ? { policyProfile: input.policy_profile } : {}),
+      policyProfile: input.policy_profile,
       status: 'active',
       createdAt: at,
       updatedAt: at,
@@ -179,11 +179,11 @@ export class AdminService {
       hash: hashApiKey(plaintext),
       createdAt: at,
       createdBy: actor,
-      ...(input.name ? { name: input.name } : {}),
-      ...(input.expires_at ? { expiresAt: new Date(input.expires_at).toISOString() } : {}),
-      ...(input.requests_per_minute !== undefined ? { requestsPerMinute: input.requests_per_minute } : {}),
-      ...(input.tokens_per_minute !== undefined ? { tokensPerMinute: input.tokens_per_minute } : {}),
-      ...(input.allowed_models ? { allowedModels: input.allowed_models } : {}),
+      name: input.name,
+      expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : undefined,
+      requestsPerMinute: input.requests_per_minute,
+      tokensPerMinute: input.tokens_per_minute,
+      allowedModels: input.allowed_models,
     };
     await this.commit(
       this.deps.keys.createItem(record),
@@ -311,6 +311,6 @@ export function createAdminService(settings: {
     changes: new AdminChangeLog(settings.db, settings.tables.audit),
     teamDefaults: settings.config.teamDefaults,
     policyProfiles: Object.keys(settings.config.policies.profiles),
-    ...(settings.now ? { now: settings.now } : {}),
+    now: settings.now,
   });
 }

@@ -104,11 +104,11 @@ export class AdminChangeLog {
         ExpressionAttributeValues: { ':pk': itemKeys.adminChangePartition(month) },
         ScanIndexForward: false,
         Limit: options.limit,
-        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, month) } : {}),
+        ExclusiveStartKey: options.cursor ? decodeCursor(options.cursor, month) : undefined,
       }),
     );
     const changes = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...change }) => change as AdminChange);
     const nextCursor = encodeCursor(page.LastEvaluatedKey);
-    return { changes, ...(nextCursor ? { nextCursor } : {}) };
+    return { changes, nextCursor };
   }
 }

@@ -226,15 +226,11 @@ export class AuditLog {
   private item(record: AuditRecord) {
     return {
       ...itemKeys.auditEntry(record.teamId, record.createdAt, record.requestId),
-      ...(record.decision !== 'allow'
-        ? {
-            decisionDay: itemKeys.auditDecisionDay(
-              record.decision,
-              record.createdAt.slice(0, 10),
-              decisionShard(record.requestId),
-            ),
-          }
-        : {}),
+      // absent for `allow`, so those records stay out of the by-decision index
+      decisionDay:
+        record.decision !== 'allow'
+          ? itemKeys.auditDecisionDay(record.decision, record.createdAt.slice(0, 10), decisionShard(record.requestId))
+          : undefined,
       expiresAt: Math.floor(Date.parse(record.createdAt) / 1000) + this.retentionDays * 86_400,
       ...record,
     };
@@ -318,7 +314,7 @@ export class AuditLog {
             ? { d: days[i + 1]!, s: unreadShards() }
             : undefined;
         const nextCursor = encodeCursor(next);
-        return { records, ...(nextCursor ? { nextCursor } : {}) };
+        return { records, nextCursor };
       }
     }
     return { records };
@@ -335,17 +331,18 @@ export class AuditLog {
           TableName: this.tableName,
           IndexName: BY_DECISION_INDEX,
           KeyConditionExpression: 'decisionDay = :p AND sk BETWEEN :from AND :to',
-          ...(search.keyId ? { FilterExpression: 'keyId = :keyId' } : {}),
+          FilterExpression: search.keyId ? 'keyId = :keyId' : undefined,
           ExpressionAttributeValues: {
             ':p': shard.partition,
             ':from': search.from,
             ':to': `${search.to}~`,
+            // no placeholder without the filter: DynamoDB rejects an unused value
             ...(search.keyId ? { ':keyId': search.keyId } : {}),
           },
           ScanIndexForward: false,
           // Shards share a page evenly on average; reading a little more than a share saves round trips.
           Limit: Math.min(wanted, Math.max(10, Math.ceil((2 * wanted) / AUDIT_DECISION_SHARDS))),
-          ...(shard.next ? { ExclusiveStartKey: shard.next } : {}),
+          ExclusiveStartKey: shard.next,
         }),
       );
       shard.buffer.push(...(page.Items ?? []));
@@ -371,9 +368,9 @@ export class AuditLog {
         const page = await this.db.send(
           new QueryCommand({
             TableName: this.tableName,
-            ...(indexName ? { IndexName: indexName } : {}),
+            IndexName: indexName,
             KeyConditionExpression: `${partitionKey} = :p AND sk BETWEEN :from AND :to`,
-            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+            FilterExpression: filters.length ? filters.join(' AND ') : undefined,
             ExpressionAttributeValues: {
               ':p': partitions[i],
               ':from': search.from,
@@ -382,7 +379,7 @@ export class AuditLog {
             },
             ScanIndexForward: false,
             Limit: search.limit - records.length,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+            ExclusiveStartKey: startKey,
           }),
         );
         records.push(...(page.Items ?? []).map(strip));
@@ -394,7 +391,7 @@ export class AuditLog {
               ? { p: partitions[i + 1]! }
               : undefined;
           const nextCursor = encodeCursor(next);
-          return { records, ...(nextCursor ? { nextCursor } : {}) };
+          return { records, nextCursor };
         }
       } while (startKey);
       startKey = undefined;

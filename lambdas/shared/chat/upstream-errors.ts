@@ -23,9 +23,10 @@ export function toClientError(error: ProviderError, provider: string): GatewayEr
         `The provider ${provider} is rate limiting the gateway. Retry shortly.`,
         {
           code: ERROR_CODES.upstreamRateLimited,
-          ...(error.retryAfterMs !== undefined
-            ? { headers: { [RATE_LIMIT_HEADERS.retryAfter]: String(Math.ceil(error.retryAfterMs / 1000)) } }
-            : {}),
+          headers:
+            error.retryAfterMs !== undefined
+              ? { [RATE_LIMIT_HEADERS.retryAfter]: String(Math.ceil(error.retryAfterMs / 1000)) }
+              : undefined,
         },
       );
     case 'invalid_request':

@@ -47,14 +47,13 @@ export function admissionRequestOf(exchange: Exchange): AdmissionRequest {
       keyRequestsPerMinute: key.requestsPerMinute,
       keyTokensPerMinute: key.tokensPerMinute,
     },
-    ...(team.monthlyBudgetMicros !== undefined
-      ? {
-          budget: {
+    budget:
+      team.monthlyBudgetMicros !== undefined
+        ? {
             monthlyBudgetMicros: team.monthlyBudgetMicros,
             reserveMicros: worstCaseMicros(exchange),
             softAlertPercent: team.softAlertPercent,
-          },
-        }
-      : {}),
+          }
+        : undefined,
   };
 }

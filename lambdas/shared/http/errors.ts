@@ -99,12 +99,12 @@ export function unauthenticated(message: string, code: ErrorCode = ERROR_CODES.i
 
 /** 403: the caller is known but may not do this. */
 export function forbidden(message: string, code: ErrorCode, param?: string): GatewayError {
-  return new GatewayError(403, 'permission_error', message, { code, ...(param ? { param } : {}) });
+  return new GatewayError(403, 'permission_error', message, { code, param });
 }
 
 /** 404: the named resource or route does not exist. */
 export function notFound(message: string, code: ErrorCode = ERROR_CODES.notFound, param?: string): GatewayError {
-  return new GatewayError(404, 'invalid_request_error', message, { code, ...(param ? { param } : {}) });
+  return new GatewayError(404, 'invalid_request_error', message, { code, param });
 }
 
 /** 409: the request conflicts with what exists (e.g. a team id that is taken). */

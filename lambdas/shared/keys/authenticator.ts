@@ -122,6 +122,6 @@ export function createAuthenticator(
     keys: new ApiKeyRepository(db, identityTable),
     teams: new TeamRepository(db, identityTable),
     cacheTtlMs,
-    ...(now ? { now } : {}),
+    now,
   });
 }

@@ -51,6 +51,7 @@ export function metricValues(o: RequestObservation, coldStart = false): Partial<
     providerErrors: o.failedAttempts ?? 0,
     retries: Math.max(0, attempts - 1),
     fallbacks: o.fellBack ? 1 : 0,
+    // absent, not undefined: the emitter publishes every key of this object
     ...(o.upstreamMs !== undefined ? { upstreamLatency: o.upstreamMs } : {}),
     ...(o.upstreamMs !== undefined && !o.streamed ? { gatewayOverhead: Math.max(0, o.latencyMs - o.upstreamMs) } : {}),
     ...(o.timeToFirstTokenMs !== undefined ? { timeToFirstToken: o.timeToFirstTokenMs } : {}),

@@ -268,7 +268,7 @@ export class CompiledPolicy {
           return { ...message, content: check(message.content) };
       }
     });
-    return { request: { ...request, messages }, decision, ...(blockedBy ? { blockedBy } : {}) };
+    return { request: { ...request, messages }, decision, blockedBy };
   }
 
   /**

@@ -49,8 +49,9 @@ export class BedrockGuardrailChecker implements GuardrailChecker {
     let client = this.clients.get(key);
     if (!client) {
       client = new BedrockRuntimeClient({
+        // the schema lets region be '', which must fall back to the Lambda's own region
         ...(guardrail.region ? { region: guardrail.region } : {}),
-        ...(guardrail.endpoint ? { endpoint: guardrail.endpoint } : {}),
+        endpoint: guardrail.endpoint,
       });
       this.clients.set(key, client);
     }

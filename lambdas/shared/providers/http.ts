@@ -87,7 +87,7 @@ export async function postJson(
   const retryAfter = retryAfterMs(response.headers);
   throw new ProviderError(failureOfStatus(response.status), `${provider} ${response.status}: ${errorMessage(text)}`, {
     upstreamStatus: response.status,
-    ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+    retryAfterMs: retryAfter,
   });
 }
 

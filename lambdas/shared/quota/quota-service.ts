@@ -176,11 +176,12 @@ export class QuotaService {
             Key: itemKeys.rateWindow(request.teamId, admission.windowStart),
             UpdateExpression: 'ADD #teamTokens :delta, #keyTokens :delta, #released :reserved',
             // A reservation the sweeper already released must not be released twice.
-            ...(reserved > 0 ? { ConditionExpression: windowNotSwept } : {}),
+            ConditionExpression: reserved > 0 ? windowNotSwept : undefined,
             ExpressionAttributeNames: {
               '#teamTokens': WINDOW.teamTokens,
               '#keyTokens': WINDOW.keyTokens(request.keyId),
               '#released': WINDOW.released,
+              // no name without the condition: DynamoDB rejects an unused name
               ...(reserved > 0 ? { '#swept': WINDOW.swept } : {}),
             },
             ExpressionAttributeValues: { ':delta': tokensDelta, ':reserved': reserved },
@@ -270,9 +271,8 @@ export class QuotaService {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
       ReturnValues: 'UPDATED_NEW',
-      ...(conditions.length > 0
-        ? { ConditionExpression: conditions.join(' AND '), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }
-        : {}),
+      ConditionExpression: conditions.length > 0 ? conditions.join(' AND ') : undefined,
+      ReturnValuesOnConditionCheckFailure: conditions.length > 0 ? 'ALL_OLD' : undefined,
     };
     const { Attributes } = await withConflictRetry(() => this.db.send(new UpdateCommand(input)));
     return Attributes;

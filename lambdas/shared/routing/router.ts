@@ -111,8 +111,8 @@ export class Router {
           provider: candidate.target.connectionName,
           model: candidate.model.id,
           outcome,
-          ...(error ? { failure: error.failure } : {}),
-          ...(error?.upstreamStatus !== undefined ? { upstreamStatus: error.upstreamStatus } : {}),
+          failure: error?.failure,
+          upstreamStatus: error?.upstreamStatus,
         });
       if (!this.breakers.allows(key, team)) {
         record('skipped');

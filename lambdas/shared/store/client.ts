@@ -19,9 +19,8 @@ export interface DynamoDbClientOptions {
 export function createDocumentClient(options: DynamoDbClientOptions): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: options.region,
-    ...(options.endpoint
-      ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
+    endpoint: options.endpoint,
+    credentials: options.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
     // `standard`: exponential backoff with jitter and a retry quota shared by the client, so a
     // struggling table is not hammered. `adaptive` would also rate-limit this client's own

@@ -80,8 +80,8 @@ export class UsageReader {
       month,
       spentMicros: Number(Item?.costMicros ?? 0),
       committedMicros: Number(Item?.committedMicros ?? 0),
-      ...(Item?.softAlertSentAt ? { softAlertSentAt: String(Item.softAlertSentAt) } : {}),
-      ...(Item?.exhaustedAlertSentAt ? { exhaustedAlertSentAt: String(Item.exhaustedAlertSentAt) } : {}),
+      softAlertSentAt: Item?.softAlertSentAt ? String(Item.softAlertSentAt) : undefined,
+      exhaustedAlertSentAt: Item?.exhaustedAlertSentAt ? String(Item.exhaustedAlertSentAt) : undefined,
     };
   }
 

@@ -94,7 +94,7 @@ export class UsageRecorder {
       requestId: record.requestId,
       teamId: record.teamId,
       items: [...this.transactItems(record, settlement), ...alongside],
-      ...(swept ? { ifSwept: [...this.transactItems(record, swept), ...alongside] } : {}),
+      ifSwept: swept ? [...this.transactItems(record, swept), ...alongside] : undefined,
     };
   }
 

@@ -34,9 +34,8 @@ export class SqsUsageSpool implements UsageSpool {
         module,
         sqs: new module.SQSClient({
           region: this.options.region,
-          ...(this.options.endpoint
-            ? { endpoint: this.options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-            : {}),
+          endpoint: this.options.endpoint,
+          credentials: this.options.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
           requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
           maxAttempts: 3,
         }),

@@ -27,6 +27,7 @@ export function routingHeaders(
     [GATEWAY_HEADERS.upstreamModel]: facts.target.upstreamModel,
     [GATEWAY_HEADERS.attempts]: String(facts.attempts),
     [GATEWAY_HEADERS.policy]: facts.policy.action,
+    // absent, not undefined: every value of this map is written as a response header
     ...(facts.policy.ruleIds.length ? { [GATEWAY_HEADERS.policyRules]: facts.policy.ruleIds.join(',') } : {}),
   };
 }

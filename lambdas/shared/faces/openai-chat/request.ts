@@ -194,34 +194,28 @@ export function toExchangeRequest(body: ChatCompletionRequest): ExchangeRequest 
   const responseFormat = responseFormatOf(body.response_format);
   const chat: NeutralChat = {
     messages,
-    ...(body.temperature != null ? { temperature: body.temperature } : {}),
-    ...(body.top_p != null ? { topP: body.top_p } : {}),
-    ...(stop && stop.length > 0 ? { stop } : {}),
-    ...(body.tools
-      ? {
-          tools: body.tools.map((t) => ({
-            name: t.function.name,
-            ...(t.function.description ? { description: t.function.description } : {}),
-            parameters: t.function.parameters ?? { type: 'object', properties: {} },
-          })),
-        }
-      : {}),
-    ...(toolChoice ? { toolChoice } : {}),
-    ...(responseFormat ? { responseFormat } : {}),
-    ...(body.user ? { user: body.user } : {}),
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    stop: stop && stop.length > 0 ? stop : undefined,
+    tools: body.tools?.map((t) => ({
+      name: t.function.name,
+      // '' is no description: providers are sent none
+      description: t.function.description || undefined,
+      parameters: t.function.parameters ?? { type: 'object', properties: {} },
+    })),
+    toolChoice,
+    responseFormat,
+    // '' is no end-user id: providers are sent none
+    user: body.user || undefined,
   };
   const requested = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   return {
     model: body.model,
     chat,
     stream: body.stream === true,
-    ...(requested != null
-      ? {
-          maxOutputTokens: {
-            value: requested,
-            param: body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens',
-          },
-        }
-      : {}),
+    maxOutputTokens:
+      requested != null
+        ? { value: requested, param: body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens' }
+        : undefined,
   };
 }

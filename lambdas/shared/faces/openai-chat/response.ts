@@ -93,7 +93,7 @@ export function toChatCompletionResponse(args: {
           role: 'assistant' as const,
           content: completion.text === '' && toolCalls.length > 0 ? null : completion.text,
           refusal: null,
-          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          tool_calls: toolCalls.length > 0 ? toolCalls : undefined,
         },
         logprobs: null,
         finish_reason: completion.finishReason,

@@ -47,7 +47,7 @@ export function createChunkEncoder(options: ChunkEncoderOptions): (event: Served
         sseFrame({
           ...base(),
           choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
-          ...(options.includeUsage ? { usage: null } : {}),
+          usage: options.includeUsage ? null : undefined,
         }),
       );
     }
@@ -55,7 +55,7 @@ export function createChunkEncoder(options: ChunkEncoderOptions): (event: Served
       sseFrame({
         ...base(),
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-        ...(options.includeUsage ? { usage: null } : {}),
+        usage: options.includeUsage ? null : undefined,
       }),
     );
     return frames;

@@ -71,21 +71,17 @@ export function toAnthropicBody(request: ChatRequest, model: string, stream: boo
     model,
     max_tokens: request.maxOutputTokens,
     messages,
-    ...(system.length > 0 ? { system: system.join('\n\n') } : {}),
-    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.topP !== undefined ? { top_p: request.topP } : {}),
-    ...(request.stop ? { stop_sequences: request.stop } : {}),
-    ...(request.tools
-      ? {
-          tools: request.tools.map((tool) => ({
-            name: tool.name,
-            ...(tool.description ? { description: tool.description } : {}),
-            input_schema: tool.parameters,
-          })),
-        }
-      : {}),
-    ...(toolChoice && request.tools ? { tool_choice: toolChoice } : {}),
-    ...(request.user ? { metadata: { user_id: request.user } } : {}),
-    ...(stream ? { stream: true } : {}),
+    system: system.length > 0 ? system.join('\n\n') : undefined,
+    temperature: request.temperature,
+    top_p: request.topP,
+    stop_sequences: request.stop,
+    tools: request.tools?.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      input_schema: tool.parameters,
+    })),
+    tool_choice: request.tools ? toolChoice : undefined,
+    metadata: request.user ? { user_id: request.user } : undefined,
+    stream: stream || undefined,
   };
 }

@@ -20,8 +20,8 @@ function clientFor(options: BedrockOptions): BedrockRuntimeClient {
   let client = clients.get(cacheKey);
   if (!client) {
     client = new BedrockRuntimeClient({
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      region: options.region,
+      endpoint: options.endpoint,
       maxAttempts: 1,
     });
     clients.set(cacheKey, client);

@@ -36,7 +36,7 @@ export function toProviderError(error: unknown): ProviderError {
     (status !== undefined && status >= 400 ? failureOfStatus(status) : undefined) ??
     (isNetworkError(error) ? 'unavailable' : 'upstream_error');
   return new ProviderError(failure, `Bedrock: ${e.name ?? 'Error'}: ${e.message ?? 'unknown error'}`, {
-    ...(status !== undefined ? { upstreamStatus: status } : {}),
+    upstreamStatus: status,
     cause: error,
   });
 }

@@ -92,7 +92,7 @@ export function toConverseInput(request: ChatRequest, modelId: string): Converse
   const tools: Tool[] | undefined = offeredTools?.map((tool) => ({
     toolSpec: {
       name: tool.name,
-      ...(tool.description ? { description: tool.description } : {}),
+      description: tool.description,
       inputSchema: { json: tool.parameters as DocumentType },
     },
   }));
@@ -100,13 +100,13 @@ export function toConverseInput(request: ChatRequest, modelId: string): Converse
   return {
     modelId,
     messages,
-    ...(system.length > 0 ? { system } : {}),
+    system: system.length > 0 ? system : undefined,
     inferenceConfig: {
       maxTokens: request.maxOutputTokens,
-      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-      ...(request.topP !== undefined ? { topP: request.topP } : {}),
-      ...(request.stop ? { stopSequences: request.stop } : {}),
+      temperature: request.temperature,
+      topP: request.topP,
+      stopSequences: request.stop,
     },
-    ...(tools && tools.length > 0 ? { toolConfig: { tools, ...(toolChoice ? { toolChoice } : {}) } } : {}),
+    toolConfig: tools && tools.length > 0 ? { tools, toolChoice } : undefined,
   };
 }

@@ -43,15 +43,14 @@ export function toOpenAiBody(request: ChatRequest, model: string, options: OpenA
         return {
           role: 'assistant',
           content: message.content === '' && message.toolCalls.length > 0 ? null : message.content,
-          ...(message.toolCalls.length > 0
-            ? {
-                tool_calls: message.toolCalls.map((call) => ({
+          tool_calls:
+            message.toolCalls.length > 0
+              ? message.toolCalls.map((call) => ({
                   id: call.id,
                   type: 'function',
                   function: { name: call.name, arguments: call.arguments },
-                })),
-              }
-            : {}),
+                }))
+              : undefined,
         };
       case 'tool':
         return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
@@ -63,24 +62,17 @@ export function toOpenAiBody(request: ChatRequest, model: string, options: OpenA
     model,
     messages,
     [options.maxTokensParameter]: request.maxOutputTokens,
-    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.topP !== undefined ? { top_p: request.topP } : {}),
-    ...(request.stop ? { stop: request.stop } : {}),
-    ...(request.tools
-      ? {
-          tools: request.tools.map((tool) => ({
-            type: 'function',
-            function: {
-              name: tool.name,
-              ...(tool.description ? { description: tool.description } : {}),
-              parameters: tool.parameters,
-            },
-          })),
-        }
-      : {}),
-    ...(toolChoice ? { tool_choice: toolChoice } : {}),
-    ...(responseFormat ? { response_format: responseFormat } : {}),
-    ...(request.user ? { user: request.user } : {}),
-    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    temperature: request.temperature,
+    top_p: request.topP,
+    stop: request.stop,
+    tools: request.tools?.map((tool) => ({
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+    })),
+    tool_choice: toolChoice,
+    response_format: responseFormat,
+    user: request.user,
+    stream: stream || undefined,
+    stream_options: stream ? { include_usage: true } : undefined,
   };
 }
