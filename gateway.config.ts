@@ -60,8 +60,12 @@ export const gatewayConfig = defineGatewayConfig({
       // 2026-11-29); the dateless id without -v1:0 also in platform.claude.com/docs/en/about-claude/
       // models/model-ids-and-versions (seen 2026-11-29).
       // Lifecycle: no AWS model card for Sonnet 4.6 was found in the stored sources, so its
-      // Bedrock state is NOT confirmed here; Anthropic lists it as the current Sonnet served through
-      // Converse. The daily lifecycle check reports it if Bedrock lists it as Legacy.
+      // Bedrock state is NOT confirmed here; the daily lifecycle check reports it if Bedrock lists it
+      // as Legacy. Why not a newer Claude: Anthropic's Bedrock guide ("Claude on Amazon Bedrock
+      // (Opus 4.6 and earlier)", platform.claude.com/docs/en/build-with-claude/claude-on-amazon-bedrock,
+      // seen 2026-11-29) says later models (Sonnet 5, 5.5, Opus 5.5...) are served on Bedrock's
+      // Messages-API endpoint (/anthropic/v1/messages, SSE), not through InvokeModel/Converse, which
+      // is what the bedrock adapter speaks. Sonnet 4.6 is the newest Sonnet it can call.
       upstreamModel: 'anthropic.claude-sonnet-4-6',
       inferenceProfile: 'geo',
       description: 'Anthropic Claude Sonnet 4.6 on Amazon Bedrock (geographic inference profile of the deploy region)',
