@@ -120,8 +120,8 @@ export function pathParameterNames(path: string): string[] {
 
 /**
  * The route a method and path match, with its path parameters, as API Gateway resolves them.
- * Lambda Function URLs have no routes (their events say `$default`), so the streaming function
- * resolves routes with this too.
+ * The local runtime's servers match requests with it, and the router resolves events that carry
+ * no route (`$default`) with it.
  *
  * @example
  * matchRoute('POST', '/v1/admin/teams/payments/keys') // { route, pathParameters: { teamId: 'payments' } }
