@@ -1,5 +1,11 @@
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig } from '../../lambdas/shared/catalog/schema';
+import {
+  IMAGE_TOKEN_BOUND,
+  MESSAGE_OVERHEAD_BOUND,
+  promptTokenBound,
+  REQUEST_OVERHEAD_BOUND,
+} from '../../lambdas/shared/chat/token-estimate';
 import type { ChatStreamEvent } from '../../lambdas/shared/chat/types';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
 import { AnswerPolicy } from '../../lambdas/shared/exchange/answer-policy';
@@ -232,5 +238,35 @@ describe('answer policy', () => {
       expect(said).not.toMatch(/4111|1111 1111/);
       expect(released.at(-1)).toEqual({ type: 'finish', finishReason: 'content_filter' });
     }
+  });
+});
+
+describe('prompt-token bound', () => {
+  it('counts one token per UTF-8 byte of every text, plus the stated per-message, per-image and per-request maximums', () => {
+    const emoji = '🙂'.repeat(10); // 40 bytes
+    const bound = promptTokenBound({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: emoji },
+            { type: 'image', mediaType: 'image/png', base64: 'iVBORw0KGgo=' },
+          ],
+        },
+      ],
+      tools: [{ name: 'look', parameters: { type: 'object' } }],
+    });
+    expect(bound).toBe(
+      REQUEST_OVERHEAD_BOUND + 2 * MESSAGE_OVERHEAD_BOUND + 9 + 40 + IMAGE_TOKEN_BOUND + 4 + '{"type":"object"}'.length,
+    );
+  });
+
+  it('is recomputed after redaction, never lower than before', () => {
+    const planned = resolveExchange(deps, callerWith(['*']), ask('a@b.co'), context);
+    const before = planned.promptTokenBound;
+    applyLocalPolicy(planned);
+    // '[EMAIL_1]' is longer than 'a@b.co': the bound grows with it.
+    expect(planned.promptTokenBound).toBe(before + '[EMAIL_1]'.length - 'a@b.co'.length);
   });
 });

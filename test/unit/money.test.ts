@@ -1,5 +1,5 @@
 import { divideRoundHalfUp, formatMicros, usdToMicros } from '../../lambdas/shared/cost/money';
-import { lineItemMicros, priceUsage } from '../../lambdas/shared/cost/pricing';
+import { lineItemCeilMicros, lineItemMicros, priceUsage } from '../../lambdas/shared/cost/pricing';
 
 describe('usdToMicros', () => {
   it('converts human prices to exact integer micro-dollars', () => {
@@ -74,5 +74,16 @@ describe('pricing', () => {
   it('refuses negative or fractional token counts', () => {
     expect(() => lineItemMicros(-1, 1)).toThrow(RangeError);
     expect(() => lineItemMicros(1.5, 1)).toThrow(RangeError);
+  });
+});
+
+describe('reservations', () => {
+  it('round line items up, so a reservation never falls short of what the priced call can be', () => {
+    expect(lineItemCeilMicros(1, 40_000)).toBe(1);
+    expect(lineItemCeilMicros(1_000, 3_000_000)).toBe(3_000);
+    expect(lineItemCeilMicros(0, 3_000_000)).toBe(0);
+    for (let tokens = 0; tokens < 2_000; tokens += 37) {
+      expect(lineItemCeilMicros(tokens, 1_234_567)).toBeGreaterThanOrEqual(lineItemMicros(tokens, 1_234_567));
+    }
   });
 });

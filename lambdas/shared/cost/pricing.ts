@@ -27,6 +27,27 @@ export function lineItemMicros(tokens: number, microsPerMTok: number): number {
 }
 
 /**
+ * Micro-dollars for `tokens` at `microsPerMTok`, rounded up: what a reservation must hold so that
+ * the priced line item can never exceed it.
+ *
+ * @example
+ * lineItemCeilMicros(1, 40_000) // 1 (0.04 µ$ rounds up to one micro-dollar)
+ */
+export function lineItemCeilMicros(tokens: number, microsPerMTok: number): number {
+  if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`invalid token count ${tokens}`);
+  const product = BigInt(tokens) * BigInt(microsPerMTok);
+  const result = Number((product + PRICE_UNIT - 1n) / PRICE_UNIT);
+  if (!Number.isSafeInteger(result)) throw new RangeError(`amount ${result} is too large`);
+  return result;
+}
+
+/**
+ * How far a priced call can exceed its exact cost: each of its four line items (input, output,
+ * cache read, cache write) is rounded half up once, so by at most half a micro-dollar each.
+ */
+export const ROUNDING_ALLOWANCE_MICROS = 2;
+
+/**
  * Prices a call's token usage with a model's prices.
  *
  * @example

@@ -1,17 +1,19 @@
-import { lineItemMicros } from '../cost/pricing';
+import { lineItemCeilMicros, ROUNDING_ALLOWANCE_MICROS } from '../cost/pricing';
 import type { AdmissionRequest } from '../quota/quota-service';
 import type { Exchange } from './exchange';
 
 /**
- * A request's worst-case cost in micro-dollars: its prompt estimate at the highest prompt price
- * (input, cache read or cache write) plus its output cap at the output price, for the dearest of
- * the models it may be routed to. The provider is always called with that output cap, so the
- * reservation bounds what the request can cost.
+ * A request's worst-case cost in micro-dollars, a true upper bound of what it can be billed: its
+ * prompt-token bound (see `promptTokenBound`) at the highest prompt price (input, cache read or
+ * cache write) plus its output cap at the output price, each rounded up, plus the rounding
+ * allowance of the priced line items, for the dearest of the models it may be routed to. The
+ * provider is always called with that output cap. Never 0, so a spent budget refuses even the
+ * cheapest request.
  *
  * @example
  * worstCaseMicros(exchange) // reserved on the team's month before any provider is called
  */
-export function worstCaseMicros(exchange: Pick<Exchange, 'candidates' | 'promptTokens' | 'upstream'>): number {
+export function worstCaseMicros(exchange: Pick<Exchange, 'candidates' | 'promptTokenBound' | 'upstream'>): number {
   return Math.max(
     ...exchange.candidates.map(({ model: { prices } }) => {
       const promptPrice = Math.max(
@@ -20,8 +22,9 @@ export function worstCaseMicros(exchange: Pick<Exchange, 'candidates' | 'promptT
         prices.cacheWriteMicrosPerMTok,
       );
       return (
-        lineItemMicros(exchange.promptTokens, promptPrice) +
-        lineItemMicros(exchange.upstream.maxOutputTokens, prices.outputMicrosPerMTok)
+        lineItemCeilMicros(exchange.promptTokenBound, promptPrice) +
+        lineItemCeilMicros(exchange.upstream.maxOutputTokens, prices.outputMicrosPerMTok) +
+        ROUNDING_ALLOWANCE_MICROS
       );
     }),
   );

@@ -57,7 +57,13 @@ export interface Exchange {
   readonly policy: CompiledPolicy;
   /** One per request: the same value gets the same placeholder in prompt, answer and audit. */
   readonly redactor: Redactor;
+  /** The prompt estimate (UTF-8 bytes / 3): token limits and the profile's prompt-size limit use it. */
   readonly promptTokens: number;
+  /**
+   * A true upper bound of the prompt tokens any provider can bill: budget reservations use it.
+   * Recomputed after redaction (a placeholder can be longer than what it replaces).
+   */
+  promptTokenBound: number;
   readonly promptExcerpt?: string;
   readonly candidates: RouteCandidate[];
   /** The request as it goes upstream (checked and redacted as the profile says). */

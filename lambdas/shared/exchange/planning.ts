@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
-import { estimatePromptTokens } from '../chat/token-estimate';
+import { estimatePromptTokens, promptTokenBound } from '../chat/token-estimate';
 import { ERROR_CODES, forbidden, notFound } from '../http/errors';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { ALLOW, type CompiledPolicy, type PolicyEngine } from '../policy/engine';
@@ -82,6 +82,7 @@ export function resolveExchange(
     policy,
     redactor,
     promptTokens: estimatePromptTokens(upstream),
+    promptTokenBound: promptTokenBound(upstream),
     promptExcerpt,
     candidates,
     upstream,
@@ -100,4 +101,5 @@ export function applyLocalPolicy(exchange: Exchange): void {
   const checked = checkLocalPolicy(exchange.policy, exchange.upstream, exchange.promptTokens, exchange.redactor);
   exchange.upstream = checked.request;
   exchange.decision = checked.decision;
+  exchange.promptTokenBound = Math.max(exchange.promptTokenBound, promptTokenBound(checked.request));
 }

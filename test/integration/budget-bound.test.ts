@@ -1,0 +1,109 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_OVERHEAD_BOUND, REQUEST_OVERHEAD_BOUND } from '../../lambdas/shared/chat/token-estimate';
+import { staticSecrets } from '../../lambdas/shared/providers/secrets';
+import { itemKeys } from '../../lambdas/shared/store/schema';
+import { FakeOpenAi, type FakeOpenAiRequest } from '../fakes/openai-server';
+import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+
+/**
+ * Budgets hold against the worst tokenizer: an upstream that bills every prompt at the top of
+ * the gateway's bound (one token per UTF-8 byte, plus the stated per-message and per-request
+ * maximums) and every answer at its full output cap, hit concurrently through several gateway
+ * instances sharing DynamoDB Local, never takes a team past its budget; and a team with no
+ * budget left gets nothing, however cheap the request.
+ */
+
+/** What the fake bills for a request: the top of the gateway's prompt bound. */
+function worstPromptTokens(request: FakeOpenAiRequest): number {
+  const messages = request.body['messages'] as { content: string }[];
+  return (
+    REQUEST_OVERHEAD_BOUND +
+    messages.reduce((tokens, message) => tokens + MESSAGE_OVERHEAD_BOUND + Buffer.byteLength(message.content), 0)
+  );
+}
+
+describe('budgets are a true bound', () => {
+  const upstream = new FakeOpenAi((request) => ({
+    kind: 'completion',
+    text: 'ok',
+    usage: {
+      prompt_tokens: worstPromptTokens(request),
+      completion_tokens: Number(request.body['max_completion_tokens'] ?? request.body['max_tokens']),
+    },
+  }));
+  let gateways: TestGateway[];
+
+  beforeAll(async () => {
+    const url = await upstream.start();
+    const first = await createTestGateway({
+      config: {
+        providers: { openai: { adapter: 'openai', baseUrl: `${url}/v1`, apiKeySecret: 'test/openai' } },
+        models: [
+          // 2 µ$ per prompt token, 4 per output token: a few requests spend a $0.01 budget.
+          { id: 'dear', provider: 'openai', upstreamModel: 'dear', prices: { input: 2, output: 4 } },
+          // 1 µ$ per million tokens: a short request's exact cost rounds to 0 micro-dollars.
+          { id: 'cheap', provider: 'openai', upstreamModel: 'cheap', prices: { input: 0.000001, output: 0.000001 } },
+        ],
+        teamDefaults: {
+          requestsPerMinute: 10_000,
+          tokensPerMinute: 100_000_000,
+          softAlertPercent: 80,
+          allowedModels: ['*'],
+        },
+      },
+      secrets: staticSecrets({ 'test/openai': 'sk-test' }),
+    });
+    gateways = [first, await first.instance(), await first.instance()];
+  });
+  afterAll(async () => {
+    for (const gw of gateways) gw.destroy();
+    await upstream.stop();
+  });
+
+  const ask = (gw: TestGateway, key: string, model: string) =>
+    gw.call('POST', '/v1/chat/completions', {
+      key,
+      // Emoji: four UTF-8 bytes each, billed here as four tokens each (an estimate of bytes / 3 would undercount).
+      body: { model, max_tokens: 100, messages: [{ role: 'user', content: '🙂'.repeat(100) }] },
+    });
+
+  it('never lets concurrent worst-case requests through three instances spend past the budget', async () => {
+    const gw = gateways[0]!;
+    const team = await gw.createTeam({ monthly_budget_usd: 0.01 });
+    const { plaintext } = await gw.issueKey(team.teamId);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(gateways[i % 3]!, plaintext, 'dear')));
+    const served = answers.filter((answer) => answer.status === 200);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(served.length + refused.length).toBe(20);
+    expect(served.length).toBeGreaterThan(0);
+    expect(refused.every((answer) => answer.body.error.code === 'insufficient_quota')).toBe(true);
+    const { Items = [] } = await gw.store.db.send(
+      new QueryCommand({
+        TableName: gw.store.tables.usage,
+        KeyConditionExpression: 'pk = :pk AND sk = :sk',
+        ExpressionAttributeValues: {
+          ':pk': itemKeys.monthAggregate(team.teamId, new Date().toISOString().slice(0, 7)).pk,
+          ':sk': 'MONTH',
+        },
+      }),
+    );
+    const month = Items[0]!;
+    // Every served answer was billed at the top of the bound, and the total stays within $0.01.
+    expect(Number(month.costMicros)).toBeLessThanOrEqual(10_000);
+    expect(Number(month.costMicros)).toBe(
+      served.reduce((total, answer) => total + Number(answer.body.gateway.cost_micros), 0),
+    );
+    expect(Number(month.committedMicros)).toBe(Number(month.costMicros));
+  });
+
+  it('gives a team with no budget left nothing, even a request whose exact cost rounds to $0', async () => {
+    const gw = gateways[0]!;
+    const team = await gw.createTeam({ monthly_budget_usd: 0 });
+    const { plaintext } = await gw.issueKey(team.teamId);
+    const calls = upstream.requests.length;
+    const refused = await ask(gw, plaintext, 'cheap');
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('insufficient_quota');
+    expect(upstream.requests.length).toBe(calls);
+  });
+});
