@@ -22,7 +22,7 @@ function worstPromptTokens(request: FakeOpenAiRequest): number {
   );
 }
 
-describe('budgets are a true bound', () => {
+describe('budgets and token limits are true bounds', () => {
   const upstream = new FakeOpenAi((request) => ({
     kind: 'completion',
     text: 'ok',
@@ -94,6 +94,32 @@ describe('budgets are a true bound', () => {
       served.reduce((total, answer) => total + Number(answer.body.gateway.cost_micros), 0),
     );
     expect(Number(month.committedMicros)).toBe(Number(month.costMicros));
+  });
+
+  it('never lets the tokens a window actually serves exceed its token limit, with uncapped answers, concurrently', async () => {
+    const gw = gateways[0]!;
+    // Pinned 20 s into a minute: every request of the burst falls in one window.
+    const now = Date.UTC(2026, 10, 29, 12, 0, 20);
+    const clocked = await Promise.all(gateways.map((g) => g.instance({ now: () => now })));
+    const team = await gw.createTeam({ tokens_per_minute: 20_000 });
+    const { plaintext } = await gw.issueKey(team.teamId);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        clocked[i % 3]!.call('POST', '/v1/chat/completions', {
+          key: plaintext,
+          // No max_tokens: the cap is the model's (4,096), and the upstream bills all of it.
+          body: { model: 'dear', messages: [{ role: 'user', content: '🙂'.repeat(100 + i) }] },
+        }),
+      ),
+    );
+    const served = answers.filter((answer) => answer.status === 200);
+    expect(served.length).toBeGreaterThan(0);
+    expect(answers.filter((answer) => answer.status === 429).length).toBe(30 - served.length);
+    const used = served.reduce(
+      (total, answer) => total + Number(answer.body.usage.prompt_tokens) + Number(answer.body.usage.completion_tokens),
+      0,
+    );
+    expect(used).toBeLessThanOrEqual(20_000);
   });
 
   it('gives a team with no budget left nothing, even a request whose exact cost rounds to $0', async () => {

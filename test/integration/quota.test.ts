@@ -25,7 +25,7 @@ function request(overrides: Partial<AdmissionRequest> & { teamId: string }): Adm
   return {
     keyId: 'key-1',
     receivedAt: T0,
-    promptTokens: 10,
+    reservedTokens: 10,
     limits: { teamRequestsPerMinute: 1_000, teamTokensPerMinute: 1_000_000 },
     ...overrides,
   };
@@ -54,7 +54,12 @@ async function settleIn(
   admission: Admission,
   outputTokens: number,
 ): Promise<number> {
-  const usage = { inputTokens: admission.request.promptTokens, outputTokens, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  const usage = {
+    inputTokens: admission.request.reservedTokens,
+    outputTokens,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+  };
   // $1000 per million output tokens: 1 output token = 1_000 µ$.
   const cost = priceUsage(usage, {
     inputMicrosPerMTok: 0,
@@ -140,7 +145,7 @@ describe('quota admission and settlement in DynamoDB Local', () => {
     it('counts refused requests nowhere', async () => {
       const limits = { teamRequestsPerMinute: 3, teamTokensPerMinute: 1_000_000 };
       await outcomes(
-        Array.from({ length: 10 }, () => quota.admit(request({ teamId: 'rpm-c', limits, promptTokens: 7 }))),
+        Array.from({ length: 10 }, () => quota.admit(request({ teamId: 'rpm-c', limits, reservedTokens: 7 }))),
       );
       expect(await windowItem('rpm-c')).toMatchObject({ teamRequests: 3, 'key_key-1_requests': 3, teamTokens: 21 });
     });
@@ -161,7 +166,7 @@ describe('quota admission and settlement in DynamoDB Local', () => {
     it('reports OpenAI rate-limit headers for requests and tokens, and opens a new window each minute', async () => {
       now = T0 + 45_000; // 10:00:50
       const limits = { teamRequestsPerMinute: 1, teamTokensPerMinute: 100 };
-      const admitted = await quota.admit(request({ teamId: 'rpm-e', limits, receivedAt: now, promptTokens: 30 }));
+      const admitted = await quota.admit(request({ teamId: 'rpm-e', limits, receivedAt: now, reservedTokens: 30 }));
       expect(admitted.status).toEqual({
         requests: { limit: 1, remaining: 0 },
         tokens: { limit: 100, remaining: 70 },
@@ -191,13 +196,13 @@ describe('quota admission and settlement in DynamoDB Local', () => {
     const limits = { teamRequestsPerMinute: 100, teamTokensPerMinute: 100 };
 
     it('counts actual tokens after the response and refuses new requests once the window is spent', async () => {
-      const first = await quota.admit(request({ teamId: 'tpm-a', limits, promptTokens: 20 }));
+      const first = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 20 }));
       await settle(first, 50); // 70 tokens used
-      const second = await quota.admit(request({ teamId: 'tpm-a', limits, promptTokens: 20 }));
+      const second = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 20 }));
       await settle(second, 40); // 130: the window is spent
       expect(await windowItem('tpm-a')).toMatchObject({ teamTokens: 130 });
       const refused = (await quota
-        .admit(request({ teamId: 'tpm-a', limits, promptTokens: 1 }))
+        .admit(request({ teamId: 'tpm-a', limits, reservedTokens: 1 }))
         .catch((e: unknown) => e)) as RateLimitExceededError;
       expect(refused).toBeInstanceOf(RateLimitExceededError);
       expect(refused.type).toBe('tokens');
@@ -205,18 +210,18 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       // Until the window resets.
       now = NEXT_MINUTE;
       await expect(
-        quota.admit(request({ teamId: 'tpm-a', limits, receivedAt: now, promptTokens: 20 })),
+        quota.admit(request({ teamId: 'tpm-a', limits, receivedAt: now, reservedTokens: 20 })),
       ).resolves.toBeDefined();
     });
 
     it('refuses a prompt larger than what is left, and one larger than the whole limit at once', async () => {
-      await quota.admit(request({ teamId: 'tpm-b', limits, promptTokens: 90 }));
-      await expect(quota.admit(request({ teamId: 'tpm-b', limits, promptTokens: 11 }))).rejects.toBeInstanceOf(
+      await quota.admit(request({ teamId: 'tpm-b', limits, reservedTokens: 90 }));
+      await expect(quota.admit(request({ teamId: 'tpm-b', limits, reservedTokens: 11 }))).rejects.toBeInstanceOf(
         RateLimitExceededError,
       );
-      await expect(quota.admit(request({ teamId: 'tpm-b', limits, promptTokens: 10 }))).resolves.toBeDefined();
+      await expect(quota.admit(request({ teamId: 'tpm-b', limits, reservedTokens: 10 }))).resolves.toBeDefined();
       const tooLarge = (await quota
-        .admit(request({ teamId: 'tpm-c', limits, promptTokens: 101 }))
+        .admit(request({ teamId: 'tpm-c', limits, reservedTokens: 101 }))
         .catch((e: unknown) => e)) as RateLimitExceededError;
       expect(tooLarge.message).toContain('Request too large');
       expect(tooLarge.headers['x-should-retry']).toBe('false');
@@ -225,7 +230,7 @@ describe('quota admission and settlement in DynamoDB Local', () => {
 
     it('admits exactly the prompts that fit under concurrency', async () => {
       const result = await outcomes(
-        Array.from({ length: 20 }, () => quota.admit(request({ teamId: 'tpm-d', limits, promptTokens: 15 }))),
+        Array.from({ length: 20 }, () => quota.admit(request({ teamId: 'tpm-d', limits, reservedTokens: 15 }))),
       );
       expect(result).toMatchObject({ admitted: 6, rateLimited: 14 });
     });

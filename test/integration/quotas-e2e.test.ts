@@ -98,19 +98,21 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
   it('refuses new requests once the window’s tokens are spent, until it resets', async () => {
     let now = Math.floor(Date.now() / 60_000) * 60_000 + 1_000;
     const clocked = await gw.instance({ now: () => now });
-    const team = await clocked.createTeam({ tokens_per_minute: 60 });
+    // Each request counts its prompt bound plus its output cap (1,000 + 16 + 600 + 100 = 1,716) until it
+    // settles to what it used: the third no longer fits beside what the first two used.
+    const team = await clocked.createTeam({ tokens_per_minute: 2_000 });
     const { plaintext } = await clocked.issueKey(team.teamId);
-    const body = chat('mock-small', { messages: [{ role: 'user', content: 'count these tokens please' }] });
+    const body = chat('mock-small', { max_tokens: 100, messages: [{ role: 'user', content: 'x'.repeat(600) }] });
     const first = await clocked.call('POST', '/v1/chat/completions', { key: plaintext, body });
     expect(first.status).toBe(200);
-    expect(first.headers['x-ratelimit-limit-tokens']).toBe('60');
+    expect(first.headers['x-ratelimit-limit-tokens']).toBe('2000');
     let refused;
     for (let i = 0; i < 5 && !refused; i++) {
       const response = await clocked.call('POST', '/v1/chat/completions', { key: plaintext, body });
       if (response.status === 429) refused = response;
     }
     expect(refused?.body.error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
-    expect(refused?.headers['x-ratelimit-remaining-tokens']).toBe('0');
+    expect(Number(refused?.headers['x-ratelimit-remaining-tokens'])).toBeLessThan(1_716);
     now += 60_000;
     expect((await clocked.call('POST', '/v1/chat/completions', { key: plaintext, body })).status).toBe(200);
   });
@@ -254,7 +256,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
       teamId: team.teamId,
       keyId: 'crashed',
       receivedAt: now,
-      promptTokens: 1,
+      reservedTokens: 1,
       limits: { teamRequestsPerMinute: 100, teamTokensPerMinute: 100_000 },
       budget: { monthlyBudgetMicros: 10_000, reserveMicros: 8_000, softAlertPercent: 80 },
     });

@@ -43,7 +43,8 @@ export function admissionRequestOf(exchange: Exchange): AdmissionRequest {
     teamId: team.teamId,
     keyId: key.keyId,
     receivedAt: exchange.context.receivedAt,
-    promptTokens: exchange.promptTokens,
+    // Prompt bound plus output cap, as OpenAI's own limiter counts max_tokens: a true bound.
+    reservedTokens: exchange.promptTokenBound + exchange.upstream.maxOutputTokens,
     limits: {
       teamRequestsPerMinute: team.requestsPerMinute,
       teamTokensPerMinute: team.tokensPerMinute,

@@ -24,8 +24,12 @@ export interface AdmissionRequest {
   /** When the request arrived (epoch ms): fixes its rate window and budget month. */
   receivedAt: number;
   limits: QuotaLimits;
-  /** Estimated prompt tokens, counted against the tokens-per-minute windows until settled. */
-  promptTokens: number;
+  /**
+   * Tokens counted against the tokens-per-minute windows until the request settles: a true upper
+   * bound of what it can use (its prompt-token bound plus its output cap), so the tokens a window
+   * actually serves never exceed its limit.
+   */
+  reservedTokens: number;
   /** The team's monthly budget and this request's worst-case cost, when the team has a budget. */
   budget?: { monthlyBudgetMicros: number; reserveMicros: number; softAlertPercent: number };
 }
@@ -107,7 +111,7 @@ export class QuotaService {
    * having changed nothing.
    *
    * @example
-   * const admission = await quota.admit({ teamId, keyId, receivedAt, limits, promptTokens, budget });
+   * const admission = await quota.admit({ teamId, keyId, receivedAt, limits, reservedTokens, budget });
    */
   async admit(request: AdmissionRequest): Promise<Admission> {
     const windowStart = windowStartSeconds(request.receivedAt);
@@ -165,7 +169,7 @@ export class QuotaService {
    */
   settlement(admission: Admission, actualTokens: number, costMicros: number): Settlement {
     const { request } = admission;
-    const tokensDelta = actualTokens - request.promptTokens;
+    const tokensDelta = actualTokens - request.reservedTokens;
     const reserved = admission.reservedMicros;
     return {
       monthAggregateAdds: { [COMMITTED_MICROS]: costMicros - reserved },
@@ -201,15 +205,15 @@ export class QuotaService {
 
   /** Requests that can never be admitted are refused without touching DynamoDB. */
   private refuseImpossible(request: AdmissionRequest, month: string, resetMs: number): void {
-    const { limits, promptTokens, teamId, keyId } = request;
+    const { limits, reservedTokens, teamId, keyId } = request;
     for (const [scope, limit, limitType] of [
       [`team ${teamId}`, limits.teamTokensPerMinute, 'team_tokens'],
       [`key ${keyId}`, limits.keyTokensPerMinute, 'key_tokens'],
     ] as const) {
-      if (limit !== undefined && promptTokens > limit) {
+      if (limit !== undefined && reservedTokens > limit) {
         throw new RateLimitExceededError(
-          `Request too large for tokens per minute (TPM) on ${scope}: Limit ${limit}, Requested ${promptTokens}. ` +
-            'Send a shorter prompt.',
+          `Request too large for tokens per minute (TPM) on ${scope}: Limit ${limit}, Requested ${reservedTokens} (prompt bound and output cap). ` +
+            'Send a shorter prompt or ask for fewer output tokens.',
           'tokens',
           { ...rateLimitHeaders(rateLimitStatus(limits, countsOf(undefined, keyId), resetMs)), ...NO_RETRY },
           limitType,
@@ -242,7 +246,7 @@ export class QuotaService {
     };
     const values: Record<string, number> = {
       ':one': sign,
-      ':tokens': sign * request.promptTokens,
+      ':tokens': sign * request.reservedTokens,
       ':reserved': sign * reservedMicros,
       ':zero': 0,
       ':windowStart': windowStart,
@@ -257,9 +261,9 @@ export class QuotaService {
       under('#teamRequests', ':teamRpm', limits.teamRequestsPerMinute, '<');
       if (limits.keyRequestsPerMinute !== undefined) under('#keyRequests', ':keyRpm', limits.keyRequestsPerMinute, '<');
       // After adding this prompt the window must still be within the limit.
-      under('#teamTokens', ':teamTpmLeft', limits.teamTokensPerMinute - request.promptTokens, '<=');
+      under('#teamTokens', ':teamTpmLeft', limits.teamTokensPerMinute - request.reservedTokens, '<=');
       if (limits.keyTokensPerMinute !== undefined) {
-        under('#keyTokens', ':keyTpmLeft', limits.keyTokensPerMinute - request.promptTokens, '<=');
+        under('#keyTokens', ':keyTpmLeft', limits.keyTokensPerMinute - request.reservedTokens, '<=');
       }
     }
     const input: UpdateCommandInput = {
@@ -332,7 +336,7 @@ export class QuotaService {
         `team ${teamId}`,
         limits.teamTokensPerMinute,
         counts.teamTokens,
-        request.promptTokens,
+        request.reservedTokens,
       ],
       [
         'tokens',
@@ -340,7 +344,7 @@ export class QuotaService {
         `key ${keyId}`,
         limits.keyTokensPerMinute,
         counts.keyTokens,
-        request.promptTokens,
+        request.reservedTokens,
       ],
     ] as const;
     const [kind, label, scope, limit, used, requested] =
