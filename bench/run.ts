@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { benchColdStart } from './cold-start';
 import { benchDlp, benchDlpCode, type BenchRow } from './dlp';
+import { benchPartitionHeat } from './partition-heat';
 import { benchOverhead } from './overhead';
 
 function table(rows: readonly BenchRow[]): string {
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     ...benchColdStart(),
     ...benchDlp(),
     ...benchDlpCode({ megabytes: Number(process.env.BENCH_DLP_CODE_MB ?? 150) }),
+    ...(await quietly(() => benchPartitionHeat({ requests: Number(process.env.BENCH_HEAT_REQUESTS ?? 200) }))),
     ...(await quietly(() =>
       benchOverhead({
         iterations: Number(process.env.BENCH_ITERATIONS ?? 300),
