@@ -13,11 +13,11 @@ import type { ExchangeRequest } from '../../lambdas/shared/exchange/exchange';
 import { auditRecordOf, observationOf, usageRecordOf, type Outcome } from '../../lambdas/shared/exchange/outcome';
 import { applyLocalPolicy, mayUse, policyOf, resolveExchange } from '../../lambdas/shared/exchange/planning';
 import { refusalOutcome } from '../../lambdas/shared/exchange/recording';
-import { GatewayError } from '../../lambdas/shared/http/errors';
 import type { AuthenticatedCaller } from '../../lambdas/shared/keys/authenticator';
 import { PolicyEngine } from '../../lambdas/shared/policy/engine';
 import { PolicyViolationError } from '../../lambdas/shared/policy/errors';
 import { testConfig } from '../helpers/config';
+import { errorOf } from '../helpers/errors';
 
 /**
  * The exchange core's parts on their own, with no network: planning (catalog, access, output
@@ -82,16 +82,6 @@ const ask = (content: string, extra: Partial<ExchangeRequest> = {}): ExchangeReq
   stream: false,
   ...extra,
 });
-
-const errorOf = (fn: () => unknown): GatewayError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a GatewayError');
-};
 
 describe('planning', () => {
   it('refuses an unknown model with 404 and a forbidden one with 403, both naming `model`', () => {

@@ -1,19 +1,9 @@
 import { outputTokenLimit } from '../../lambdas/shared/exchange/exchange';
 import { parseChatCompletionRequest, toExchangeRequest } from '../../lambdas/shared/faces/openai-chat/request';
+import { errorOf } from '../helpers/errors';
 
 /** The neutral request of a validated body. */
 const neutral = (body: unknown) => toExchangeRequest(parseChatCompletionRequest(body));
-import { GatewayError } from '../../lambdas/shared/http/errors';
-
-function errorOf(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 const minimal = { model: 'mock-small', messages: [{ role: 'user', content: 'Hi' }] };
 
