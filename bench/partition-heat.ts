@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
@@ -93,13 +92,7 @@ function pick(item: Record<string, unknown>): Record<string, unknown> {
 export async function benchPartitionHeat(options: { requests: number }): Promise<BenchRow[]> {
   const dynamodb = await startDynamoDbLocal();
   const tables = tableNames(`heat${Date.now()}`);
-  const admin = new DynamoDBClient({
-    endpoint: dynamodb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await createTables(admin, tables);
-  admin.destroy();
+  await createTables(dynamodb.endpoint, tables);
   const db = createDocumentClient({ region: 'us-east-1', endpoint: dynamodb.endpoint });
   const touches: Touch[] = [];
   recordTouches(db, touches);

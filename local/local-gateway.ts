@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
 import { createAdminService } from '../lambdas/shared/admin/admin-service';
 import { formatAdminAllowList } from '../lambdas/shared/config/admin-principals';
@@ -158,13 +157,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const prefix = options.tablePrefix ?? 'llm-gateway';
     const tables = tableNames(prefix);
     const region = process.env.AWS_REGION ?? 'us-east-1';
-    const admin = new DynamoDBClient({
-      endpoint: dynamodbEndpoint,
-      region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await createTables(admin, tables);
-    admin.destroy();
+    await createTables(dynamodbEndpoint, tables, region);
 
     const { config, mocked, secrets } = localProviders(
       options.config ?? repositoryConfig,

@@ -1,8 +1,8 @@
 import {
   CreateTableCommand,
+  DynamoDBClient,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
-  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, type TableDefinition, type TableId, type TableNames } from '../lambdas/shared/store/schema';
 
@@ -49,24 +49,36 @@ export function createTableInput(definition: TableDefinition, tableName: string)
 }
 
 /**
- * Creates every gateway table (with TTL where the schema has it) under the given names.
+ * Creates every gateway table (with TTL where the schema has it) under the given names in a
+ * DynamoDB Local. Ours runs with `-sharedDb`; one started without it keeps tables per region, so
+ * `region` is the one the gateway's clients use. DynamoDB Local ignores credentials; the SDK
+ * wants some.
  *
  * @example
- * await createTables(client, tableNames('llm-gateway'));
+ * await createTables(dynamodb.endpoint, tableNames('llm-gateway'));
  */
-export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
-  await Promise.all(
-    (Object.keys(TABLES) as TableId[]).map(async (id) => {
-      const definition: TableDefinition = TABLES[id];
-      await client.send(new CreateTableCommand(createTableInput(definition, names[id])));
-      if (definition.timeToLiveAttribute) {
-        await client.send(
-          new UpdateTimeToLiveCommand({
-            TableName: names[id],
-            TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
-          }),
-        );
-      }
-    }),
-  );
+export async function createTables(endpoint: string, names: TableNames, region = 'us-east-1'): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await Promise.all(
+      (Object.keys(TABLES) as TableId[]).map(async (id) => {
+        const definition: TableDefinition = TABLES[id];
+        await client.send(new CreateTableCommand(createTableInput(definition, names[id])));
+        if (definition.timeToLiveAttribute) {
+          await client.send(
+            new UpdateTimeToLiveCommand({
+              TableName: names[id],
+              TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
+            }),
+          );
+        }
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import type { TableNames } from '../../lambdas/shared/store/schema';
@@ -29,13 +28,7 @@ export function testEndpoint(): string {
 export async function createTestStore(): Promise<TestStore> {
   const endpoint = testEndpoint();
   const tables = tableNames(`t${randomBytes(5).toString('hex')}`);
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await createTables(client, tables);
-  client.destroy();
+  await createTables(endpoint, tables);
   const db = createDocumentClient({ region: 'us-east-1', endpoint });
   return { endpoint, db, tables, destroy: () => db.destroy() };
 }
