@@ -1,11 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { superviseEmulator } from './emulator-process';
+import { freePort, superviseEmulator, waitUntilReady } from './emulator-process';
 
 const run = promisify(execFile);
 
@@ -53,46 +52,25 @@ export async function ensureDynamoDbLocal(cacheDir = DEFAULT_CACHE_DIR): Promise
   }
 }
 
-/** A free TCP port on localhost. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 /** A running DynamoDB Local. */
 export interface DynamoDbLocal {
   endpoint: string;
   stop(): Promise<void>;
 }
 
-async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until DynamoDB Local answers ListTables. */
+async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const deadline = Date.now() + timeoutMs;
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}`);
-      try {
-        await client.send(new ListTablesCommand({}));
-        return;
-      } catch (error) {
-        if (Date.now() > deadline)
-          throw new Error(`DynamoDB Local did not start within ${timeoutMs} ms`, { cause: error });
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    await waitUntilReady('DynamoDB Local', child, () => client.send(new ListTablesCommand({})), {
+      timeoutMs,
+      intervalMs: 200,
+    });
   } finally {
     client.destroy();
   }
@@ -136,7 +114,7 @@ export async function startDynamoDbLocal(options: { port?: number; cacheDir?: st
   const emulator = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilReady(endpoint, child, 60_000);
+    await waitUntilAnswering(endpoint, child, 60_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n${emulator.stderr()}`, { cause: error });

@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** An emulator running as a child process of the local runtime (DynamoDB Local, the SQS emulator). */
 export interface EmulatorProcess {
@@ -33,4 +35,45 @@ export function superviseEmulator(child: ChildProcess): EmulatorProcess {
         setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
       }),
   };
+}
+
+/** A free TCP port on localhost. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * Waits until an emulator answers `probe` (which throws while it is not ready), failing at once
+ * if its process exits and after `timeoutMs` with the last probe's error as the cause.
+ *
+ * @example
+ * await waitUntilReady('DynamoDB Local', child, () => client.send(new ListTablesCommand({})), { timeoutMs: 60_000, intervalMs: 200 });
+ */
+export async function waitUntilReady(
+  name: string,
+  child: ChildProcess,
+  probe: () => Promise<unknown>,
+  options: { timeoutMs: number; intervalMs: number },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
+    try {
+      await probe();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error(`${name} did not start within ${options.timeoutMs} ms`, { cause: error });
+      await sleep(options.intervalMs);
+    }
+  }
 }

@@ -9,8 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { USAGE_REPLAY_QUEUE } from '../lambdas/shared/usage/replay-queue';
-import { freePort } from './dynamodb-local';
-import { superviseEmulator } from './emulator-process';
+import { freePort, superviseEmulator, waitUntilReady } from './emulator-process';
 
 /**
  * The usage replay queue on this machine: fauxqs (an SQS emulator from npm that speaks SQS's wire
@@ -33,20 +32,6 @@ export function localSqsClient(endpoint: string): SQSClient {
     region: process.env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-}
-
-async function waitUntilReady(endpoint: string, exited: () => number | null, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited() !== null) throw new Error(`the SQS emulator exited with code ${exited()}`);
-    try {
-      if ((await fetch(`${endpoint}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`the SQS emulator did not start within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**
@@ -82,7 +67,11 @@ export async function startLocalQueues(options: { visibilityTimeoutSeconds?: num
   };
   const sqs = localSqsClient(endpoint);
   try {
-    await waitUntilReady(endpoint, () => child.exitCode, 20_000);
+    const health = async () => {
+      const response = await fetch(`${endpoint}/health`);
+      if (!response.ok) throw new Error(`health check answered ${response.status}`);
+    };
+    await waitUntilReady('the SQS emulator', child, health, { timeoutMs: 20_000, intervalMs: 100 });
     const retention = String(USAGE_REPLAY_QUEUE.retentionDays * 86_400);
     const dlq = await sqs.send(
       new CreateQueueCommand({
