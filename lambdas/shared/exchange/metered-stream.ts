@@ -18,16 +18,15 @@ import type { GuardrailChecker } from '../policy/guardrail';
  * priced). The ledger write starts just before either.
  */
 export type ServedStreamEvent =
-  | ChatStreamEvent
-  | { type: 'settled'; usage: TokenUsage; cost: CostBreakdown; latencyMs: number; policy: PolicyDecision }
-  | {
-      type: 'failed';
-      error: GatewayError;
-      usage: TokenUsage;
-      cost: CostBreakdown;
-      latencyMs: number;
-      policy: PolicyDecision;
-    };
+  ChatStreamEvent | ({ type: 'settled' } & StreamEnding) | ({ type: 'failed'; error: GatewayError } & StreamEnding);
+
+/** What a finished stream was metered, priced and judged at. */
+export interface StreamEnding {
+  usage: TokenUsage;
+  cost: CostBreakdown;
+  latencyMs: number;
+  policy: PolicyDecision;
+}
 
 /** A provider stream whose first event has arrived (routing is decided). */
 export interface StartedStream {
@@ -115,7 +114,7 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
   const answers = new AnswerPolicy(exchange.policy, exchange.redactor, stream.guardrails);
   let completed = false;
   let failure: GatewayError | undefined;
-  let ended: { usage: TokenUsage; cost: CostBreakdown; latencyMs: number; policy: PolicyDecision } | undefined;
+  let ended: StreamEnding | undefined;
   try {
     for await (const event of answers.filterStream(providerEvents())) yield event;
     // Either the provider finished, or the policy blocked the answer (the upstream is stopped below).
