@@ -205,7 +205,7 @@ export class LlmGateway extends Construct {
       thresholds: props.alarmThresholds,
     });
 
-    usageReplay.addAlarms(this.observability.alarmTopic);
+    usageReplay.addAlarms(this.observability);
 
     this.streamApi = createStreamDoor(this, this.functions.stream, { ...props, logRetention, removalPolicy });
 

@@ -125,21 +125,8 @@ export class GatewayObservability extends Construct {
   private addAlarms(props: GatewayObservabilityProps, dynamoThrottles: Metric[]): void {
     const thresholds = props.thresholds ?? {};
     const lambdas = Object.entries(props.functions);
-    // Alarms, all to the topic.
-    const alarm = (id: string, description: string, metric: IMetric, threshold: number, periods = 3) => {
-      const created = new Alarm(this, id, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods: periods,
-        datapointsToAlarm: Math.min(periods, 2),
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(new SnsAction(this.alarmTopic));
-      this.alarms.push(created);
-      return created;
-    };
+    const alarm = (id: string, description: string, metric: IMetric, threshold: number, periods?: number) =>
+      this.addAlarm(this, id, description, metric, threshold, periods);
     const rate = (errors: MetricKey, label: string) =>
       new MathExpression({
         expression: 'IF(requests > 0, 100 * errors / requests, 0)',
@@ -220,6 +207,29 @@ export class GatewayObservability extends Construct {
         Math.max(0, Math.ceil(limit * 0.8) - 1),
       );
     }
+  }
+
+  /**
+   * An alarm to the topic, listed in `alarms`: it fires when `metric` is above `threshold` in 2 of
+   * `periods` periods (1 of 1 when `periods` is 1), and treats missing data as fine. `scope` is
+   * the construct it belongs to (its logical id stays under it).
+   *
+   * @example
+   * observability.addAlarm(replay, 'DeadLetters', 'Usage writes in the dead-letter queue', dlq.metricApproximateNumberOfMessagesVisible(), 0, 1);
+   */
+  addAlarm(scope: Construct, id: string, description: string, metric: IMetric, threshold: number, periods = 3): Alarm {
+    const created = new Alarm(scope, id, {
+      alarmDescription: description,
+      metric,
+      threshold,
+      evaluationPeriods: periods,
+      datapointsToAlarm: Math.min(periods, 2),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    created.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.alarms.push(created);
+    return created;
   }
 
   /** The saved Logs Insights queries. */

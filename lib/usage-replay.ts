@@ -1,13 +1,12 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENVIRONMENT_VARIABLES } from '../lambdas/shared/config/constants';
 import { USAGE_REPLAY_QUEUE } from '../lambdas/shared/usage/replay-queue';
 import type { GatewayFunction } from './gateway-function';
+import type { GatewayObservability } from './observability';
 
 /** What the replay queue connects. */
 export interface UsageReplayProps {
@@ -69,29 +68,26 @@ export class UsageReplay extends Construct {
    * waiting longer than 15 minutes (DynamoDB has been refusing replays that long).
    *
    * @example
-   * replay.addAlarms(observability.alarmTopic);
+   * replay.addAlarms(observability);
    */
-  addAlarms(topic: ITopic): Alarm[] {
-    const alarms = [
-      new Alarm(this, 'DeadLetters', {
-        alarmDescription:
-          'Usage writes in the dead-letter queue: answered requests not yet billed; redrive them to the replay queue once DynamoDB is healthy',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-        threshold: 0,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-      new Alarm(this, 'ReplayBacklog', {
-        alarmDescription: 'A usage write has waited on the replay queue for more than 15 minutes',
-        metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 900,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+  addAlarms(observability: Pick<GatewayObservability, 'addAlarm'>): Alarm[] {
+    return [
+      observability.addAlarm(
+        this,
+        'DeadLetters',
+        'Usage writes in the dead-letter queue: answered requests not yet billed; redrive them to the replay queue once DynamoDB is healthy',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        0,
+        1,
+      ),
+      observability.addAlarm(
+        this,
+        'ReplayBacklog',
+        'A usage write has waited on the replay queue for more than 15 minutes',
+        this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        900,
+        1,
+      ),
     ];
-    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(topic));
-    return alarms;
   }
 }
