@@ -38,10 +38,15 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
   it('admits exactly 10 of 50 concurrent requests against RPM 10, across two Lambda instances', async () => {
     const team = await gw.createTeam({ requests_per_minute: 10 });
     const { plaintext } = await gw.issueKey(team.teamId);
-    const second = await gw.instance();
+    // Both instances share a clock pinned 20 s into the current minute: a burst that straddled a
+    // window edge would rightly admit 10 more, and its reset header would read in milliseconds.
+    const pinned = Math.floor(Date.now() / 60_000) * 60_000 + 20_000;
+    const now = () => pinned;
+    const first = await gw.instance({ now });
+    const second = await gw.instance({ now });
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        (i % 2 ? gw : second).call('POST', '/v1/chat/completions', { key: plaintext, body: chat() }),
+        (i % 2 ? first : second).call('POST', '/v1/chat/completions', { key: plaintext, body: chat() }),
       ),
     );
     const statuses = responses.map((r) => r.status);
@@ -54,7 +59,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
       'x-ratelimit-remaining-requests': '0',
     });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(refused.headers['x-ratelimit-reset-requests']).toMatch(/^\d+s$/);
+    expect(refused.headers['x-ratelimit-reset-requests']).toBe('40s');
     expect(await ledger(team.teamId)).toHaveLength(10);
   });
 
