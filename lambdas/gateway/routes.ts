@@ -1,6 +1,6 @@
 import type { GuardedRouteHandlers, RouteContext } from '../shared/http';
 import { jsonResponse, parseJsonBody, requestIdHeader } from '../shared/http';
-import { formatMicros } from '../shared/cost/money';
+import { formatPicos } from '../shared/cost/money';
 import { GATEWAY_HEADERS } from '../shared/http/headers';
 import {
   createChunkEncoder,
@@ -55,7 +55,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
         completion: served.completion,
         facts: {
           ...routedFacts(request.apiRequestId, caller, served),
-          costMicros: served.cost.totalMicros,
+          costPicos: served.cost.totalPicos,
           latencyMs: served.latencyMs,
           policy: served.policy,
         },
@@ -63,7 +63,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
       return answer(
         jsonResponse(200, payload, {
           ...routingHeaders(request.apiRequestId, caller, served),
-          [GATEWAY_HEADERS.costUsd]: formatMicros(served.cost.totalMicros),
+          [GATEWAY_HEADERS.costUsd]: formatPicos(served.cost.totalPicos),
         }),
       );
     }

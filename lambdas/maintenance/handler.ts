@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { microsToPicos } from '../shared/cost/money';
 import { logger } from '../shared/observability/logger';
 import { BudgetAlerts, type BudgetAlertPublisher } from '../shared/quota/budget-alerts';
 import { ReservationSweeper, type PendingWrites, type SweepResult } from '../shared/quota/reservation-sweeper';
@@ -43,11 +44,11 @@ export function createMaintenanceHandler(deps: MaintenanceDeps) {
         team.teamId,
         month,
         {
-          costMicros: spend.spentMicros,
+          costPicos: spend.spentPicos,
           softAlertSentAt: spend.softAlertSentAt,
           exhaustedAlertSentAt: spend.exhaustedAlertSentAt,
         },
-        { budgetMicros: team.monthlyBudgetMicros, softAlertPercent: team.softAlertPercent },
+        { budgetPicos: microsToPicos(team.monthlyBudgetMicros), softAlertPercent: team.softAlertPercent },
       );
       budgetsChecked += 1;
     }

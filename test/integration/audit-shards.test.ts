@@ -47,7 +47,7 @@ describe('the sharded decision-by-day audit index', () => {
         status: decision === 'block' ? 'blocked' : 'ok',
         httpStatus: decision === 'block' ? 400 : 200,
         streamed: false,
-        costMicros: 0,
+        costPicos: 0n,
         latencyMs: 1,
         createdAt: new Date(now - 30 * 60 * MINUTE + Math.floor(i / 2) * 40 * MINUTE).toISOString(),
       });

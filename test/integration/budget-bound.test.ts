@@ -1,4 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { picosOf } from '../../lambdas/shared/cost/money';
 import { MESSAGE_OVERHEAD_BOUND, REQUEST_OVERHEAD_BOUND } from '../../lambdas/shared/chat/token-estimate';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { itemKeys } from '../../lambdas/shared/store/schema';
@@ -41,7 +42,7 @@ describe('budgets and token limits are true bounds', () => {
         models: [
           // 2 µ$ per prompt token, 4 per output token: a few requests spend a $0.01 budget.
           { id: 'dear', provider: 'openai', upstreamModel: 'dear', prices: { input: 2, output: 4 } },
-          // 1 µ$ per million tokens: a short request's exact cost rounds to 0 micro-dollars.
+          // 1 µ$ per million tokens (1 p$ per token): a short request costs a fraction of a micro-dollar.
           { id: 'cheap', provider: 'openai', upstreamModel: 'cheap', prices: { input: 0.000001, output: 0.000001 } },
         ],
         teamDefaults: {
@@ -89,11 +90,11 @@ describe('budgets and token limits are true bounds', () => {
     );
     const month = Items[0]!;
     // Every served answer was billed at the top of the bound, and the total stays within $0.01.
-    expect(Number(month.costMicros)).toBeLessThanOrEqual(10_000);
-    expect(Number(month.costMicros)).toBe(
-      served.reduce((total, answer) => total + Number(answer.body.gateway.cost_micros), 0),
+    expect(picosOf(month.costPicos)).toBeLessThanOrEqual(10_000_000_000n);
+    expect(picosOf(month.costPicos)).toBe(
+      served.reduce((total, answer) => total + BigInt(answer.body.gateway.cost_picos), 0n),
     );
-    expect(Number(month.committedMicros)).toBe(Number(month.costMicros));
+    expect(picosOf(month.committedPicos)).toBe(picosOf(month.costPicos));
   });
 
   it('never lets the tokens a window actually serves exceed its token limit, with uncapped answers, concurrently', async () => {
@@ -122,7 +123,23 @@ describe('budgets and token limits are true bounds', () => {
     expect(used).toBeLessThanOrEqual(20_000);
   });
 
-  it('gives a team with no budget left nothing, even a request whose exact cost rounds to $0', async () => {
+  it('bills a request that costs a fraction of a micro-dollar exactly, not as $0', async () => {
+    const gw = gateways[0]!;
+    const team = await gw.createTeam({ monthly_budget_usd: 1 });
+    const { plaintext } = await gw.issueKey(team.teamId);
+    const answers = [await ask(gw, plaintext, 'cheap'), await ask(gw, plaintext, 'cheap')];
+    const costs = answers.map((answer) => BigInt(answer.body.gateway.cost_picos));
+    for (const [i, answer] of answers.entries()) {
+      const { prompt_tokens: prompt, completion_tokens: completion } = answer.body.usage;
+      expect(costs[i]).toBe(BigInt(prompt + completion)); // 1 p$ per token, well under 1 µ$
+      expect(answer.body.gateway.cost_usd).toMatch(/^0\.000000\d{3,6}$/);
+    }
+    const usage = await gw.call('GET', '/v1/usage', { key: plaintext });
+    expect(usage.body.totals.cost_picos).toBe(String(costs[0]! + costs[1]!));
+    expect(usage.body.budget.spent_picos).toBe(String(costs[0]! + costs[1]!));
+  });
+
+  it('gives a team with no budget left nothing, even a request that costs a fraction of a micro-dollar', async () => {
     const gw = gateways[0]!;
     const team = await gw.createTeam({ monthly_budget_usd: 0 });
     const { plaintext } = await gw.issueKey(team.teamId);

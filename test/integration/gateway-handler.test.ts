@@ -59,10 +59,9 @@ describe('gateway Lambda against DynamoDB Local', () => {
       gateway: { team, provider: 'mock', upstream_model: 'mock-large' },
     });
     expect(res.body.id).toMatch(/^chatcmpl-/);
-    // $2/MTok in, $8/MTok out, each line rounded half up to the micro-dollar.
+    // $2/MTok in, $8/MTok out, exactly: µ$ per million tokens is p$ per token.
     const { prompt_tokens: input, completion_tokens: output } = res.body.usage;
-    const expected = Math.round((input * 2_000_000) / 1e6) + Math.round((output * 8_000_000) / 1e6);
-    expect(res.body.gateway.cost_micros).toBe(expected);
+    expect(res.body.gateway.cost_picos).toBe(String(input * 2_000_000 + output * 8_000_000));
     expect(res.headers['x-gateway-cost-usd']).toBe(res.body.gateway.cost_usd);
     expect(res.headers['x-request-id']).toBe(res.body.gateway.request_id);
     expect(res.headers['x-ratelimit-limit-requests']).toBe('1000');
@@ -190,7 +189,7 @@ describe('gateway Lambda against DynamoDB Local', () => {
     expect(res.body.error).toMatchObject({ type: 'server_error', code: 'upstream_unavailable' });
     expect(await ledgerCount(team)).toBe(1);
     const usage = await gw.call('GET', '/v1/usage', { key: teamKey });
-    expect(usage.body.totals).toMatchObject({ requests: 1, errors: 1, cost_micros: 0 });
+    expect(usage.body.totals).toMatchObject({ requests: 1, errors: 1, cost_picos: '0' });
   });
 
   it('answers 429 with retry-after once the key spends its per-minute requests', async () => {

@@ -318,7 +318,7 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
         status: 'blocked',
         httpStatus: 400,
         streamed: false,
-        costMicros: 0,
+        costPicos: 0n,
         latencyMs: 1,
         createdAt: new Date(now - 60_000 + i * 1_000).toISOString(),
       });

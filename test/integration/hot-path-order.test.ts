@@ -90,7 +90,7 @@ describe('hot path order: local policy, admission, then the billed guardrail', (
     expect((await chat(plaintext, 'allowed two')).status).toBe(200);
     const usage = await gw.call('GET', '/v1/usage?days=1', { key: plaintext });
     expect(usage.body.totals.requests).toBe(2);
-    expect(usage.body.budget.reserved_micros).toBe(0);
+    expect(usage.body.budget.reserved_picos).toBe('0');
     const audit = await gw.call('GET', '/v1/audit?decision=block', { key: plaintext });
     expect(audit.body.data).toHaveLength(1);
     expect(audit.body.data[0].rule_ids).toEqual(['guardrail:gr-test']);

@@ -35,7 +35,7 @@ interface AuditEntry {
   http_status: number;
   prompt_excerpt: string | null;
   response_excerpt: string | null;
-  cost_micros: number;
+  cost_picos: string;
   model: string | null;
 }
 
@@ -330,10 +330,10 @@ describe('policy engine through the local gateway', () => {
       const [failed, blocked, allowed] = body.data;
       expect(blocked!.rule_ids).toEqual(['dlp:aws_access_key_id']);
       expect(blocked!.prompt_excerpt).toBe('key [AWS_ACCESS_KEY_ID_1] for [EMAIL_1]');
-      expect(blocked!.cost_micros).toBe(0);
+      expect(blocked!.cost_picos).toBe('0');
       expect(allowed!.prompt_excerpt).toBe('mail [EMAIL_1]');
       expect(allowed!.response_excerpt).toBe('Echo: mail [EMAIL_1]');
-      expect(allowed!.cost_micros).toBeGreaterThan(0);
+      expect(BigInt(allowed!.cost_picos)).toBeGreaterThan(0n);
       expect(failed!.model).toBe('gpt');
       expect(JSON.stringify(body)).not.toContain(EMAIL);
       expect(JSON.stringify(body)).not.toContain(AWS_KEY_ID);

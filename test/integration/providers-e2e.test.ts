@@ -353,8 +353,8 @@ describe('OpenAI compatibility over every provider (official openai client, loca
         entry!.usage.inputTokens + entry!.usage.cacheReadTokens + entry!.usage.cacheWriteTokens,
       );
       expect(data.usage!.prompt_tokens_details?.cached_tokens).toBe(entry!.usage.cacheReadTokens);
-      expect((data as unknown as { gateway: { cost_micros: number } }).gateway.cost_micros).toBe(
-        entry!.cost.totalMicros,
+      expect((data as unknown as { gateway: { cost_picos: string } }).gateway.cost_picos).toBe(
+        String(entry!.cost.totalPicos),
       );
     });
 
@@ -382,7 +382,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
         completion_tokens: entry!.usage.outputTokens,
         prompt_tokens: entry!.usage.inputTokens + entry!.usage.cacheReadTokens + entry!.usage.cacheWriteTokens,
       });
-      expect(entry!.cost.totalMicros).toBeGreaterThan(0);
+      expect(entry!.cost.totalPicos).toBeGreaterThan(0);
     });
 
     it('answers stream: true through the HTTP API with a complete SSE body', async () => {
@@ -489,13 +489,14 @@ describe('OpenAI compatibility over every provider (official openai client, loca
       .create({ model: 'claude-direct', messages: [{ role: 'user', content: 'x' }] })
       .withResponse();
     const [entry] = await ledgerEntries(response.headers.get('x-request-id')!);
-    // 10 input at $3, 7 output at $15, 15 cache reads at $0.30, 5 cache writes at $3.75 per million.
+    // 10 input at $3, 7 output at $15, 15 cache reads at $0.30, 5 cache writes at $3.75 per million,
+    // exactly: 4.5 µ$ and 18.75 µ$ are kept, not rounded to 5 and 19 (159 µ$ in all).
     expect(entry!.cost).toEqual({
-      inputMicros: 30,
-      outputMicros: 105,
-      cacheReadMicros: 5,
-      cacheWriteMicros: 19,
-      totalMicros: 159,
+      inputPicos: 30_000_000,
+      outputPicos: 105_000_000,
+      cacheReadPicos: 4_500_000,
+      cacheWritePicos: 18_750_000,
+      totalPicos: 158_250_000,
     });
   });
 
@@ -598,7 +599,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
           status: 'ok',
         });
         // Priced at the serving model's prices: $2/MTok for 10 in + 15 cache reads + 5 cache writes + 7 out.
-        expect(entries[0]!.cost.totalMicros).toBe(20 + 14 + 30 + 10);
+        expect(entries[0]!.cost.totalPicos).toBe((10 + 15 + 5 + 7) * 2_000_000);
       },
     );
 
@@ -666,7 +667,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
         const [entry] = await recordedEntries(response.headers.get('x-request-id')!);
         expect(entry).toMatchObject({ model, status: 'error', streamed: true });
         expect(entry!.usage.outputTokens).toBeGreaterThanOrEqual(Math.ceil(Buffer.byteLength(text) / 3));
-        expect(entry!.cost.totalMicros).toBeGreaterThan(0);
+        expect(entry!.cost.totalPicos).toBeGreaterThan(0);
       },
     );
 

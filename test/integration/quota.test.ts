@@ -1,4 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { microsToPicos } from '../../lambdas/shared/cost/money';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
 import { BudgetAlerts, InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { BudgetExhaustedError, RateLimitExceededError } from '../../lambdas/shared/quota/errors';
@@ -53,7 +54,7 @@ async function settleIn(
   quota: QuotaService,
   admission: Admission,
   outputTokens: number,
-): Promise<number> {
+): Promise<bigint> {
   const usage = {
     inputTokens: admission.request.reservedTokens,
     outputTokens,
@@ -86,10 +87,10 @@ async function settleIn(
   };
   const tokens = usage.inputTokens + outputTokens;
   await new UsageRecorder(store.db, store.tables.usage).record(record, {
-    ...quota.settlement(admission, tokens, cost.totalMicros),
-    ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalMicros),
+    ...quota.settlement(admission, tokens, cost.totalPicos),
+    ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalPicos),
   });
-  return cost.totalMicros;
+  return cost.totalPicos;
 }
 
 describe('quota admission and settlement in DynamoDB Local', () => {
@@ -237,7 +238,13 @@ describe('quota admission and settlement in DynamoDB Local', () => {
   });
 
   describe('monthly budgets', () => {
-    const budget = (reserveMicros: number) => ({ monthlyBudgetMicros: 10_000, reserveMicros, softAlertPercent: 80 });
+    // Amounts written in micro-dollars for reading; the service counts pico-dollars.
+    const budget = (reserveMicros: number) => ({
+      monthlyBudgetPicos: microsToPicos(10_000),
+      reservePicos: microsToPicos(reserveMicros),
+      softAlertPercent: 80,
+    });
+    const p = (micros: number) => micros * 1_000_000;
 
     it('never lets concurrent requests commit past the budget, and settles reservations to actual cost', async () => {
       const result = await Promise.allSettled(
@@ -250,15 +257,15 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       expect(result.filter((r) => r.status === 'rejected' && r.reason instanceof BudgetExhaustedError)).toHaveLength(
         18,
       );
-      expect(await monthItem('bud-a')).toMatchObject({ committedMicros: 8_000 });
+      expect(await monthItem('bud-a')).toMatchObject({ committedPicos: p(8_000) });
       // Each actually costs $0.003 (3 output tokens at $1000/MTok): reservations shrink to the actual cost.
       for (const admission of admitted) await settle(admission, 3);
-      expect(await monthItem('bud-a')).toMatchObject({ committedMicros: 6_000, costMicros: 6_000 });
+      expect(await monthItem('bud-a')).toMatchObject({ committedPicos: p(6_000), costPicos: p(6_000) });
       // Refused requests left no trace in the rate window either.
       expect(await windowItem('bud-a')).toMatchObject({
         teamRequests: 2,
-        reservedMicros: 8_000,
-        releasedMicros: 8_000,
+        reservedPicos: p(8_000),
+        releasedPicos: p(8_000),
       });
     });
 
@@ -285,13 +292,13 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       await expect(quota.admit(request({ teamId: 'bud-d', limits, budget: budget(1_000) }))).rejects.toBeInstanceOf(
         RateLimitExceededError,
       );
-      expect(await monthItem('bud-d')).toMatchObject({ committedMicros: 1_000 });
+      expect(await monthItem('bud-d')).toMatchObject({ committedPicos: p(1_000) });
 
       await quota.admit(request({ teamId: 'bud-e', budget: budget(10_000) }));
       await expect(quota.admit(request({ teamId: 'bud-e', budget: budget(1) }))).rejects.toBeInstanceOf(
         BudgetExhaustedError,
       );
-      expect(await windowItem('bud-e')).toMatchObject({ teamRequests: 1, reservedMicros: 10_000 });
+      expect(await windowItem('bud-e')).toMatchObject({ teamRequests: 1, reservedPicos: p(10_000) });
     });
 
     it('releases the reservations of requests that crashed before settling', async () => {
@@ -314,11 +321,11 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       );
 
       now = T0 + 5 * 60_000; // too early: the request might still be running
-      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedMicros: 0 });
+      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedPicos: '0' });
       now = T0 + 25 * 60_000;
-      expect(await sweeper.sweep()).toEqual({ windowsSwept: 1, releasedMicros: 10_000 });
-      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedMicros: 0 });
-      expect(await monthItem('bud-f')).toMatchObject({ committedMicros: 0 });
+      expect(await sweeper.sweep()).toEqual({ windowsSwept: 1, releasedPicos: String(p(10_000)) });
+      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedPicos: '0' });
+      expect(await monthItem('bud-f')).toMatchObject({ committedPicos: p(0) });
       await expect(
         quota.admit(request({ teamId: 'bud-f', budget: budget(1), receivedAt: now })),
       ).resolves.toBeDefined();
@@ -330,9 +337,9 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       const slow = await quota.admit(request({ teamId: 'bud-g', budget: budget(5_000) }));
       now = T0 + 25 * 60_000;
       await sweeper.sweep();
-      expect(await monthItem('bud-g')).toMatchObject({ committedMicros: 0 });
+      expect(await monthItem('bud-g')).toMatchObject({ committedPicos: p(0) });
       await settle(slow, 2); // costs 2_000 µ$
-      expect(await monthItem('bud-g')).toMatchObject({ committedMicros: 2_000, costMicros: 2_000 });
+      expect(await monthItem('bud-g')).toMatchObject({ committedPicos: p(2_000), costPicos: p(2_000) });
     });
 
     it('publishes the soft-threshold and exhausted alerts once per month, however many Lambdas see it', async () => {
@@ -352,8 +359,8 @@ describe('quota admission and settlement in DynamoDB Local', () => {
           kind: 'soft_threshold',
           teamId: 'bud-h',
           month: MONTH,
-          spentMicros: 8_000,
-          budgetMicros: 10_000,
+          spentUsd: '0.008000',
+          budgetUsd: '0.010000',
           softAlertPercent: 80,
         },
       ]);

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { picosOf } from '../../lambdas/shared/cost/money';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { adapterFor } from '../../lambdas/shared/providers/registry';
 import type { ProviderAdapter } from '../../lambdas/shared/providers/types';
@@ -63,7 +64,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
     expect(await ledger(team.teamId)).toHaveLength(10);
   });
 
-  it('holds a $0.01 budget against 20 concurrent $0.004 requests, to the micro-dollar', async () => {
+  it('holds a $0.01 budget against 20 concurrent $0.004 requests, to the pico-dollar', async () => {
     const team = await gw.createTeam({ monthly_budget_usd: 0.01, soft_alert_percent: 50 });
     const { plaintext } = await gw.issueKey(team.teamId);
     // 4 output tokens at $1000/MTok: each request reserves and costs exactly $0.004.
@@ -80,15 +81,16 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
       expect(response.headers['x-should-retry']).toBe('false');
     }
     const entries = await ledger(team.teamId);
-    const ledgerSpend = entries.reduce((sum, e) => sum + Number(e.cost.totalMicros), 0);
-    expect(ledgerSpend).toBe(8_000);
+    const ledgerSpend = entries.reduce((sum, e) => sum + picosOf(e.cost.totalPicos), 0n);
+    expect(ledgerSpend).toBe(8_000_000_000n);
     const usage = await gw.call('GET', '/v1/usage', { key: plaintext });
-    expect(usage.body.totals.cost_micros).toBe(ledgerSpend);
+    expect(usage.body.totals.cost_picos).toBe(String(ledgerSpend));
     expect(usage.body.budget).toMatchObject({
       monthly_budget_usd: '0.010000',
-      spent_micros: 8_000,
-      reserved_micros: 0,
-      remaining_micros: 2_000,
+      spent_usd: '0.008000',
+      spent_picos: '8000000000',
+      reserved_picos: '0',
+      remaining_picos: '2000000000',
     });
     // From now on every request gets the insufficient_quota 429.
     const after = await gw.call('POST', '/v1/chat/completions', { key: plaintext, body });
@@ -96,7 +98,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
     expect(after.body.error.code).toBe('insufficient_quota');
     // 80% of the budget spent: the soft alert (50%) went out once.
     expect(gw.alerts.filter((a) => a.teamId === team.teamId)).toEqual([
-      expect.objectContaining({ kind: 'soft_threshold', spentMicros: 8_000, budgetMicros: 10_000 }),
+      expect.objectContaining({ kind: 'soft_threshold', spentUsd: '0.008000', budgetUsd: '0.010000' }),
     ]);
   });
 
@@ -263,7 +265,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
       receivedAt: now,
       reservedTokens: 1,
       limits: { teamRequestsPerMinute: 100, teamTokensPerMinute: 100_000 },
-      budget: { monthlyBudgetMicros: 10_000, reserveMicros: 8_000, softAlertPercent: 80 },
+      budget: { monthlyBudgetPicos: 10_000_000_000n, reservePicos: 8_000_000_000n, softAlertPercent: 80 },
     });
     const body = chat('mock-pricey', { max_tokens: 4 });
     expect((await clocked.call('POST', '/v1/chat/completions', { key: plaintext, body })).status).toBe(429);
@@ -277,7 +279,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
       }),
     );
     const result = await maintenance();
-    expect(result.sweep.releasedMicros).toBeGreaterThanOrEqual(8_000);
+    expect(BigInt(result.sweep.releasedPicos)).toBeGreaterThanOrEqual(8_000_000_000n);
     expect((await clocked.call('POST', '/v1/chat/completions', { key: plaintext, body })).status).toBe(200);
   });
 });

@@ -17,13 +17,15 @@ import { FakeOpenAi, lastUserText, type FakeOpenAiReply, type FakeOpenAiRequest 
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
+import { exactCost } from '../helpers/money';
+import { picosOf } from '../../lambdas/shared/cost/money';
 
 /**
  * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
  * several models, streamed and not, throttled, blocked by policy, failed, broken off after
  * partial output, served by a fallback) through the local gateway; then, for the month, the sum
  * of the ledger entries equals the aggregates (usage reports) equals the chargeback, JSON and
- * CSV, to the micro-dollar and the token.
+ * CSV, to the pico-dollar and the token.
  */
 
 const TEAMS = [
@@ -91,6 +93,8 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
           fallbacks: ['gpt-big'],
         },
         { id: 'mock-small', provider: 'mock', upstreamModel: 'mock-small', prices: { input: 0.1, output: 0.4 } },
+        // Each of its calls costs a micro-dollar or two and a fraction: exact in pico-dollars, not if rounded.
+        { id: 'nano', provider: 'openai', upstreamModel: 'gpt-nano', prices: { input: 0.035, output: 0.06 } },
       ],
       teamDefaults: GENEROUS_TEAM_DEFAULTS,
       policies: {
@@ -118,7 +122,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     // 240 requests, 8 at a time; the mix is a function of the request number.
     const send = async (n: number) => {
       const key = keys[n % keys.length]!;
-      const model = ['gpt', 'gpt-big', 'primary', 'mock-small'][Math.floor(n / 4) % 4]!;
+      const model = ['gpt', 'gpt-big', 'primary', 'mock-small', 'nano'][Math.floor(n / 4) % 5]!;
       const stream = n % 5 < 2;
       const content =
         n % 23 === 0
@@ -189,7 +193,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     output_tokens: t.outputTokens,
     cache_read_tokens: t.cacheReadTokens,
     cache_write_tokens: t.cacheWriteTokens,
-    cost_micros: t.costMicros,
+    cost_picos: String(t.costPicos),
   });
 
   it('drove the whole mix: served, streamed, throttled, blocked, failed after partial output, fallbacks', async () => {
@@ -205,15 +209,25 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     expect(all.some((r) => r.streamed && r.status === 'error' && r.usage.outputTokens > 0)).toBe(true);
     expect(all.some((r) => r.requestedModel === 'primary' && r.model === 'gpt-big')).toBe(true);
     expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
+    // The cheap model's calls each cost a few micro-dollars at most, with a fraction of one kept.
+    const nano = all.filter((r) => r.model === 'nano' && r.status === 'ok');
+    expect(nano.length).toBeGreaterThan(10);
+    for (const record of nano) expect(picosOf(record.cost.totalPicos)).toBeLessThan(3_000_000n);
+    expect(nano.filter((r) => picosOf(r.cost.totalPicos) % 1_000_000n !== 0n).length).toBeGreaterThan(nano.length / 2);
+    // Rounding each call to the micro-dollar (as a micro-dollar ledger did) would not add up to the bill.
+    const exact = nano.reduce((total, r) => total + picosOf(r.cost.totalPicos), 0n);
+    const rounded = nano.reduce(
+      (total, r) => total + ((picosOf(r.cost.totalPicos) + 500_000n) / 1_000_000n) * 1_000_000n,
+      0n,
+    );
+    expect(rounded).not.toBe(exact);
     // Every entry is priced exactly from its own usage and its model's prices.
     for (const record of all) {
-      expect(record.cost.totalMicros).toBe(
-        priceUsage(record.usage, catalog.findModel(record.model)!.prices).totalMicros,
-      );
+      expect(exactCost(record.cost)).toEqual(priceUsage(record.usage, catalog.findModel(record.model)!.prices));
     }
   });
 
-  it('each team: ledger = usage report = chargeback, by model and in total, to the micro-dollar', async () => {
+  it('each team: ledger = usage report = chargeback, by model and in total, to the pico-dollar', async () => {
     const month = new Date().toISOString().slice(0, 7);
     const chargeback = (await (await admin(`/v1/admin/chargeback?month=${month}`)).json()) as {
       lines: ({ team: string; model: string; cost_center: string } & Record<string, unknown>)[];
@@ -278,14 +292,14 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
         'requests',
         'input_tokens',
         'output_tokens',
-        'cost_micros',
+        'cost_picos',
         'cost_usd',
       ]) {
         expect(lines[i]![column]).toBe(String(line[column]));
       }
     });
     const total = records.find((r) => r['row_type'] === 'total')!;
-    expect(total['cost_micros']).toBe(String(json.totals['cost_micros']));
+    expect(total['cost_picos']).toBe(String(json.totals['cost_picos']));
     expect(total['requests']).toBe(String(json.totals['requests']));
   });
 });

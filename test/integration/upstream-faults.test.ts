@@ -4,7 +4,9 @@ import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig } from '../../lambdas/shared/catalog/schema';
 import { totalTokens, type TokenUsage } from '../../lambdas/shared/chat/types';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
-import { COMMITTED_MICROS, RATE_WINDOW_ATTRIBUTES } from '../../lambdas/shared/quota/quota-service';
+import { COMMITTED_PICOS, RATE_WINDOW_ATTRIBUTES } from '../../lambdas/shared/quota/quota-service';
+import { picosOf } from '../../lambdas/shared/cost/money';
+import { exactCost } from '../helpers/money';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import { itemKeys } from '../../lambdas/shared/store/schema';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
@@ -603,11 +605,11 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
     });
     if (expected.usage === 'zero') {
       expect(entry.usage).toEqual({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
-      expect(entry.cost.totalMicros).toBe(0);
+      expect(picosOf(entry.cost.totalPicos)).toBe(0n);
     } else if (expected.usage) {
       expect(entry.usage).toMatchObject(expected.usage);
     }
-    expect(entry.cost).toEqual(priceUsage(entry.usage, catalog.findModel(entry.model)!.prices));
+    expect(exactCost(entry.cost)).toEqual(priceUsage(entry.usage, catalog.findModel(entry.model)!.prices));
 
     // Aggregates: the month and the day × model rows hold this entry, once.
     const tokens = totalTokens(entry.usage);
@@ -618,7 +620,7 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
       outputTokens: entry.usage.outputTokens,
       cacheReadTokens: entry.usage.cacheReadTokens,
       cacheWriteTokens: entry.usage.cacheWriteTokens,
-      costMicros: entry.cost.totalMicros,
+      costPicos: Number(entry.cost.totalPicos),
     };
     for (const [field, value] of Object.entries(totals)) {
       expect({ row: 'month', field, value: sum(state.monthRows, field) }).toEqual({ row: 'month', field, value });
@@ -626,9 +628,9 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
     }
     expect(state.dayRows.map((row) => row['model'])).toEqual([entry.model]);
     // Budget: spend plus outstanding reservations equals the real cost, i.e. nothing still reserved.
-    expect(sum(state.monthRows, COMMITTED_MICROS)).toBe(entry.cost.totalMicros);
-    expect(state.usage.budget).toMatchObject({ spent_micros: entry.cost.totalMicros, reserved_micros: 0 });
-    expect(state.usage.totals).toMatchObject({ requests: 1, cost_micros: entry.cost.totalMicros });
+    expect(sum(state.monthRows, COMMITTED_PICOS)).toBe(Number(entry.cost.totalPicos));
+    expect(state.usage.budget).toMatchObject({ spent_picos: String(entry.cost.totalPicos), reserved_picos: '0' });
+    expect(state.usage.totals).toMatchObject({ requests: 1, cost_picos: String(entry.cost.totalPicos) });
 
     // Rate windows: one request, its real tokens (the prompt estimate replaced), the reservation
     // taken at admission released by the settlement (not by the sweeper).
@@ -683,7 +685,7 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
       prompt_tokens: entry.usage.inputTokens + entry.usage.cacheReadTokens + entry.usage.cacheWriteTokens,
       completion_tokens: entry.usage.outputTokens,
     });
-    expect(told?.gateway).toMatchObject({ cost_micros: entry.cost.totalMicros });
+    expect(told?.gateway).toMatchObject({ cost_picos: String(entry.cost.totalPicos) });
   }
 
   /** Output tokens of a stream that broke off: the larger of what was reported and of delivered bytes / 3. */

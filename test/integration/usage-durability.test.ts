@@ -232,7 +232,7 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
           // Writes wait on the queue: a sweep far past every cut-off must release nothing now.
           const sweeper = new ReservationSweeper(store.db, store.tables, () => Date.now() + 3_600_000, spool);
           const sweep = await sweeper.sweep();
-          expect(sweep.releasedMicros).toBe(0);
+          expect(sweep.releasedPicos).toBe('0');
           expect(sweep.deferredForPendingWrites).toBeGreaterThan(0);
           sweepDeferred = true;
         }
@@ -272,13 +272,13 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
       ['requests', () => 1],
       ['inputTokens', (r: UsageRecord) => r.usage.inputTokens],
       ['outputTokens', (r: UsageRecord) => r.usage.outputTokens],
-      ['costMicros', (r: UsageRecord) => r.cost.totalMicros],
+      ['costPicos', (r: UsageRecord) => Number(r.cost.totalPicos)],
     ] as const) {
       expect(Number(month[field])).toBe(sum(pick));
       expect(days.reduce((total, item) => total + Number(item[field]), 0)).toBe(sum(pick));
     }
     // No reservation left: spend plus reservations is spend alone; every window released what it reserved.
-    expect(Number(month.committedMicros)).toBe(Number(month.costMicros));
+    expect(Number(month.committedPicos)).toBe(Number(month.costPicos));
     const { Items: windows = [] } = await store.db.send(
       new ScanCommand({
         TableName: store.tables.counters,
@@ -294,7 +294,7 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
     }
     // And a sweep now finds nothing to release.
     const after = await new ReservationSweeper(store.db, store.tables, () => Date.now() + 3_600_000, spool).sweep();
-    expect(after).toEqual({ windowsSwept: 0, releasedMicros: 0 });
+    expect(after).toEqual({ windowsSwept: 0, releasedPicos: '0' });
     console.info(
       `usage durability: ${answered.size} requests, ${spooled} writes via the replay queue\n  ${figures.join('\n  ')}`,
     );

@@ -12,13 +12,13 @@ describe('usage Lambda against DynamoDB Local', () => {
     const b = (await gw.createTeam()).teamId;
     const keyA = (await gw.issueKey(a)).plaintext;
     const keyB = (await gw.issueKey(b)).plaintext;
-    const costs: number[] = [];
+    const costs: bigint[] = [];
     for (const model of ['mock-small', 'mock-small', 'mock-large']) {
       const res = await gw.call('POST', '/v1/chat/completions', {
         key: keyA,
         body: { model, messages: [{ role: 'user', content: 'hi' }] },
       });
-      costs.push(res.body.gateway.cost_micros);
+      costs.push(BigInt(res.body.gateway.cost_picos));
     }
     await gw.call('POST', '/v1/chat/completions', {
       key: keyB,
@@ -29,7 +29,7 @@ describe('usage Lambda against DynamoDB Local', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ object: 'usage_report', team: a });
     expect(res.body.totals.requests).toBe(3);
-    expect(res.body.totals.cost_micros).toBe(costs.reduce((x, y) => x + y, 0));
+    expect(res.body.totals.cost_picos).toBe(String(costs.reduce((x, y) => x + y, 0n)));
     expect(res.body.by_model.map((m: { model: string; requests: number }) => [m.model, m.requests]).sort()).toEqual([
       ['mock-large', 1],
       ['mock-small', 2],

@@ -1,5 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { itemKeys } from '../../lambdas/shared/store/schema';
+import { formatPicos } from '../../lambdas/shared/cost/money';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
 import { UsageReader } from '../../lambdas/shared/usage/reader';
@@ -61,7 +62,7 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
       '2026-01-01',
       '2026-02-28',
     );
-    const expectedCost = records.reduce((sum, r) => sum + r.cost.totalMicros, 0);
+    const expectedCost = records.reduce((sum, r) => sum + r.cost.totalPicos, 0n);
     expect(report.totals).toEqual({
       requests: 4,
       errors: 1,
@@ -69,7 +70,7 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
       outputTokens: 150,
       cacheReadTokens: 3000,
       cacheWriteTokens: 30,
-      costMicros: expectedCost,
+      costPicos: expectedCost,
     });
     expect(report.byDay.map((d) => [d.day, d.requests])).toEqual([
       ['2026-01-31', 1],
@@ -89,11 +90,64 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
     );
     expect(ledger.Items).toHaveLength(3);
     expect(ledger.Items![0]!.cost).toMatchObject({
-      inputMicros: 300,
-      outputMicros: 750,
-      cacheReadMicros: 300,
-      cacheWriteMicros: 38,
+      inputPicos: 300_000_000,
+      outputPicos: 750_000_000,
+      cacheReadPicos: 300_000_000,
+      cacheWritePicos: 37_500_000, // 37.5 µ$, exactly
     });
+  });
+
+  it('keeps sums exact past 2^53 pico-dollars, from the ledger through DynamoDB to the report', async () => {
+    const recorder = new UsageRecorder(store.db, store.tables.usage);
+    const dear = {
+      inputMicrosPerMTok: 0,
+      outputMicrosPerMTok: 100_000_000_000,
+      cacheReadMicrosPerMTok: 0,
+      cacheWriteMicrosPerMTok: 0,
+    };
+    const cheap = {
+      inputMicrosPerMTok: 35_000,
+      outputMicrosPerMTok: 0,
+      cacheReadMicrosPerMTok: 0,
+      cacheWriteMicrosPerMTok: 0,
+    };
+    const big = { inputTokens: 0, outputTokens: 1_000_000, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const tiny = { inputTokens: 1, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const records = [
+      // $100,000 each: 10^17 p$, past 2^53 (about 9.007 × 10^15) on its own
+      ...[1, 2, 3].map((i) =>
+        record({
+          requestId: `big-${i}`,
+          teamId: 'whale',
+          createdAt: '2026-04-02T10:00:00.000Z',
+          usage: big,
+          cost: priceUsage(big, dear),
+        }),
+      ),
+      // 0.035 µ$: a micro-dollar ledger recorded 0
+      record({
+        requestId: 'tiny',
+        teamId: 'whale',
+        createdAt: '2026-04-02T11:00:00.000Z',
+        usage: tiny,
+        cost: priceUsage(tiny, cheap),
+      }),
+    ];
+    for (const r of records) await recorder.record(r);
+    const reader = new UsageReader(store.db, store.tables.usage);
+    const report = await reader.teamUsage('whale', '2026-04-01', '2026-04-30');
+    expect(report.totals.costPicos).toBe(300_000_000_000_035_000n);
+    expect(formatPicos(report.totals.costPicos)).toBe('300000.000000035');
+    expect((await reader.monthSpend('whale', '2026-04')).spentPicos).toBe(300_000_000_000_035_000n);
+    const { Items: ledger = [] } = await store.db.send(
+      new QueryCommand({
+        TableName: store.tables.usage,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition('whale', '2026-04-02') },
+      }),
+    );
+    const costOf = (requestId: string) => ledger.find((item) => item.requestId === requestId)?.cost.totalPicos;
+    expect(['big-1', 'big-2', 'big-3', 'tiny'].map(costOf)).toEqual([10n ** 17n, 10n ** 17n, 10n ** 17n, 35_000]);
   });
 
   it('records a request once even when the write is retried', async () => {
@@ -108,7 +162,7 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
       '2026-03-31',
     );
     expect(report.totals.requests).toBe(1);
-    expect(report.totals.costMicros).toBe(r.cost.totalMicros);
+    expect(report.totals.costPicos).toBe(r.cost.totalPicos);
   });
 
   it('reads only the requested range and nothing of other teams', async () => {

@@ -2,10 +2,10 @@ import { buildChargeback, chargebackCsv, monthDays } from '../../lambdas/shared/
 import type { TeamUsageReport } from '../../lambdas/shared/usage/reader';
 import { emptyTotals } from '../../lambdas/shared/usage/record';
 
-const usage = (teamId: string, rows: [string, number, number][]): TeamUsageReport => {
-  const byModel = rows.map(([model, requests, costMicros]) => ({ ...emptyTotals(), model, requests, costMicros }));
+const usage = (teamId: string, rows: [string, number, bigint][]): TeamUsageReport => {
+  const byModel = rows.map(([model, requests, costPicos]) => ({ ...emptyTotals(), model, requests, costPicos }));
   const totals = byModel.reduce(
-    (t, r) => ({ ...t, requests: t.requests + r.requests, costMicros: t.costMicros + r.costMicros }),
+    (t, r) => ({ ...t, requests: t.requests + r.requests, costPicos: t.costPicos + r.costPicos }),
     emptyTotals(),
   );
   return { teamId, from: '2026-11-01', to: '2026-11-30', totals, byModel, byDay: [] };
@@ -31,43 +31,45 @@ describe('chargeback', () => {
         [
           'a',
           usage('a', [
-            ['m2', 2, 7],
-            ['m1', 1, 3],
+            ['m2', 2, 7n],
+            ['m1', 1, 3n],
           ]),
         ],
-        ['b', usage('b', [['m1', 4, 1_000_001]])],
-        ['c', usage('c', [['m1', 1, 5]])],
+        ['b', usage('b', [['m1', 4, 1_000_001_000_000n]])],
+        ['c', usage('c', [['m1', 1, 5n]])],
         ['idle', usage('idle', [])],
       ]),
     );
     expect(report.lines.map((l) => `${l.teamId}/${l.model}`)).toEqual(['a/m1', 'a/m2', 'b/m1', 'c/m1']);
-    expect(report.teams.map((t) => [t.teamId, t.costMicros])).toEqual([
-      ['a', 10],
-      ['b', 1_000_001],
-      ['c', 5],
+    expect(report.teams.map((t) => [t.teamId, t.costPicos])).toEqual([
+      ['a', 10n],
+      ['b', 1_000_001_000_000n],
+      ['c', 5n],
     ]);
-    expect(report.costCenters.map((c) => [c.costCenter, c.costMicros])).toEqual([
-      ['(unassigned)', 5],
-      ['cc1', 1_000_011],
+    expect(report.costCenters.map((c) => [c.costCenter, c.costPicos])).toEqual([
+      ['(unassigned)', 5n],
+      ['cc1', 1_000_001_000_010n],
     ]);
-    expect(report.totals.costMicros).toBe(1_000_016);
+    expect(report.totals.costPicos).toBe(1_000_001_000_015n);
     const csv = chargebackCsv(report);
     expect(csv.split('\r\n')[0]).toBe(
-      'month,row_type,cost_center,team,team_name,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_micros,cost_usd',
+      'month,row_type,cost_center,team,team_name,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_picos,cost_usd',
     );
-    expect(csv).toContain('2026-11,team_total,cc1,b,B,,4,0,0,0,0,0,1000001,1.000001\r\n');
-    expect(csv).toContain('2026-11,total,,,,,8,0,0,0,0,0,1000016,1.000016\r\n');
+    // Exact to the pico-dollar, never rounded: five sub-micro-dollar picos still show in the total.
+    expect(csv).toContain('2026-11,team_total,cc1,b,B,,4,0,0,0,0,0,1000001000000,1.000001\r\n');
+    expect(csv).toContain('2026-11,line,cc1,a,A,m2,2,0,0,0,0,0,7,0.000000000007\r\n');
+    expect(csv).toContain('2026-11,total,,,,,8,0,0,0,0,0,1000001000015,1.000001000015\r\n');
   });
 
   it('quotes CSV cells and defuses spreadsheet formulas in names', () => {
     const report = buildChargeback(
       '2026-11',
       [{ teamId: 'x', name: '=HYPERLINK("http://evil","click"), "quoted"', costCenter: '+cc' }],
-      new Map([['x', usage('x', [['m', 1, 1]])]]),
+      new Map([['x', usage('x', [['m', 1, 1_000_000n]])]]),
     );
     const line = chargebackCsv(report).split('\r\n')[1]!;
     expect(line).toBe(
-      `2026-11,line,'+cc,x,"'=HYPERLINK(""http://evil"",""click""), ""quoted""",m,1,0,0,0,0,0,1,0.000001`,
+      `2026-11,line,'+cc,x,"'=HYPERLINK(""http://evil"",""click""), ""quoted""",m,1,0,0,0,0,0,1000000,0.000001`,
     );
   });
 });

@@ -1,3 +1,4 @@
+import { picosToMicrosApprox } from '../../lambdas/shared/cost/money';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig } from '../../lambdas/shared/catalog/schema';
 import {
@@ -165,7 +166,7 @@ describe('one outcome, many views', () => {
     expect(audit).toMatchObject({
       model: 'backup',
       provider: 'mock',
-      costMicros: record.cost.totalMicros,
+      costPicos: record.cost.totalPicos,
       decision: 'redact',
       ruleIds: ['dlp:email'],
       promptExcerpt: 'mail [EMAIL_1]',
@@ -174,7 +175,7 @@ describe('one outcome, many views', () => {
     expect(observation).toMatchObject({
       model: 'backup',
       outcome: 'ok',
-      costMicros: record.cost.totalMicros,
+      costMicros: picosToMicrosApprox(record.cost.totalPicos),
       attempts: 3,
       fellBack: true,
       failedAttempts: 2,
@@ -189,7 +190,7 @@ describe('one outcome, many views', () => {
       context.receivedAt + 5,
     );
     const audit = auditRecordOf(refused);
-    expect(audit).toMatchObject({ model: 'primary', status: 'blocked', costMicros: 0, latencyMs: 5 });
+    expect(audit).toMatchObject({ model: 'primary', status: 'blocked', costPicos: 0n, latencyMs: 5 });
     expect(audit.provider).toBeUndefined();
     const observation = observationOf(refused);
     expect(observation.model).toBeUndefined();

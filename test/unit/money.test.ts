@@ -1,5 +1,5 @@
-import { divideRoundHalfUp, formatMicros, usdToMicros } from '../../lambdas/shared/cost/money';
-import { lineItemCeilMicros, lineItemMicros, priceUsage } from '../../lambdas/shared/cost/pricing';
+import { formatMicros, formatPicos, microsToPicos, picosOf, usdToMicros } from '../../lambdas/shared/cost/money';
+import { lineItemPicos, priceUsage } from '../../lambdas/shared/cost/pricing';
 
 describe('usdToMicros', () => {
   it('converts human prices to exact integer micro-dollars', () => {
@@ -30,14 +30,31 @@ describe('formatMicros', () => {
   });
 });
 
-describe('divideRoundHalfUp', () => {
-  it('rounds half up and stays exact for products beyond 2^53', () => {
-    expect(divideRoundHalfUp(1_499_999n, 1_000_000n)).toBe(1);
-    expect(divideRoundHalfUp(1_500_000n, 1_000_000n)).toBe(2);
-    expect(divideRoundHalfUp(0n, 7n)).toBe(0);
-    // 10^12 tokens at $100/MTok: the product (10^20) is far beyond 2^53, the result is exact.
-    expect(divideRoundHalfUp(1_000_000_000_000n * 100_000_000n, 1_000_000n)).toBe(100_000_000_000_000);
-    expect(() => divideRoundHalfUp(10n ** 30n, 1n)).toThrow(/too large/);
+describe('formatPicos', () => {
+  it('prints the exact amount: six decimals at least, up to twelve, never rounded', () => {
+    expect(formatPicos(0n)).toBe('0.000000');
+    expect(formatPicos(1n)).toBe('0.000000000001');
+    expect(formatPicos(35_000n)).toBe('0.000000035');
+    expect(formatPicos(1_000_000n)).toBe('0.000001');
+    expect(formatPicos(1_234_567_000_000n)).toBe('1.234567');
+    expect(formatPicos(1_234_567_800_000n)).toBe('1.2345678');
+    expect(formatPicos(-500_000n)).toBe('-0.0000005');
+    // far past 2^53 p$ (about $9,007): still exact
+    expect(formatPicos(123_456_789_012_345_678_901_234n)).toBe('123456789012.345678901234');
+  });
+});
+
+describe('picosOf', () => {
+  it('reads what DynamoDB and the JSON views hold, exactly', () => {
+    expect(picosOf(undefined)).toBe(0n);
+    expect(picosOf(35)).toBe(35n);
+    expect(picosOf(9_007_199_254_740_993n)).toBe(9_007_199_254_740_993n);
+    expect(picosOf('123456789012345678901234')).toBe(123_456_789_012_345_678_901_234n);
+    expect(microsToPicos(3)).toBe(3_000_000n);
+  });
+
+  it('refuses anything that is not a whole number of pico-dollars', () => {
+    for (const bad of [1.5, Number.NaN, 2 ** 60, '1e3', 'x', {}]) expect(() => picosOf(bad)).toThrow(RangeError);
   });
 });
 
@@ -49,41 +66,37 @@ describe('pricing', () => {
     cacheWriteMicrosPerMTok: 3_750_000,
   };
 
-  it('prices each line item in micro-dollars and sums them exactly', () => {
+  it('prices each line item in pico-dollars and sums them exactly', () => {
     const cost = priceUsage(
       { inputTokens: 1_000, outputTokens: 500, cacheReadTokens: 10_000, cacheWriteTokens: 2_000 },
       prices,
     );
     expect(cost).toEqual({
-      inputMicros: 3_000,
-      outputMicros: 7_500,
-      cacheReadMicros: 3_000,
-      cacheWriteMicros: 7_500,
-      totalMicros: 21_000,
+      inputPicos: 3_000_000_000n,
+      outputPicos: 7_500_000_000n,
+      cacheReadPicos: 3_000_000_000n,
+      cacheWritePicos: 7_500_000_000n,
+      totalPicos: 21_000_000_000n,
     });
   });
 
-  it('rounds each line item half up to the micro-dollar', () => {
-    // 1 token at $0.10/MTok is 0.1 µ$ -> 0; 5 tokens is 0.5 µ$ -> 1.
-    expect(lineItemMicros(1, 100_000)).toBe(0);
-    expect(lineItemMicros(5, 100_000)).toBe(1);
-    expect(lineItemMicros(14, 100_000)).toBe(1);
-    expect(lineItemMicros(15, 100_000)).toBe(2);
+  it('keeps the cost of a few tokens of the cheapest model, which micro-dollars rounded to 0', () => {
+    // 1 token at $0.035/MTok is 0.035 µ$; a million such calls are $0.035, not $0.
+    expect(lineItemPicos(1, 35_000)).toBe(35_000n);
+    let month = 0n;
+    for (let call = 0; call < 1_000_000; call++) month += lineItemPicos(1, 35_000);
+    expect(formatPicos(month)).toBe('0.035000');
+    expect(lineItemPicos(7, 60_000)).toBe(420_000n);
   });
 
-  it('refuses negative or fractional token counts', () => {
-    expect(() => lineItemMicros(-1, 1)).toThrow(RangeError);
-    expect(() => lineItemMicros(1.5, 1)).toThrow(RangeError);
+  it('stays exact where tokens × price passes 2^53', () => {
+    // 10^7 tokens at the catalog's highest price ($100,000/MTok): $1,000,000 exactly.
+    expect(formatPicos(lineItemPicos(10_000_000, 100_000_000_000))).toBe('1000000.000000');
   });
-});
 
-describe('reservations', () => {
-  it('round line items up, so a reservation never falls short of what the priced call can be', () => {
-    expect(lineItemCeilMicros(1, 40_000)).toBe(1);
-    expect(lineItemCeilMicros(1_000, 3_000_000)).toBe(3_000);
-    expect(lineItemCeilMicros(0, 3_000_000)).toBe(0);
-    for (let tokens = 0; tokens < 2_000; tokens += 37) {
-      expect(lineItemCeilMicros(tokens, 1_234_567)).toBeGreaterThanOrEqual(lineItemMicros(tokens, 1_234_567));
-    }
+  it('refuses negative or fractional token counts and prices', () => {
+    expect(() => lineItemPicos(-1, 1)).toThrow(RangeError);
+    expect(() => lineItemPicos(1.5, 1)).toThrow(RangeError);
+    expect(() => lineItemPicos(1, -1)).toThrow(RangeError);
   });
 });

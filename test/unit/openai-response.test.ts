@@ -30,7 +30,7 @@ describe('OpenAI response shape', () => {
         attempts: 2,
         provider: 'bedrock',
         upstreamModel: 'us.anthropic.claude',
-        costMicros: 1234,
+        costPicos: 1_234_000_000n,
         latencyMs: 10,
         policy: { action: 'alert', ruleIds: ['dlp:email'] },
       },
@@ -51,7 +51,7 @@ describe('OpenAI response shape', () => {
     });
     expect(response.gateway).toMatchObject({
       team: 'payments',
-      cost_micros: 1234,
+      cost_picos: '1234000000',
       cost_usd: '0.001234',
       provider: 'bedrock',
       policy: { decision: 'alert', rule_ids: ['dlp:email'] },

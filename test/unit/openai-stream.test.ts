@@ -24,7 +24,7 @@ function decode(frames: string[]) {
 }
 
 const usage = { inputTokens: 10, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 };
-const cost = { inputMicros: 1, outputMicros: 2, cacheReadMicros: 0, cacheWriteMicros: 0, totalMicros: 3 };
+const cost = { inputPicos: 1_000n, outputPicos: 2_000n, cacheReadPicos: 0n, cacheWritePicos: 0n, totalPicos: 3_000n };
 
 describe('OpenAI chunk encoder', () => {
   it('frames a text stream like OpenAI: role chunk, deltas, finish, usage chunk, [DONE]', () => {
@@ -50,7 +50,12 @@ describe('OpenAI chunk encoder', () => {
     expect(chunks[4]).toMatchObject({
       choices: [],
       usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 },
-      gateway: { cost_micros: 3, provider: 'p', policy: { decision: 'redact', rule_ids: ['dlp:email'] } },
+      gateway: {
+        cost_picos: '3000',
+        cost_usd: '0.000000003',
+        provider: 'p',
+        policy: { decision: 'redact', rule_ids: ['dlp:email'] },
+      },
     });
   });
 

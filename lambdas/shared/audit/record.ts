@@ -21,7 +21,8 @@ export interface AuditRecord {
   httpStatus: number;
   streamed: boolean;
   usage?: TokenUsage;
-  costMicros: number;
+  /** Exact cost in pico-dollars (see `cost/money.ts`). */
+  costPicos: bigint;
   latencyMs: number;
   promptExcerpt?: string;
   responseExcerpt?: string;

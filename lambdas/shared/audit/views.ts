@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
-import { formatMicros } from '../cost/money';
+import { formatPicos, picosOf } from '../cost/money';
 import type { AuditRecord } from './record';
 
 /**
@@ -27,8 +27,8 @@ export function auditView(record: AuditRecord) {
       ? record.usage.inputTokens + record.usage.cacheReadTokens + record.usage.cacheWriteTokens
       : 0,
     output_tokens: record.usage?.outputTokens ?? 0,
-    cost_micros: record.costMicros,
-    cost_usd: formatMicros(record.costMicros),
+    cost_picos: String(picosOf(record.costPicos)),
+    cost_usd: formatPicos(picosOf(record.costPicos)),
     latency_ms: record.latencyMs,
     prompt_excerpt: record.promptExcerpt ?? null,
     response_excerpt: record.responseExcerpt ?? null,

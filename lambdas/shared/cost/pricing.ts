@@ -1,51 +1,29 @@
 import type { TokenUsage } from '../chat/types';
 import type { ModelPrices } from '../catalog/schema';
-import { divideRoundHalfUp, TOKENS_PER_PRICE_UNIT } from './money';
 
-/** The cost of one call, each line item and the total in integer micro-dollars. */
+/** The cost of one call, each line item and the total, in exact pico-dollars. */
 export interface CostBreakdown {
-  inputMicros: number;
-  outputMicros: number;
-  cacheReadMicros: number;
-  cacheWriteMicros: number;
-  totalMicros: number;
+  inputPicos: bigint;
+  outputPicos: bigint;
+  cacheReadPicos: bigint;
+  cacheWritePicos: bigint;
+  totalPicos: bigint;
 }
 
-const PRICE_UNIT = BigInt(TOKENS_PER_PRICE_UNIT);
-
 /**
- * Micro-dollars for `tokens` at `microsPerMTok` µ$ per million tokens, rounded half up once per
- * line item. The ledger stores these integers and every report sums them, so reports reconcile
- * with the ledger exactly whatever the rounding rule.
+ * Pico-dollars for `tokens` at `microsPerMTok` µ$ per million tokens: exactly tokens × price,
+ * since 1 µ$ per million tokens is 1 p$ per token. Nothing is rounded, so a call of a few tokens
+ * of the cheapest model costs what the provider bills, not zero.
  *
  * @example
- * lineItemMicros(1_000, 3_000_000) // 3_000 µ$ = $0.003 for 1k tokens at $3/MTok
+ * lineItemPicos(1_000, 3_000_000) // 3_000_000_000n p$ = $0.003 for 1k tokens at $3/MTok
+ * lineItemPicos(1, 35_000)        // 35_000n p$ = $0.000000035 for 1 token at $0.035/MTok
  */
-export function lineItemMicros(tokens: number, microsPerMTok: number): number {
+export function lineItemPicos(tokens: number, microsPerMTok: number): bigint {
   if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`invalid token count ${tokens}`);
-  return divideRoundHalfUp(BigInt(tokens) * BigInt(microsPerMTok), PRICE_UNIT);
+  if (!Number.isSafeInteger(microsPerMTok) || microsPerMTok < 0) throw new RangeError(`invalid price ${microsPerMTok}`);
+  return BigInt(tokens) * BigInt(microsPerMTok);
 }
-
-/**
- * Micro-dollars for `tokens` at `microsPerMTok`, rounded up: what a reservation must hold so that
- * the priced line item can never exceed it.
- *
- * @example
- * lineItemCeilMicros(1, 40_000) // 1 (0.04 µ$ rounds up to one micro-dollar)
- */
-export function lineItemCeilMicros(tokens: number, microsPerMTok: number): number {
-  if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`invalid token count ${tokens}`);
-  const product = BigInt(tokens) * BigInt(microsPerMTok);
-  const result = Number((product + PRICE_UNIT - 1n) / PRICE_UNIT);
-  if (!Number.isSafeInteger(result)) throw new RangeError(`amount ${result} is too large`);
-  return result;
-}
-
-/**
- * How far a priced call can exceed its exact cost: each of its four line items (input, output,
- * cache read, cache write) is rounded half up once, so by at most half a micro-dollar each.
- */
-export const ROUNDING_ALLOWANCE_MICROS = 2;
 
 /**
  * Prices a call's token usage with a model's prices.
@@ -54,15 +32,15 @@ export const ROUNDING_ALLOWANCE_MICROS = 2;
  * priceUsage({ inputTokens: 1000, outputTokens: 500, cacheReadTokens: 0, cacheWriteTokens: 0 }, model.prices)
  */
 export function priceUsage(usage: TokenUsage, prices: ModelPrices): CostBreakdown {
-  const inputMicros = lineItemMicros(usage.inputTokens, prices.inputMicrosPerMTok);
-  const outputMicros = lineItemMicros(usage.outputTokens, prices.outputMicrosPerMTok);
-  const cacheReadMicros = lineItemMicros(usage.cacheReadTokens, prices.cacheReadMicrosPerMTok);
-  const cacheWriteMicros = lineItemMicros(usage.cacheWriteTokens, prices.cacheWriteMicrosPerMTok);
+  const inputPicos = lineItemPicos(usage.inputTokens, prices.inputMicrosPerMTok);
+  const outputPicos = lineItemPicos(usage.outputTokens, prices.outputMicrosPerMTok);
+  const cacheReadPicos = lineItemPicos(usage.cacheReadTokens, prices.cacheReadMicrosPerMTok);
+  const cacheWritePicos = lineItemPicos(usage.cacheWriteTokens, prices.cacheWriteMicrosPerMTok);
   return {
-    inputMicros,
-    outputMicros,
-    cacheReadMicros,
-    cacheWriteMicros,
-    totalMicros: inputMicros + outputMicros + cacheReadMicros + cacheWriteMicros,
+    inputPicos,
+    outputPicos,
+    cacheReadPicos,
+    cacheWritePicos,
+    totalPicos: inputPicos + outputPicos + cacheReadPicos + cacheWritePicos,
   };
 }

@@ -1,33 +1,33 @@
-import { lineItemCeilMicros, ROUNDING_ALLOWANCE_MICROS } from '../cost/pricing';
+import { microsToPicos } from '../cost/money';
+import { lineItemPicos } from '../cost/pricing';
 import type { AdmissionRequest } from '../quota/quota-service';
 import type { Exchange } from './exchange';
 
 /**
- * A request's worst-case cost in micro-dollars, a true upper bound of what it can be billed: its
+ * A request's worst-case cost in pico-dollars, a true upper bound of what it can be billed: its
  * prompt-token bound (see `promptTokenBound`) at the highest prompt price (input, cache read or
- * cache write) plus its output cap at the output price, each rounded up, plus the rounding
- * allowance of the priced line items, for the dearest of the models it may be routed to. The
- * provider is always called with that output cap. Never 0, so a spent budget refuses even the
- * cheapest request.
+ * cache write) plus its output cap at the output price, for the dearest of the models it may be
+ * routed to. The provider is always called with that output cap. Costs are exact (nothing is
+ * rounded), so the bound is exact too. Never 0, so a spent budget refuses even a free model.
  *
  * @example
- * worstCaseMicros(exchange) // reserved on the team's month before any provider is called
+ * worstCasePicos(exchange) // reserved on the team's month before any provider is called
  */
-export function worstCaseMicros(exchange: Pick<Exchange, 'candidates' | 'promptTokenBound' | 'upstream'>): number {
-  return Math.max(
-    ...exchange.candidates.map(({ model: { prices } }) => {
-      const promptPrice = Math.max(
-        prices.inputMicrosPerMTok,
-        prices.cacheReadMicrosPerMTok,
-        prices.cacheWriteMicrosPerMTok,
-      );
-      return (
-        lineItemCeilMicros(exchange.promptTokenBound, promptPrice) +
-        lineItemCeilMicros(exchange.upstream.maxOutputTokens, prices.outputMicrosPerMTok) +
-        ROUNDING_ALLOWANCE_MICROS
-      );
-    }),
-  );
+export function worstCasePicos(exchange: Pick<Exchange, 'candidates' | 'promptTokenBound' | 'upstream'>): bigint {
+  let worst = 1n;
+  for (const { model } of exchange.candidates) {
+    const { prices } = model;
+    const promptPrice = Math.max(
+      prices.inputMicrosPerMTok,
+      prices.cacheReadMicrosPerMTok,
+      prices.cacheWriteMicrosPerMTok,
+    );
+    const cost =
+      lineItemPicos(exchange.promptTokenBound, promptPrice) +
+      lineItemPicos(exchange.upstream.maxOutputTokens, prices.outputMicrosPerMTok);
+    if (cost > worst) worst = cost;
+  }
+  return worst;
 }
 
 /**
@@ -54,8 +54,8 @@ export function admissionRequestOf(exchange: Exchange): AdmissionRequest {
     budget:
       team.monthlyBudgetMicros !== undefined
         ? {
-            monthlyBudgetMicros: team.monthlyBudgetMicros,
-            reserveMicros: worstCaseMicros(exchange),
+            monthlyBudgetPicos: microsToPicos(team.monthlyBudgetMicros),
+            reservePicos: worstCasePicos(exchange),
             softAlertPercent: team.softAlertPercent,
           }
         : undefined,

@@ -1,6 +1,7 @@
 import type { AuditRecord } from '../audit/record';
 import type { ModelEntry } from '../catalog/schema';
 import type { TokenUsage } from '../chat/types';
+import { picosToMicrosApprox } from '../cost/money';
 import type { CostBreakdown } from '../cost/pricing';
 import type { RequestObservation } from '../observability/metrics';
 import type { PolicyDecision } from '../policy/engine';
@@ -105,7 +106,7 @@ export function auditRecordOf(outcome: Outcome): AuditRecord {
     httpStatus: outcome.httpStatus,
     streamed: outcome.streamed,
     usage: outcome.usage,
-    costMicros: outcome.cost?.totalMicros ?? 0,
+    costPicos: outcome.cost?.totalPicos ?? 0n,
     latencyMs: outcome.latencyMs,
     // an empty excerpt is stored as none
     ...(outcome.promptExcerpt ? { promptExcerpt: outcome.promptExcerpt } : {}),
@@ -142,7 +143,7 @@ export function observationOf(outcome: Outcome): RequestObservation {
           fellBack: route.model.id !== outcome.requestedEntry,
           failedAttempts: route.attemptLog.filter((attempt) => attempt.outcome === 'failed').length,
           usage: outcome.usage,
-          costMicros: outcome.cost?.totalMicros ?? 0,
+          costMicros: picosToMicrosApprox(outcome.cost?.totalPicos ?? 0n),
         }
       : {}),
     upstreamMs: outcome.upstreamMs,

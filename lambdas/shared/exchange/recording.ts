@@ -113,8 +113,8 @@ export class ExchangeRecording {
     const tokens = totalTokens(ending.usage);
     const quota = this.deps.quota;
     const settlement: QuotaSettlement | undefined = admission && {
-      ...quota.settlement(admission, tokens, cost.totalMicros),
-      ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalMicros),
+      ...quota.settlement(admission, tokens, cost.totalPicos),
+      ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalPicos),
     };
     const write = this.deps.usage.prepare(usageRecordOf({ ...outcome, route, usage: ending.usage, cost }), settlement, [
       this.deps.audit.entryItem(auditRecordOf(outcome)),

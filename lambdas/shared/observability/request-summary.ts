@@ -18,6 +18,7 @@ export interface RequestObservation {
   /** For throttles: which limit (team or key, requests or tokens), one of `RATE_LIMIT_TYPES`. */
   limitType?: string;
   usage?: TokenUsage;
+  /** Cost in micro-dollars, fractional (a metric, not money of record: that is the ledger). */
   costMicros?: number;
   latencyMs: number;
   upstreamMs?: number;

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { formatMicros } from '../cost/money';
+import { formatPicos, picosOf } from '../cost/money';
 import { logger } from '../observability/logger';
 import { itemKeys } from '../store/schema';
 
@@ -12,8 +12,9 @@ export interface BudgetAlertEvent {
   kind: BudgetAlertKind;
   teamId: string;
   month: string;
-  spentMicros: number;
-  budgetMicros: number;
+  /** Settled spend and the budget, in USD (exact decimals; see `formatPicos`). */
+  spentUsd: string;
+  budgetUsd: string;
   softAlertPercent: number;
 }
 
@@ -24,7 +25,10 @@ export interface BudgetAlertPublisher {
 
 /** What the month aggregate says about a team's spend, as DynamoDB returned it. */
 export interface MonthBudgetState {
-  costMicros?: number;
+  /** Settled spend (p$): a number, or a bigint past 2^53. */
+  costPicos?: number | bigint;
+  /** Spend plus outstanding reservations (p$). */
+  committedPicos?: number | bigint;
   softAlertSentAt?: string;
   exhaustedAlertSentAt?: string;
 }
@@ -52,34 +56,30 @@ export class BudgetAlerts {
    * Publishes the alerts a month's spend calls for and that have not been sent yet.
    *
    * @example
-   * await alerts.check('payments', '2026-11', monthItem, { budgetMicros, softAlertPercent: 80 });
+   * await alerts.check('payments', '2026-11', monthItem, { budgetPicos, softAlertPercent: 80 });
    */
   async check(
     teamId: string,
     month: string,
     state: MonthBudgetState,
-    budget: { budgetMicros: number; softAlertPercent: number },
+    budget: { budgetPicos: bigint; softAlertPercent: number },
   ): Promise<void> {
-    const spent = Number(state.costMicros ?? 0);
+    const spent = picosOf(state.costPicos);
     const due: BudgetAlertKind[] = [];
-    if (spent * 100 >= budget.budgetMicros * budget.softAlertPercent && !state.softAlertSentAt)
+    if (spent * 100n >= budget.budgetPicos * BigInt(budget.softAlertPercent) && !state.softAlertSentAt)
       due.push('soft_threshold');
-    if (spent >= budget.budgetMicros && !state.exhaustedAlertSentAt) due.push('exhausted');
+    if (spent >= budget.budgetPicos && !state.exhaustedAlertSentAt) due.push('exhausted');
     for (const kind of due) {
       if (!(await this.claim(teamId, month, kind))) continue;
       const event: BudgetAlertEvent = {
         kind,
         teamId,
         month,
-        spentMicros: spent,
-        budgetMicros: budget.budgetMicros,
+        spentUsd: formatPicos(spent),
+        budgetUsd: formatPicos(budget.budgetPicos),
         softAlertPercent: budget.softAlertPercent,
       };
-      logger.warn('budget alert', {
-        ...event,
-        spentUsd: formatMicros(spent),
-        budgetUsd: formatMicros(budget.budgetMicros),
-      });
+      logger.warn('budget alert', { ...event });
       try {
         await this.publisher.publish(event);
       } catch (error) {

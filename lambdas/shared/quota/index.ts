@@ -15,7 +15,7 @@ export {
 } from './eventbridge-publisher';
 export { rateLimitHeaders, rateLimitStatus, type QuotaLimits, type RateLimitStatus, type WindowCounts } from './limits';
 export {
-  COMMITTED_MICROS,
+  COMMITTED_PICOS,
   QuotaService,
   RATE_WINDOW_ATTRIBUTES,
   type Admission,

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { formatMicros } from '../cost/money';
+import { formatPicos, picosOf } from '../cost/money';
 import { GATEWAY_HEADERS, RATE_LIMIT_HEADERS } from '../http/headers';
 import { logger } from '../observability/logger';
 import { itemKeys } from '../store/schema';
@@ -30,8 +30,8 @@ export interface AdmissionRequest {
    * actually serves never exceed its limit.
    */
   reservedTokens: number;
-  /** The team's monthly budget and this request's worst-case cost, when the team has a budget. */
-  budget?: { monthlyBudgetMicros: number; reserveMicros: number; softAlertPercent: number };
+  /** The team's monthly budget and this request's worst-case cost (p$), when the team has a budget. */
+  budget?: { monthlyBudgetPicos: bigint; reservePicos: bigint; softAlertPercent: number };
 }
 
 /** An admitted request: what it holds until it is settled. */
@@ -40,13 +40,13 @@ export interface Admission {
   windowStart: number;
   month: string;
   status: RateLimitStatus;
-  reservedMicros: number;
+  reservedPicos: bigint;
 }
 
 /** What settling an admission adds to the usage transaction. */
 export interface Settlement {
   /** Added to the team × month aggregate in the same update as the usage totals. */
-  monthAggregateAdds: Record<string, number>;
+  monthAggregateAdds: Record<string, bigint>;
   /** Further items of the transaction (the rate window's adjustment). */
   items: TransactItem[];
 }
@@ -57,14 +57,14 @@ export const RATE_WINDOW_ATTRIBUTES = {
   teamTokens: 'teamTokens',
   keyRequests: (keyId: string) => `key_${keyId}_requests`,
   keyTokens: (keyId: string) => `key_${keyId}_tokens`,
-  reserved: 'reservedMicros',
-  released: 'releasedMicros',
+  reserved: 'reservedPicos',
+  released: 'releasedPicos',
   swept: 'sweptAt',
 } as const;
 const WINDOW = RATE_WINDOW_ATTRIBUTES;
 
-/** The month aggregate attribute holding spend plus outstanding reservations. */
-export const COMMITTED_MICROS = 'committedMicros';
+/** The month aggregate attribute holding spend plus outstanding reservations (p$). */
+export const COMMITTED_PICOS = 'committedPicos';
 
 const windowNotSwept = 'attribute_not_exists(#swept)';
 /** Spend plus outstanding reservations leaves room for this reservation. */
@@ -118,21 +118,21 @@ export class QuotaService {
     const resetMs = Math.max(0, (windowStart + RATE_WINDOW_SECONDS) * 1000 - this.now());
     const month = monthAt(request.receivedAt);
     this.refuseImpossible(request, month, resetMs);
-    const reservedMicros = request.budget?.reserveMicros ?? 0;
+    const reservedPicos = request.budget?.reservePicos ?? 0n;
 
     const [window, budget] = await Promise.allSettled([
-      this.updateWindow(request, windowStart, reservedMicros, +1),
-      request.budget ? this.reserve(request, month, reservedMicros) : Promise.resolve(undefined),
+      this.updateWindow(request, windowStart, reservedPicos, +1),
+      request.budget ? this.reserve(request, month, reservedPicos) : Promise.resolve(undefined),
     ]);
     if (window.status === 'fulfilled' && budget.status === 'fulfilled') {
       const status = rateLimitStatus(request.limits, countsOf(window.value, request.keyId), resetMs);
       if (budget.value && request.budget) await this.checkAlerts(request, month, budget.value);
-      return { request, windowStart, month, status, reservedMicros };
+      return { request, windowStart, month, status, reservedPicos };
     }
     // One side refused (or failed): undo the other, then report the refusal.
     await Promise.all([
-      window.status === 'fulfilled' ? this.updateWindow(request, windowStart, reservedMicros, -1) : undefined,
-      budget.status === 'fulfilled' && request.budget ? this.unreserve(request, month, reservedMicros) : undefined,
+      window.status === 'fulfilled' ? this.updateWindow(request, windowStart, reservedPicos, -1) : undefined,
+      budget.status === 'fulfilled' && request.budget ? this.unreserve(request, month, reservedPicos) : undefined,
     ]);
     if (budget.status === 'rejected') {
       if (!(budget.reason instanceof ConditionalCheckFailedException)) throw budget.reason;
@@ -152,10 +152,10 @@ export class QuotaService {
    * await quota.release(admission);
    */
   async release(admission: Admission): Promise<void> {
-    const { request, windowStart, month, reservedMicros } = admission;
+    const { request, windowStart, month, reservedPicos } = admission;
     await Promise.all([
-      this.updateWindow(request, windowStart, reservedMicros, -1),
-      request.budget ? this.unreserve(request, month, reservedMicros) : undefined,
+      this.updateWindow(request, windowStart, reservedPicos, -1),
+      request.budget ? this.unreserve(request, month, reservedPicos) : undefined,
     ]);
   }
 
@@ -165,14 +165,14 @@ export class QuotaService {
    * committed spend moves from the reservation to the actual cost.
    *
    * @example
-   * await recorder.record(usageRecord, quota.settlement(admission, totalTokens, cost.totalMicros));
+   * await recorder.record(usageRecord, quota.settlement(admission, totalTokens, cost.totalPicos));
    */
-  settlement(admission: Admission, actualTokens: number, costMicros: number): Settlement {
+  settlement(admission: Admission, actualTokens: number, costPicos: bigint): Settlement {
     const { request } = admission;
     const tokensDelta = actualTokens - request.reservedTokens;
-    const reserved = admission.reservedMicros;
+    const reserved = admission.reservedPicos;
     return {
-      monthAggregateAdds: { [COMMITTED_MICROS]: costMicros - reserved },
+      monthAggregateAdds: { [COMMITTED_PICOS]: costPicos - reserved },
       items: [
         {
           Update: {
@@ -180,13 +180,13 @@ export class QuotaService {
             Key: itemKeys.rateWindow(request.teamId, admission.windowStart),
             UpdateExpression: 'ADD #teamTokens :delta, #keyTokens :delta, #released :reserved',
             // A reservation the sweeper already released must not be released twice.
-            ConditionExpression: reserved > 0 ? windowNotSwept : undefined,
+            ConditionExpression: reserved > 0n ? windowNotSwept : undefined,
             ExpressionAttributeNames: {
               '#teamTokens': WINDOW.teamTokens,
               '#keyTokens': WINDOW.keyTokens(request.keyId),
               '#released': WINDOW.released,
               // no name without the condition: DynamoDB rejects an unused name
-              ...(reserved > 0 ? { '#swept': WINDOW.swept } : {}),
+              ...(reserved > 0n ? { '#swept': WINDOW.swept } : {}),
             },
             ExpressionAttributeValues: { ':delta': tokensDelta, ':reserved': reserved },
           },
@@ -199,8 +199,8 @@ export class QuotaService {
    * The settlement to use when the sweeper released the reservation first (the request outlived
    * the sweep cut-off): no window release, the full cost committed.
    */
-  lateSettlement(admission: Admission, actualTokens: number, costMicros: number): Settlement {
-    return this.settlement({ ...admission, reservedMicros: 0 }, actualTokens, costMicros);
+  lateSettlement(admission: Admission, actualTokens: number, costPicos: bigint): Settlement {
+    return this.settlement({ ...admission, reservedPicos: 0n }, actualTokens, costPicos);
   }
 
   /** Requests that can never be admitted are refused without touching DynamoDB. */
@@ -220,10 +220,10 @@ export class QuotaService {
         );
       }
     }
-    if (request.budget && request.budget.reserveMicros > request.budget.monthlyBudgetMicros) {
+    if (request.budget && request.budget.reservePicos > request.budget.monthlyBudgetPicos) {
       throw new BudgetExhaustedError(
-        `This request may cost up to $${formatMicros(request.budget.reserveMicros)}, more than team ${teamId}'s whole ` +
-          `monthly budget of $${formatMicros(request.budget.monthlyBudgetMicros)} (month ${month}). Lower max_tokens.`,
+        `This request may cost up to $${formatPicos(request.budget.reservePicos)}, more than team ${teamId}'s whole ` +
+          `monthly budget of $${formatPicos(request.budget.monthlyBudgetPicos)} (month ${month}). Lower max_tokens.`,
       );
     }
   }
@@ -232,7 +232,7 @@ export class QuotaService {
   private async updateWindow(
     request: AdmissionRequest,
     windowStart: number,
-    reservedMicros: number,
+    reservedPicos: bigint,
     sign: 1 | -1,
   ): Promise<Record<string, unknown> | undefined> {
     const { limits } = request;
@@ -244,10 +244,10 @@ export class QuotaService {
       '#reserved': WINDOW.reserved,
       '#released': WINDOW.released,
     };
-    const values: Record<string, number> = {
+    const values: Record<string, number | bigint> = {
       ':one': sign,
       ':tokens': sign * request.reservedTokens,
-      ':reserved': sign * reservedMicros,
+      ':reserved': BigInt(sign) * reservedPicos,
       ':zero': 0,
       ':windowStart': windowStart,
       ':expiresAt': windowStart + RATE_WINDOW_SECONDS + RATE_WINDOW_RETENTION_SECONDS,
@@ -283,7 +283,7 @@ export class QuotaService {
   }
 
   /** Reserves the worst-case cost on the team's month aggregate, if the budget has room. */
-  private async reserve(request: AdmissionRequest, month: string, reservedMicros: number): Promise<MonthBudgetState> {
+  private async reserve(request: AdmissionRequest, month: string, reservedPicos: bigint): Promise<MonthBudgetState> {
     const { Attributes } = await withConflictRetry(() =>
       this.db.send(
         new UpdateCommand({
@@ -291,10 +291,10 @@ export class QuotaService {
           Key: itemKeys.monthAggregate(request.teamId, month),
           UpdateExpression: 'ADD #committed :reserve SET teamId = :team, #month = :month',
           ConditionExpression: budgetHasRoom,
-          ExpressionAttributeNames: { '#committed': COMMITTED_MICROS, '#month': 'month' },
+          ExpressionAttributeNames: { '#committed': COMMITTED_PICOS, '#month': 'month' },
           ExpressionAttributeValues: {
-            ':reserve': reservedMicros,
-            ':room': request.budget!.monthlyBudgetMicros - reservedMicros,
+            ':reserve': reservedPicos,
+            ':room': request.budget!.monthlyBudgetPicos - reservedPicos,
             ':team': request.teamId,
             ':month': month,
           },
@@ -306,15 +306,15 @@ export class QuotaService {
     return (Attributes ?? {}) as MonthBudgetState;
   }
 
-  private async unreserve(request: AdmissionRequest, month: string, reservedMicros: number): Promise<void> {
+  private async unreserve(request: AdmissionRequest, month: string, reservedPicos: bigint): Promise<void> {
     await withConflictRetry(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.usage,
           Key: itemKeys.monthAggregate(request.teamId, month),
           UpdateExpression: 'ADD #committed :release',
-          ExpressionAttributeNames: { '#committed': COMMITTED_MICROS },
-          ExpressionAttributeValues: { ':release': -reservedMicros },
+          ExpressionAttributeNames: { '#committed': COMMITTED_PICOS },
+          ExpressionAttributeValues: { ':release': -reservedPicos },
         }),
       ),
     );
@@ -368,13 +368,13 @@ export class QuotaService {
     error: ConditionalCheckFailedException,
   ): Promise<BudgetExhaustedError> {
     const budget = request.budget!;
-    const state = (error.Item ? unmarshall(error.Item) : {}) as MonthBudgetState & { committedMicros?: number };
+    const state = (error.Item ? unmarshall(error.Item) : {}) as MonthBudgetState;
     await this.checkAlerts(request, month, state);
-    const committed = Number(state.committedMicros ?? 0);
+    const committed = picosOf(state[COMMITTED_PICOS]);
     return new BudgetExhaustedError(
-      `Team ${request.teamId} has used its monthly budget: $${formatMicros(committed)} of ` +
-        `$${formatMicros(budget.monthlyBudgetMicros)} spent or reserved in ${month}, and this request may cost up to ` +
-        `$${formatMicros(budget.reserveMicros)}. The budget resets on ${nextMonthStart(month)}.`,
+      `Team ${request.teamId} has used its monthly budget: $${formatPicos(committed)} of ` +
+        `$${formatPicos(budget.monthlyBudgetPicos)} spent or reserved in ${month}, and this request may cost up to ` +
+        `$${formatPicos(budget.reservePicos)}. The budget resets on ${nextMonthStart(month)}.`,
     );
   }
 
@@ -383,7 +383,7 @@ export class QuotaService {
     if (!this.options.alerts || !request.budget) return;
     try {
       await this.options.alerts.check(request.teamId, month, state, {
-        budgetMicros: request.budget.monthlyBudgetMicros,
+        budgetPicos: request.budget.monthlyBudgetPicos,
         softAlertPercent: request.budget.softAlertPercent,
       });
     } catch (error) {

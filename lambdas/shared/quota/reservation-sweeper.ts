@@ -1,8 +1,9 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { picosOf } from '../cost/money';
 import { logger } from '../observability/logger';
 import { TransactionCancelledError, transactWrite } from '../store/transactions';
 import { itemKeys } from '../store/schema';
-import { COMMITTED_MICROS, RATE_WINDOW_ATTRIBUTES as WINDOW } from './quota-service';
+import { COMMITTED_PICOS, RATE_WINDOW_ATTRIBUTES as WINDOW } from './quota-service';
 import { RATE_WINDOW_SECONDS } from './rate-window';
 import { monthAt } from '../time/calendar';
 
@@ -19,7 +20,8 @@ const unchangedSinceScan = 'attribute_not_exists(#swept) AND #reserved = :reserv
 /** What one sweep did. */
 export interface SweepResult {
   windowsSwept: number;
-  releasedMicros: number;
+  /** Pico-dollars given back, as a string of digits (a sum can pass 2^53). */
+  releasedPicos: string;
   /** Usage writes still on the replay queue: while there are any, nothing is released. */
   deferredForPendingWrites?: number;
 }
@@ -31,7 +33,7 @@ export interface PendingWrites {
 
 /**
  * Releases the budget reservations of requests that never settled. Each rate window item
- * counts the micro-dollars reserved by the requests it admitted and those their settlements
+ * counts the pico-dollars reserved by the requests it admitted and those their settlements
  * released; once a window is older than {@link RESERVATION_LIFETIME_SECONDS}, any difference is
  * given back to the team's month, in one transaction that also marks the window swept (a late
  * settlement then skips its own release). The counters table only holds the last hour of
@@ -55,15 +57,16 @@ export class ReservationSweeper {
    * Sweeps every window past the cut-off that still holds reservations.
    *
    * @example
-   * const { releasedMicros } = await sweeper.sweep(); // every few minutes
+   * const { windowsSwept } = await sweeper.sweep(); // every few minutes
    */
   async sweep(): Promise<SweepResult> {
     const cutoff = Math.floor(this.now() / 1000) - RATE_WINDOW_SECONDS - RESERVATION_LIFETIME_SECONDS;
-    const result: SweepResult = { windowsSwept: 0, releasedMicros: 0 };
+    let windowsSwept = 0;
+    let releasedPicos = 0n;
     const pending = (await this.pendingWrites?.pending()) ?? 0;
     if (pending > 0) {
       logger.info('sweep deferred: usage writes still wait on the replay queue', { pending });
-      return { ...result, deferredForPendingWrites: pending };
+      return { windowsSwept, releasedPicos: '0', deferredForPendingWrites: pending };
     }
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -82,23 +85,24 @@ export class ReservationSweeper {
       );
       for (const item of page.Items ?? []) {
         const released = await this.release(item);
-        if (released > 0) {
-          result.windowsSwept += 1;
-          result.releasedMicros += released;
+        if (released > 0n) {
+          windowsSwept += 1;
+          releasedPicos += released;
         }
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    if (result.windowsSwept > 0) logger.warn('released reservations of requests that never settled', { ...result });
+    const result: SweepResult = { windowsSwept, releasedPicos: String(releasedPicos) };
+    if (windowsSwept > 0) logger.warn('released reservations of requests that never settled', { ...result });
     return result;
   }
 
   /** Releases one window's outstanding reservations; 0 if a settlement or another sweep got there first. */
-  private async release(item: Record<string, unknown>): Promise<number> {
+  private async release(item: Record<string, unknown>): Promise<bigint> {
     const [, teamId, windowStart] = /^RATE#(.+)#(\d+)$/.exec(String(item.pk)) ?? [];
-    if (!teamId || !windowStart) return 0;
-    const reserved = Number(item[WINDOW.reserved]);
-    const released = Number(item[WINDOW.released]);
+    if (!teamId || !windowStart) return 0n;
+    const reserved = picosOf(item[WINDOW.reserved]);
+    const released = picosOf(item[WINDOW.released]);
     const outstanding = reserved - released;
     const month = monthAt(Number(windowStart) * 1000);
     try {
@@ -127,14 +131,14 @@ export class ReservationSweeper {
             TableName: this.tables.usage,
             Key: itemKeys.monthAggregate(teamId, month),
             UpdateExpression: 'ADD #committed :release',
-            ExpressionAttributeNames: { '#committed': COMMITTED_MICROS },
+            ExpressionAttributeNames: { '#committed': COMMITTED_PICOS },
             ExpressionAttributeValues: { ':release': -outstanding },
           },
         },
       ]);
       return outstanding;
     } catch (error) {
-      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) return 0;
+      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) return 0n;
       throw error;
     }
   }

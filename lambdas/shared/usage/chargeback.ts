@@ -37,8 +37,9 @@ export function monthDays(month: string): { from: string; to: string } {
 
 /**
  * Builds the chargeback from each team's month of aggregates (never the ledger). Pure: every
- * figure is a sum of the same integer micro-dollars the ledger holds, so lines, team totals,
- * cost-center totals and the grand total all reconcile exactly.
+ * figure is a sum of the same exact pico-dollars the ledger holds, so lines, team totals,
+ * cost-center totals and the grand total all reconcile exactly, and nothing is rounded: the
+ * `cost_usd` column is the exact amount in decimal (see `formatPicos`).
  *
  * @example
  * const report = buildChargeback('2026-11', teams, usageByTeam);
@@ -111,7 +112,7 @@ const CSV_COLUMNS = [
   'output_tokens',
   'cache_read_tokens',
   'cache_write_tokens',
-  'cost_micros',
+  'cost_picos',
   'cost_usd',
 ] as const;
 

@@ -1,4 +1,5 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { picosOf } from '../cost/money';
 import { queryAll } from '../store/query-all';
 import { itemKeys } from '../store/schema';
 import { addTotals, emptyTotals, monthOf, type UsageTotals } from './record';
@@ -44,16 +45,21 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
+/** Orders bigints largest first, as a sort comparator. */
+function compareDescending(a: bigint, b: bigint): number {
+  return a === b ? 0 : a > b ? -1 : 1;
+}
+
 /** Teams read at once by {@link UsageReader.teamsUsage}: quick, without bursting the table. */
 const TEAMS_READ_AT_ONCE = 16;
 
 /** Where a team's month stands against its budget, from the month aggregate. */
 export interface MonthSpend {
   month: string;
-  /** Settled cost of the month. */
-  spentMicros: number;
-  /** Spent plus the reservations of requests still in flight. */
-  committedMicros: number;
+  /** Settled cost of the month (p$). */
+  spentPicos: bigint;
+  /** Spent plus the reservations of requests still in flight (p$). */
+  committedPicos: bigint;
   /** When this month's budget alerts went out, if they did. */
   softAlertSentAt?: string;
   exhaustedAlertSentAt?: string;
@@ -70,7 +76,7 @@ export class UsageReader {
    * A team's spend so far in a month (one read of the month aggregate).
    *
    * @example
-   * const { spentMicros } = await reader.monthSpend('payments', '2026-11');
+   * const { spentPicos } = await reader.monthSpend('payments', '2026-11');
    */
   async monthSpend(teamId: string, month: string): Promise<MonthSpend> {
     const { Item } = await this.db.send(
@@ -78,8 +84,8 @@ export class UsageReader {
     );
     return {
       month,
-      spentMicros: Number(Item?.costMicros ?? 0),
-      committedMicros: Number(Item?.committedMicros ?? 0),
+      spentPicos: picosOf(Item?.costPicos),
+      committedPicos: picosOf(Item?.committedPicos),
       softAlertSentAt: Item?.softAlertSentAt ? String(Item.softAlertSentAt) : undefined,
       exhaustedAlertSentAt: Item?.exhaustedAlertSentAt ? String(Item.exhaustedAlertSentAt) : undefined,
     };
@@ -125,7 +131,9 @@ export class UsageReader {
       from: fromDay,
       to: toDay,
       totals,
-      byModel: [...byModel.values()].sort((a, b) => b.costMicros - a.costMicros || a.model.localeCompare(b.model)),
+      byModel: [...byModel.values()].sort(
+        (a, b) => compareDescending(a.costPicos, b.costPicos) || a.model.localeCompare(b.model),
+      ),
       byDay: [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)),
     };
   }

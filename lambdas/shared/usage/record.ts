@@ -1,4 +1,5 @@
 import type { TokenUsage } from '../chat/types';
+import { picosOf } from '../cost/money';
 import type { CostBreakdown } from '../cost/pricing';
 
 /** One request in the ledger: who, what, how many tokens, what it cost. */
@@ -33,19 +34,22 @@ export interface UsageTotals {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  costMicros: number;
+  /** Exact cost in pico-dollars (see `cost/money.ts`). */
+  costPicos: bigint;
 }
 
-/** Names of the summed attributes, in one place for writers and readers. */
-export const TOTAL_FIELDS = [
+/** Names of the summed counts (requests and tokens: plain numbers). */
+const COUNT_FIELDS = [
   'requests',
   'errors',
   'inputTokens',
   'outputTokens',
   'cacheReadTokens',
   'cacheWriteTokens',
-  'costMicros',
 ] as const satisfies readonly (keyof UsageTotals)[];
+
+/** Names of the summed attributes, in one place for writers and readers. */
+export const TOTAL_FIELDS = [...COUNT_FIELDS, 'costPicos'] as const satisfies readonly (keyof UsageTotals)[];
 
 /** Totals of zero. */
 export function emptyTotals(): UsageTotals {
@@ -56,7 +60,7 @@ export function emptyTotals(): UsageTotals {
     outputTokens: 0,
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
-    costMicros: 0,
+    costPicos: 0n,
   };
 }
 
@@ -64,7 +68,7 @@ export function emptyTotals(): UsageTotals {
  * What one ledger record adds to every aggregate it belongs to.
  *
  * @example
- * totalsOf(record).costMicros === record.cost.totalMicros
+ * totalsOf(record).costPicos === record.cost.totalPicos
  */
 export function totalsOf(record: UsageRecord): UsageTotals {
   return {
@@ -74,13 +78,17 @@ export function totalsOf(record: UsageRecord): UsageTotals {
     outputTokens: record.usage.outputTokens,
     cacheReadTokens: record.usage.cacheReadTokens,
     cacheWriteTokens: record.usage.cacheWriteTokens,
-    costMicros: record.cost.totalMicros,
+    costPicos: record.cost.totalPicos,
   };
 }
 
-/** Adds `delta` into `target` in place and returns it. */
-export function addTotals(target: UsageTotals, delta: Partial<UsageTotals>): UsageTotals {
-  for (const field of TOTAL_FIELDS) target[field] += Number(delta[field] ?? 0);
+/**
+ * Adds `delta` into `target` in place and returns it. `delta` may be an aggregate item as
+ * DynamoDB returned it (cost a number, or a bigint past 2^53): the cost is summed as a bigint.
+ */
+export function addTotals(target: UsageTotals, delta: Partial<Record<keyof UsageTotals, unknown>>): UsageTotals {
+  for (const field of COUNT_FIELDS) target[field] += Number(delta[field] ?? 0);
+  target.costPicos += picosOf(delta.costPicos);
   return target;
 }
 

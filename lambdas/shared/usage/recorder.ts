@@ -28,7 +28,7 @@ async function applyItems(
  * reservation was already released by the sweeper.
  */
 export interface QuotaSettlement {
-  monthAggregateAdds: Record<string, number>;
+  monthAggregateAdds: Record<string, bigint>;
   items: TransactItem[];
   /** Used when the first attempt fails because the window was swept in the meantime. */
   ifSwept?: () => Omit<QuotaSettlement, 'ifSwept'>;
@@ -115,7 +115,7 @@ export class UsageRecorder {
     const month = monthOf(record.createdAt);
     const totals = totalsOf(record);
     const names: Record<string, string> = {};
-    const values: Record<string, number> = {};
+    const values: Record<string, number | bigint> = {};
     const adds = TOTAL_FIELDS.map((field, i) => {
       names[`#t${i}`] = field;
       values[`:t${i}`] = totals[field];

@@ -24,9 +24,13 @@ export const USAGE_REPLAY_QUEUE = {
 
 const transactItems = z.array(z.record(z.string(), z.unknown())).min(1).max(100);
 
-/** A queued write: versioned so a future format can be told apart. */
+/**
+ * A queued write: versioned so a future format can be told apart. Version 2 carries money as
+ * exact pico-dollar bigints (see `encodeQueuedWrite`); version 1 (micro-dollars) is not applied,
+ * since its attributes are no longer the aggregates'. Upgrade with an empty replay queue.
+ */
 const messageSchema = z.strictObject({
-  v: z.literal(1),
+  v: z.literal(2),
   write: z.strictObject({
     requestId: z.string().min(1).max(256),
     teamId: z.string().min(1).max(256),
@@ -35,14 +39,29 @@ const messageSchema = z.strictObject({
   }),
 });
 
+/** How a bigint travels in JSON, which has no integers beyond 2^53: a tagged string of digits. */
+const BIGINT_TAG = '$bigint';
+
+function bigintsTagged(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? { [BIGINT_TAG]: value.toString() } : value;
+}
+
+function bigintsRestored(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  const digits = (value as Record<string, unknown>)[BIGINT_TAG];
+  return keys.length === 1 && typeof digits === 'string' && /^-?\d{1,40}$/.test(digits) ? BigInt(digits) : value;
+}
+
 /**
- * A write as the queue carries it.
+ * A write as the queue carries it: JSON, with its bigints (costs in pico-dollars) tagged so they
+ * come back as the same bigints.
  *
  * @example
  * await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: encodeQueuedWrite(write) }));
  */
 export function encodeQueuedWrite(write: UsageWrite): string {
-  return JSON.stringify({ v: 1, write });
+  return JSON.stringify({ v: 2, write }, bigintsTagged);
 }
 
 /**
@@ -53,6 +72,6 @@ export function encodeQueuedWrite(write: UsageWrite): string {
  * const write = decodeQueuedWrite(record.body);
  */
 export function decodeQueuedWrite(body: string): UsageWrite {
-  const parsed = messageSchema.parse(JSON.parse(body));
+  const parsed = messageSchema.parse(JSON.parse(body, bigintsRestored));
   return parsed.write as UsageWrite;
 }

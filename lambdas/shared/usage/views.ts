@@ -1,8 +1,11 @@
-import { formatMicros } from '../cost/money';
+import { formatPicos, microsToPicos } from '../cost/money';
 import type { MonthSpend, TeamUsageReport } from './reader';
 import type { UsageTotals } from './record';
 
-/** Usage totals as the HTTP API shows them: snake_case, money both exact (µ$) and as USD text. */
+/**
+ * Usage totals as the HTTP API shows them: snake_case, money as exact pico-dollars (a string of
+ * digits: sums pass 2^53, past what a JSON number keeps exactly) and as exact USD text.
+ */
 export function totalsView(totals: UsageTotals) {
   return {
     requests: totals.requests,
@@ -11,8 +14,8 @@ export function totalsView(totals: UsageTotals) {
     output_tokens: totals.outputTokens,
     cache_read_tokens: totals.cacheReadTokens,
     cache_write_tokens: totals.cacheWriteTokens,
-    cost_micros: totals.costMicros,
-    cost_usd: formatMicros(totals.costMicros),
+    cost_picos: String(totals.costPicos),
+    cost_usd: formatPicos(totals.costPicos),
   };
 }
 
@@ -22,16 +25,18 @@ export function totalsView(totals: UsageTotals) {
  */
 export function budgetView(spend: MonthSpend, budget: { monthlyBudgetMicros?: number; softAlertPercent: number }) {
   if (budget.monthlyBudgetMicros === undefined) return null;
-  const remaining = Math.max(0, budget.monthlyBudgetMicros - spend.committedMicros);
+  const monthly = microsToPicos(budget.monthlyBudgetMicros);
+  const atLeastZero = (picos: bigint) => (picos > 0n ? picos : 0n);
+  const remaining = atLeastZero(monthly - spend.committedPicos);
   return {
     month: spend.month,
-    monthly_budget_usd: formatMicros(budget.monthlyBudgetMicros),
-    spent_usd: formatMicros(spend.spentMicros),
-    spent_micros: spend.spentMicros,
-    reserved_micros: Math.max(0, spend.committedMicros - spend.spentMicros),
-    remaining_usd: formatMicros(remaining),
-    remaining_micros: remaining,
-    used_percent: Math.floor((spend.spentMicros * 100) / Math.max(1, budget.monthlyBudgetMicros)),
+    monthly_budget_usd: formatPicos(monthly),
+    spent_usd: formatPicos(spend.spentPicos),
+    spent_picos: String(spend.spentPicos),
+    reserved_picos: String(atLeastZero(spend.committedPicos - spend.spentPicos)),
+    remaining_usd: formatPicos(remaining),
+    remaining_picos: String(remaining),
+    used_percent: Number((spend.spentPicos * 100n) / (monthly > 0n ? monthly : 1n)),
     soft_alert_percent: budget.softAlertPercent,
   };
 }

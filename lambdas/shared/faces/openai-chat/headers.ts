@@ -37,7 +37,7 @@ export function routedFacts(
   requestId: string,
   caller: AuthenticatedCaller,
   facts: RoutingFacts,
-): Omit<GatewayFacts, 'costMicros' | 'latencyMs' | 'policy'> {
+): Omit<GatewayFacts, 'costPicos' | 'latencyMs' | 'policy'> {
   return {
     requestId,
     teamId: caller.team.teamId,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ModelEntry } from '../../catalog/schema';
-import { formatMicros } from '../../cost/money';
+import { formatMicros, formatPicos } from '../../cost/money';
 import type { PolicyDecision } from '../../policy/engine';
 import type { ChatCompletion, TokenUsage } from '../../chat/types';
 
@@ -17,7 +17,8 @@ export interface GatewayFacts {
   attempts: number;
   /** What the policy decided about the request and its answer. */
   policy: PolicyDecision;
-  costMicros: number;
+  /** Exact cost in pico-dollars. */
+  costPicos: bigint;
   latencyMs: number;
 }
 
@@ -56,8 +57,8 @@ export function gatewayField(facts: GatewayFacts) {
     upstream_model: facts.upstreamModel,
     attempts: facts.attempts,
     policy: { decision: facts.policy.action, rule_ids: facts.policy.ruleIds },
-    cost_micros: facts.costMicros,
-    cost_usd: formatMicros(facts.costMicros),
+    cost_picos: String(facts.costPicos),
+    cost_usd: formatPicos(facts.costPicos),
     latency_ms: facts.latencyMs,
   };
 }

@@ -10,7 +10,7 @@ export interface ChunkEncoderOptions {
   /** `stream_options.include_usage`: end with a usage chunk, as OpenAI does. */
   includeUsage: boolean;
   /** The gateway facts known when the stream starts; cost and latency are added at the end. */
-  facts: Omit<GatewayFacts, 'costMicros' | 'latencyMs' | 'policy'>;
+  facts: Omit<GatewayFacts, 'costPicos' | 'latencyMs' | 'policy'>;
 }
 
 /** One server-sent event line pair, as OpenAI frames them. */
@@ -89,7 +89,7 @@ export function createChunkEncoder(options: ChunkEncoderOptions): (event: Served
               usage: openAiUsage(event.usage),
               gateway: gatewayField({
                 ...options.facts,
-                costMicros: event.cost.totalMicros,
+                costPicos: event.cost.totalPicos,
                 latencyMs: event.latencyMs,
                 policy: event.policy,
               }),
