@@ -1,5 +1,7 @@
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { picosOf } from '../../lambdas/shared/cost/money';
 import type { CostBreakdown } from '../../lambdas/shared/cost/pricing';
+import { BUDGET_LEASE_ATTRIBUTES } from '../../lambdas/shared/quota/quota-service';
 
 /**
  * A ledger entry's cost as read back from DynamoDB (numbers while they are safe integers) in the
@@ -16,4 +18,30 @@ export function exactCost(cost: Record<keyof CostBreakdown, unknown>): CostBreak
     cacheWritePicos: picosOf(cost.cacheWritePicos),
     totalPicos: picosOf(cost.totalPicos),
   };
+}
+
+/**
+ * What a team's open budget leases still hold (taken and not consumed by a settled request): the
+ * part of the budget's committed amount that is not spend.
+ *
+ * @example
+ * expect(usage.body.budget.reserved_picos).toBe(String(await leaseHoldings(db, tables.counters, team)));
+ */
+export async function leaseHoldings(
+  db: DynamoDBDocumentClient,
+  countersTable: string,
+  teamId: string,
+): Promise<bigint> {
+  const { Items = [] } = await db.send(
+    new ScanCommand({
+      TableName: countersTable,
+      FilterExpression: 'begins_with(pk, :leases)',
+      ExpressionAttributeValues: { ':leases': `LEASE#${teamId}#` },
+    }),
+  );
+  const L = BUDGET_LEASE_ATTRIBUTES;
+  return Items.filter((lease) => lease[L.returned] === undefined && lease[L.swept] === undefined).reduce(
+    (total, lease) => total + picosOf(lease[L.amount]) - picosOf(lease[L.consumed]),
+    0n,
+  );
 }

@@ -1,5 +1,6 @@
 import type { GuardrailChecker } from '../../lambdas/shared/policy/guardrail';
 import { testConfig } from '../helpers/config';
+import { leaseHoldings } from '../helpers/money';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
 
 /**
@@ -18,10 +19,10 @@ describe('hot path order: local policy, admission, then the billed guardrail', (
     },
   };
 
-  // The rate-limit cases count within one minute: the clock starts 30 s into a minute, and this
-  // file takes far less than 30 s, so no case can straddle a window boundary.
-  const startedAt = Date.now();
-  const now = () => Date.UTC(2026, 10, 29, 12, 0, 30) + (Date.now() - startedAt);
+  // The rate-limit cases count within one minute: the clock starts a second into a minute once
+  // the gateway is up, and the cases take far less than 59 s, so none can straddle a window boundary.
+  let startedAt = Date.now();
+  const now = () => Date.UTC(2026, 10, 29, 12, 0, 1) + (Date.now() - startedAt);
 
   beforeAll(async () => {
     gw = await createTestGateway({
@@ -39,6 +40,7 @@ describe('hot path order: local policy, admission, then the billed guardrail', (
       },
       guardrails,
     });
+    startedAt = Date.now();
   });
   afterAll(() => gw.destroy());
 
@@ -83,14 +85,18 @@ describe('hot path order: local policy, admission, then the billed guardrail', (
     const blocked = await chat(plaintext, 'tell me about the forbidden topic');
     expect(blocked.status).toBe(400);
     expect(blocked.body.error.code).toBe('content_policy_violation');
-    // Both requests of the limit are still there, and nothing is reserved.
+    // Both requests of the limit are still there, and nothing is reserved beyond what the
+    // instance's budget lease holds for its next requests.
     const first = await chat(plaintext, 'allowed one');
     expect(first.status).toBe(200);
     expect(first.headers['x-ratelimit-remaining-requests']).toBe('1');
     expect((await chat(plaintext, 'allowed two')).status).toBe(200);
     const usage = await gw.call('GET', '/v1/usage?days=1', { key: plaintext });
     expect(usage.body.totals.requests).toBe(2);
-    expect(usage.body.budget.reserved_picos).toBe('0');
+    const held = await leaseHoldings(gw.store.db, gw.store.tables.counters, team.teamId);
+    expect(usage.body.budget.reserved_picos).toBe(String(held));
+    // The blocked request's reservation went back: the budget holds the two answers' cost and the lease, no more.
+    expect(BigInt(usage.body.budget.remaining_picos)).toBe(10n ** 12n - BigInt(usage.body.budget.spent_picos) - held);
     const audit = await gw.call('GET', '/v1/audit?decision=block', { key: plaintext });
     expect(audit.body.data).toHaveLength(1);
     expect(audit.body.data[0].rule_ids).toEqual(['guardrail:gr-test']);

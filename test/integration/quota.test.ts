@@ -48,15 +48,19 @@ async function outcomes(promises: Promise<unknown>[]) {
   };
 }
 
-/** Records a request's usage and settles its admission, as the chat service does; returns its cost. */
+/**
+ * Records a request's usage and settles its admission, as the exchange does; returns its cost.
+ * Unless told otherwise, the request used its whole token bound (`outputTokens` of it as output).
+ */
 async function settleIn(
   store: TestStore,
   quota: QuotaService,
   admission: Admission,
   outputTokens: number,
+  inputTokens = Math.max(0, admission.request.reservedTokens - outputTokens),
 ): Promise<bigint> {
   const usage = {
-    inputTokens: admission.request.reservedTokens,
+    inputTokens,
     outputTokens,
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
@@ -86,10 +90,11 @@ async function settleIn(
     createdAt: new Date(admission.request.receivedAt).toISOString(),
   };
   const tokens = usage.inputTokens + outputTokens;
-  await new UsageRecorder(store.db, store.tables.usage).record(record, {
-    ...quota.settlement(admission, tokens, cost.totalPicos),
-    ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalPicos),
+  const result = await new UsageRecorder(store.db, store.tables.usage).record(record, {
+    ...quota.settlement(admission, cost.totalPicos),
+    ifSwept: () => quota.lateSettlement(admission, cost.totalPicos),
   });
+  await quota.settled(admission, tokens, cost.totalPicos, result === 'recorded');
   return cost.totalPicos;
 }
 
@@ -123,7 +128,8 @@ describe('quota admission and settlement in DynamoDB Local', () => {
     return totals || budget ? { ...totals, ...budget } : undefined;
   };
 
-  const settle = (admission: Admission, outputTokens: number) => settleIn(store, quota, admission, outputTokens);
+  const settle = (admission: Admission, outputTokens: number, inputTokens?: number) =>
+    settleIn(store, quota, admission, outputTokens, inputTokens);
 
   describe('requests per minute', () => {
     it('admits exactly 5 of 20 concurrent requests against a key limit of 5', async () => {
@@ -147,12 +153,15 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       expect(result).toMatchObject({ admitted: 10, rateLimited: 40 });
     });
 
-    it('counts refused requests nowhere', async () => {
+    it('counts refused requests nowhere, and keys without limits of their own not at all', async () => {
       const limits = { teamRequestsPerMinute: 3, teamTokensPerMinute: 1_000_000 };
       await outcomes(
         Array.from({ length: 10 }, () => quota.admit(request({ teamId: 'rpm-c', limits, reservedTokens: 7 }))),
       );
-      expect(await windowItem('rpm-c')).toMatchObject({ teamRequests: 3, 'key_key-1_requests': 3, teamTokens: 21 });
+      const window = await windowItem('rpm-c');
+      expect(window).toMatchObject({ teamRequests: 3 });
+      expect(window!['teamTokens']).toBeGreaterThanOrEqual(21); // token blocks grow with use
+      expect(Object.keys(window!).filter((name) => name.startsWith('key_'))).toEqual([]);
     });
 
     it('keeps keys of one team apart and applies the tighter limit', async () => {
@@ -200,12 +209,20 @@ describe('quota admission and settlement in DynamoDB Local', () => {
   describe('tokens per minute', () => {
     const limits = { teamRequestsPerMinute: 100, teamTokensPerMinute: 100 };
 
-    it('counts actual tokens after the response and refuses new requests once the window is spent', async () => {
-      const first = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 20 }));
-      await settle(first, 50); // 70 tokens used
-      const second = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 20 }));
-      await settle(second, 40); // 130: the window is spent
-      expect(await windowItem('tpm-a')).toMatchObject({ teamTokens: 130 });
+    it('counts each request’s token bound until the window resets, reusing what it did not use in the same instance', async () => {
+      const first = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 60 }));
+      await settle(first, 50); // all 60 used
+      const second = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 40 }));
+      await settle(second, 5, 10); // 15 of 40 used: 25 back to this instance
+      expect(await windowItem('tpm-a')).toMatchObject({ teamTokens: 100 });
+      // Another instance finds the window leased to the end...
+      const other = new QuotaService(store.db, store.tables, { now: () => now });
+      await expect(other.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 1 }))).rejects.toBeInstanceOf(
+        RateLimitExceededError,
+      );
+      // ...while this one admits from the 25 it got back, and no more.
+      const third = await quota.admit(request({ teamId: 'tpm-a', limits, reservedTokens: 25 }));
+      await settle(third, 15, 10);
       const refused = (await quota
         .admit(request({ teamId: 'tpm-a', limits, reservedTokens: 1 }))
         .catch((e: unknown) => e)) as RateLimitExceededError;
@@ -262,15 +279,16 @@ describe('quota admission and settlement in DynamoDB Local', () => {
         18,
       );
       expect(await monthItem('bud-a')).toMatchObject({ committedPicos: p(8_000) });
-      // Each actually costs $0.003 (3 output tokens at $1000/MTok): reservations shrink to the actual cost.
+      // Each actually costs $0.003 (3 output tokens at $1000/MTok): each lease, too small to admit
+      // such a request again, is returned as soon as its request settles, with its unused $0.001.
       for (const admission of admitted) await settle(admission, 3);
       expect(await monthItem('bud-a')).toMatchObject({ committedPicos: p(6_000), costPicos: p(6_000) });
-      // Refused requests left no trace in the rate window either.
-      expect(await windowItem('bud-a')).toMatchObject({
-        teamRequests: 2,
-        reservedPicos: p(8_000),
-        releasedPicos: p(8_000),
-      });
+      // Rate slots leased alongside (in the same round trip) stay with this instance for its next
+      // requests: no new lease of the window for the next 18.
+      const leased = (await windowItem('bud-a'))!['teamRequests'];
+      expect(leased).toBeLessThanOrEqual(20);
+      for (let i = 0; i < 18; i++) await quota.admit(request({ teamId: 'bud-a' }));
+      expect(await windowItem('bud-a')).toMatchObject({ teamRequests: leased });
     });
 
     it('refuses with insufficient_quota, do-not-retry, once too little is left', async () => {
@@ -290,19 +308,29 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       expect(await monthItem('bud-c')).toBeUndefined();
     });
 
-    it('gives the reservation back when the rate limit refuses, and the rate slot when the budget does', async () => {
+    it('keeps what a refused request leased for the next one: the reservation when the rate limit refuses, the rate slot when the budget does', async () => {
       const limits = { teamRequestsPerMinute: 1, teamTokensPerMinute: 1_000_000 };
       await quota.admit(request({ teamId: 'bud-d', limits, budget: budget(1_000) }));
       await expect(quota.admit(request({ teamId: 'bud-d', limits, budget: budget(1_000) }))).rejects.toBeInstanceOf(
         RateLimitExceededError,
       );
-      expect(await monthItem('bud-d')).toMatchObject({ committedPicos: p(1_000) });
+      expect(await monthItem('bud-d')).toMatchObject({ committedPicos: p(2_000) });
+      // Next minute: admitted from the reservation the refused request left with this instance.
+      now = NEXT_MINUTE;
+      await quota.admit(request({ teamId: 'bud-d', limits, budget: budget(1_000), receivedAt: now }));
+      expect(await monthItem('bud-d')).toMatchObject({ committedPicos: p(2_000) });
 
-      await quota.admit(request({ teamId: 'bud-e', budget: budget(10_000) }));
-      await expect(quota.admit(request({ teamId: 'bud-e', budget: budget(1) }))).rejects.toBeInstanceOf(
+      const tight = { teamRequestsPerMinute: 2, teamTokensPerMinute: 1_000_000 };
+      now = T0;
+      await quota.admit(request({ teamId: 'bud-e', limits: tight, budget: budget(10_000) }));
+      await expect(quota.admit(request({ teamId: 'bud-e', limits: tight, budget: budget(1) }))).rejects.toBeInstanceOf(
         BudgetExhaustedError,
       );
-      expect(await windowItem('bud-e')).toMatchObject({ teamRequests: 1, reservedPicos: p(10_000) });
+      // The rate slot the refused request took stays with this instance: a request without a
+      // budget check (a budget raised meanwhile, say) gets it with no new lease of the window.
+      expect(await windowItem('bud-e')).toMatchObject({ teamRequests: 2 });
+      await quota.admit(request({ teamId: 'bud-e', limits: tight }));
+      expect(await windowItem('bud-e')).toMatchObject({ teamRequests: 2 });
     });
 
     it('releases the reservations of requests that crashed before settling', async () => {
@@ -322,10 +350,10 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       );
 
       now = T0 + 5 * 60_000; // too early: the request might still be running
-      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedPicos: '0' });
+      expect(await sweeper.sweep()).toEqual({ leasesSwept: 0, releasedPicos: '0' });
       now = T0 + 25 * 60_000;
-      expect(await sweeper.sweep()).toEqual({ windowsSwept: 1, releasedPicos: String(p(10_000)) });
-      expect(await sweeper.sweep()).toEqual({ windowsSwept: 0, releasedPicos: '0' });
+      expect(await sweeper.sweep()).toEqual({ leasesSwept: 1, releasedPicos: String(p(10_000)) });
+      expect(await sweeper.sweep()).toEqual({ leasesSwept: 0, releasedPicos: '0' });
       expect(await monthItem('bud-f')).toMatchObject({ committedPicos: p(0) });
       await expect(
         quota.admit(request({ teamId: 'bud-f', budget: budget(1), receivedAt: now })),
@@ -352,26 +380,24 @@ describe('quota admission and settlement in DynamoDB Local', () => {
             now: () => now,
           }),
       );
-      // 7_000 µ$ reserved: 70%, no alert yet.
-      const first = await alerting[0]!.admit(request({ teamId: 'bud-h', budget: budget(7_000) }));
-      expect(publisher.events).toEqual([]);
-      await settle(first, 8); // 8_000 µ$ spent: 80% of the budget committed
+      const first = await alerting[0]!.admit(request({ teamId: 'bud-h', budget: budget(9_000) }));
+      expect(publisher.events).toEqual([]); // checked once the request that took the lease settles
+      await settleIn(store, alerting[0]!, first, 8); // 8_000 µ$ spent, the rest returned: 80% committed
       await Promise.all(alerting.map((q) => q.admit(request({ teamId: 'bud-h', budget: budget(100) }))));
       expect(publisher.events).toEqual([
         {
           kind: 'soft_threshold',
           teamId: 'bud-h',
           month: MONTH,
-          committedUsd: expect.stringMatching(/^0\.008[1-3]00$/), // 8_000 µ$ spent plus the 100 µ$ reservations seen
+          committedUsd: '0.008000',
           budgetUsd: '0.010000',
           softAlertPercent: 80,
         },
       ]);
-      const second = await alerting[1]!.admit(request({ teamId: 'bud-h', budget: budget(1_000) }));
-      await settle(second, 2); // 10_000 µ$: exhausted
-      await Promise.all(
-        alerting.map((q) => q.admit(request({ teamId: 'bud-h', budget: budget(100) })).catch(() => undefined)),
-      );
+      // The instances lease what is left; the first request refused for want of budget announces it.
+      for (let i = 0; i < 60; i++) {
+        await alerting[i % 3]!.admit(request({ teamId: 'bud-h', budget: budget(100) })).catch(() => undefined);
+      }
       expect(publisher.events.map((e) => e.kind)).toEqual(['soft_threshold', 'exhausted']);
     });
   });

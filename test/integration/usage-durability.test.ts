@@ -6,7 +6,8 @@ import { createGatewayHandler, createGatewayStreamHandler, gatewayDependencies }
 import { createReplayHandler, replayDependencies } from '../../lambdas/replay/handler';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
-import { RATE_WINDOW_ATTRIBUTES } from '../../lambdas/shared/quota/quota-service';
+import { BUDGET_LEASE_ATTRIBUTES } from '../../lambdas/shared/quota/quota-service';
+import { leaseHoldings } from '../helpers/money';
 import { ReservationSweeper } from '../../lambdas/shared/quota/reservation-sweeper';
 import { matchRoute } from '../../lambdas/shared/http/routes';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
@@ -277,30 +278,38 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
       expect(Number(month[field])).toBe(sum(pick));
       expect(days.reduce((total, item) => total + Number(item[field]), 0)).toBe(sum(pick));
     }
-    // No reservation left: spend plus reservations is spend alone; every window released what it reserved.
+    // Committed is spend plus what open leases hold, to the pico-dollar: replays added to leases, never to spend twice.
     const { Item: budget } = await store.db.send(
       new GetCommand({
         TableName: store.tables.usage,
         Key: itemKeys.monthBudget(teamId, new Date().toISOString().slice(0, 7)),
       }),
     );
-    expect(Number(budget?.committedPicos)).toBe(Number(month.costPicos));
-    const { Items: windows = [] } = await store.db.send(
+    const held = await leaseHoldings(store.db, store.tables.counters, teamId);
+    expect(BigInt(budget?.committedPicos)).toBe(BigInt(month.costPicos) + held);
+    const { Items: leases = [] } = await store.db.send(
       new ScanCommand({
         TableName: store.tables.counters,
         FilterExpression: 'begins_with(pk, :team)',
-        ExpressionAttributeValues: { ':team': `RATE#${teamId}#` },
+        ExpressionAttributeValues: { ':team': `LEASE#${teamId}#` },
       }),
     );
-    expect(windows.length).toBeGreaterThan(0);
-    for (const window of windows) {
-      expect(Number(window[RATE_WINDOW_ATTRIBUTES.released])).toBe(Number(window[RATE_WINDOW_ATTRIBUTES.reserved]));
-      // None released early: the sweeper never touched a window.
-      expect(window[RATE_WINDOW_ATTRIBUTES.swept]).toBeUndefined();
-    }
-    // And a sweep now finds nothing to release.
+    expect(leases.length).toBeGreaterThan(0);
+    // Every lease consumed what its requests cost, and none was returned early: the sweeper never touched one.
+    const consumed = leases.reduce((total, lease) => total + Number(lease[BUDGET_LEASE_ATTRIBUTES.consumed]), 0);
+    expect(consumed).toBe(Number(month.costPicos));
+    for (const lease of leases) expect(lease[BUDGET_LEASE_ATTRIBUTES.swept]).toBeUndefined();
+    // A sweep past every cut-off returns exactly what the open leases held, and then the
+    // budget's committed amount is the spend, to the pico-dollar.
     const after = await new ReservationSweeper(store.db, store.tables, () => Date.now() + 3_600_000, spool).sweep();
-    expect(after).toEqual({ windowsSwept: 0, releasedPicos: '0' });
+    expect(after.releasedPicos).toBe(String(held));
+    const { Item: swept } = await store.db.send(
+      new GetCommand({
+        TableName: store.tables.usage,
+        Key: itemKeys.monthBudget(teamId, new Date().toISOString().slice(0, 7)),
+      }),
+    );
+    expect(BigInt(swept?.committedPicos)).toBe(BigInt(month.costPicos));
     console.info(
       `usage durability: ${answered.size} requests, ${spooled} writes via the replay queue\n  ${figures.join('\n  ')}`,
     );

@@ -113,15 +113,18 @@ export class ExchangeRecording {
     const tokens = totalTokens(ending.usage);
     const quota = this.deps.quota;
     const settlement: QuotaSettlement | undefined = admission && {
-      ...quota.settlement(admission, tokens, cost.totalPicos),
-      ifSwept: () => quota.lateSettlement(admission, tokens, cost.totalPicos),
+      ...quota.settlement(admission, cost.totalPicos),
+      ifSwept: () => quota.lateSettlement(admission, cost.totalPicos),
     };
     const write = this.deps.usage.prepare(usageRecordOf({ ...outcome, route, usage: ending.usage, cost }), settlement, [
       this.deps.audit.entryItem(auditRecordOf(outcome)),
     ]);
     const recorded = (async () => {
-      await this.deps.usage.record(write, context.invocationDeadline);
+      const result = await this.deps.usage.record(write, context.invocationDeadline);
       this.observe(outcome);
+      // The instance's leases take back what the request did not use (no I/O unless a lease is done).
+      const landed = result === 'recorded' || result === 'already_recorded';
+      if (admission) await quota.settled(admission, tokens, cost.totalPicos, landed);
     })();
     return { outcome, recorded };
   }

@@ -58,7 +58,9 @@ export class BudgetAlerts {
   ) {}
 
   /**
-   * Publishes the alerts that `committed` calls for and that have not been sent yet. The request path
+   * Publishes the alerts that `committed` calls for and that have not been sent yet; `refused`
+   * (a request was just refused for want of budget) announces the budget exhausted even when
+   * leases parked in other instances keep the committed amount below it. The request path
    * passes the budget's committed amount (spend plus the reservations of requests in flight, what
    * admission compares with the budget); the maintenance run passes settled spend.
    *
@@ -71,11 +73,12 @@ export class BudgetAlerts {
     committed: bigint,
     sent: SentAlerts,
     budget: { budgetPicos: bigint; softAlertPercent: number },
+    refused = false,
   ): Promise<void> {
     const due: BudgetAlertKind[] = [];
     if (committed * 100n >= budget.budgetPicos * BigInt(budget.softAlertPercent) && !sent.softAlertSentAt)
       due.push('soft_threshold');
-    if (committed >= budget.budgetPicos && !sent.exhaustedAlertSentAt) due.push('exhausted');
+    if ((refused || committed >= budget.budgetPicos) && !sent.exhaustedAlertSentAt) due.push('exhausted');
     for (const kind of due) {
       if (!(await this.claim(teamId, month, kind))) continue;
       const event: BudgetAlertEvent = {

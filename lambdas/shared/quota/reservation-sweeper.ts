@@ -3,24 +3,24 @@ import { picosOf } from '../cost/money';
 import { logger } from '../observability/logger';
 import { TransactionCancelledError, transactWrite } from '../store/transactions';
 import { itemKeys } from '../store/schema';
-import { COMMITTED_PICOS, RATE_WINDOW_ATTRIBUTES as WINDOW } from './quota-service';
-import { RATE_WINDOW_SECONDS } from './rate-window';
-import { monthAt } from '../time/calendar';
+import { BUDGET_LEASE_ADMIT_MS } from './leases';
+import { BUDGET_LEASE_ATTRIBUTES as LEASE, COMMITTED_PICOS } from './quota-service';
 
 /**
- * How long after its window ends a reservation may still be settled. A gateway Lambda runs at
- * most 15 minutes; five more cover clock skew. Whatever is still reserved after that belongs to
- * a request that crashed (or timed out) before it could settle.
+ * How long after a budget lease stops admitting its requests may still settle. A gateway Lambda
+ * runs at most 15 minutes; five more cover clock skew. Whatever a lease still holds after that
+ * belongs to an instance that went away (or requests that crashed) before it could return it.
  */
 export const RESERVATION_LIFETIME_SECONDS = 20 * 60;
 
-/** The window was not swept and nothing settled since the scan read it. */
-const unchangedSinceScan = 'attribute_not_exists(#swept) AND #reserved = :reserved AND #released = :released';
+/** The lease is still open and nothing settled against it since the scan read it. */
+const unchangedSinceScan = 'attribute_not_exists(#returned) AND attribute_not_exists(#swept) AND #consumed = :consumed';
 
 /** What one sweep did. */
 export interface SweepResult {
-  windowsSwept: number;
-  /** Pico-dollars given back, as a string of digits (a sum can pass 2^53). */
+  /** Budget leases returned. */
+  leasesSwept: number;
+  /** Pico-dollars given back to budgets, as a string of digits (a sum can pass 2^53). */
   releasedPicos: string;
   /** Usage writes still on the replay queue: while there are any, nothing is released. */
   deferredForPendingWrites?: number;
@@ -32,18 +32,18 @@ export interface PendingWrites {
 }
 
 /**
- * Releases the budget reservations of requests that never settled. Each rate window item
- * counts the pico-dollars reserved by the requests it admitted and those their settlements
- * released; once a window is older than {@link RESERVATION_LIFETIME_SECONDS}, any difference is
- * given back to the team's month, in one transaction that also marks the window swept (a late
- * settlement then skips its own release). The counters table only holds the last hour of
- * windows, so the scan stays small.
+ * Returns the budget leases their instances did not return: a Lambda environment that is shut
+ * down, or whose last requests crashed, keeps what it leased. Each lease item holds what it took
+ * and what its settled requests cost; once a lease is older than its admitting minute plus
+ * {@link RESERVATION_LIFETIME_SECONDS}, the difference goes back to the team's month budget, in
+ * one transaction that also marks the lease swept (a late settlement then commits its cost to the
+ * budget directly). The counters table only holds leases of the last day, so the scan stays small.
  *
  * A request whose usage write is waiting on the replay queue (DynamoDB refused it in time) has
  * not crashed: its settlement will come. So nothing is swept while the queue holds writes. The
  * queue's counts are approximate for about a minute after a change, and a write reaches it at
- * most 15 minutes after its request was admitted, well inside the 20-minute lifetime, so a
- * queued write is always counted by the time its reservation could be swept.
+ * most 15 minutes after its request was admitted, well inside the lifetime, so a queued write is
+ * always counted by the time its lease could be swept.
  */
 export class ReservationSweeper {
   constructor(
@@ -54,76 +54,68 @@ export class ReservationSweeper {
   ) {}
 
   /**
-   * Sweeps every window past the cut-off that still holds reservations.
+   * Sweeps every lease past the cut-off that was not returned.
    *
    * @example
-   * const { windowsSwept } = await sweeper.sweep(); // every few minutes
+   * const { leasesSwept } = await sweeper.sweep(); // every few minutes
    */
   async sweep(): Promise<SweepResult> {
-    const cutoff = Math.floor(this.now() / 1000) - RATE_WINDOW_SECONDS - RESERVATION_LIFETIME_SECONDS;
-    let windowsSwept = 0;
-    let releasedPicos = 0n;
+    const cutoff = Math.floor((this.now() - BUDGET_LEASE_ADMIT_MS) / 1000) - RESERVATION_LIFETIME_SECONDS;
     const pending = (await this.pendingWrites?.pending()) ?? 0;
     if (pending > 0) {
       logger.info('sweep deferred: usage writes still wait on the replay queue', { pending });
-      return { windowsSwept, releasedPicos: '0', deferredForPendingWrites: pending };
+      return { leasesSwept: 0, releasedPicos: '0', deferredForPendingWrites: pending };
     }
+    let leasesSwept = 0;
+    let releasedPicos = 0n;
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(
         new ScanCommand({
           TableName: this.tables.counters,
-          FilterExpression: 'windowStart < :cutoff AND #reserved > #released AND attribute_not_exists(#swept)',
-          ExpressionAttributeNames: {
-            '#reserved': WINDOW.reserved,
-            '#released': WINDOW.released,
-            '#swept': WINDOW.swept,
-          },
-          ExpressionAttributeValues: { ':cutoff': cutoff },
+          FilterExpression:
+            'begins_with(pk, :lease) AND #takenAt < :cutoff AND attribute_not_exists(#returned) AND attribute_not_exists(#swept)',
+          ExpressionAttributeNames: { '#takenAt': LEASE.takenAt, '#returned': LEASE.returned, '#swept': LEASE.swept },
+          ExpressionAttributeValues: { ':cutoff': cutoff, ':lease': 'LEASE#' },
           ExclusiveStartKey: startKey,
         }),
       );
       for (const item of page.Items ?? []) {
         const released = await this.release(item);
-        if (released > 0n) {
-          windowsSwept += 1;
+        if (released !== undefined) {
+          leasesSwept += 1;
           releasedPicos += released;
         }
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    const result: SweepResult = { windowsSwept, releasedPicos: String(releasedPicos) };
-    if (windowsSwept > 0) logger.warn('released reservations of requests that never settled', { ...result });
+    const result: SweepResult = { leasesSwept, releasedPicos: String(releasedPicos) };
+    if (leasesSwept > 0) logger.warn('returned budget leases their instances did not return', { ...result });
     return result;
   }
 
-  /** Releases one window's outstanding reservations; 0 if a settlement or another sweep got there first. */
-  private async release(item: Record<string, unknown>): Promise<bigint> {
-    const [, teamId, windowStart] = /^RATE#(.+)#(\d+)$/.exec(String(item.pk)) ?? [];
-    if (!teamId || !windowStart) return 0n;
-    const reserved = picosOf(item[WINDOW.reserved]);
-    const released = picosOf(item[WINDOW.released]);
-    const outstanding = reserved - released;
-    const month = monthAt(Number(windowStart) * 1000);
+  /** Returns one lease's unused amount; undefined if its instance, a settlement or another sweep got there first. */
+  private async release(item: Record<string, unknown>): Promise<bigint | undefined> {
+    const teamId = String(item.teamId);
+    const month = String(item.month);
+    const amount = picosOf(item[LEASE.amount]);
+    const consumed = picosOf(item[LEASE.consumed]);
+    const unused = amount - consumed;
     try {
       await transactWrite(this.db, [
         {
           Update: {
             TableName: this.tables.counters,
-            Key: itemKeys.rateWindow(teamId, Number(windowStart)),
+            Key: { pk: item.pk },
             UpdateExpression: 'SET #swept = :now',
             // Only if nothing settled since the scan read the item.
             ConditionExpression: unchangedSinceScan,
             ExpressionAttributeNames: {
-              '#swept': WINDOW.swept,
-              '#reserved': WINDOW.reserved,
-              '#released': WINDOW.released,
+              '#swept': LEASE.swept,
+              '#returned': LEASE.returned,
+              '#consumed': LEASE.consumed,
             },
-            ExpressionAttributeValues: {
-              ':now': new Date(this.now()).toISOString(),
-              ':reserved': reserved,
-              ':released': released,
-            },
+            ExpressionAttributeValues: { ':now': new Date(this.now()).toISOString(), ':consumed': consumed },
           },
         },
         {
@@ -132,13 +124,13 @@ export class ReservationSweeper {
             Key: itemKeys.monthBudget(teamId, month),
             UpdateExpression: 'ADD #committed :release',
             ExpressionAttributeNames: { '#committed': COMMITTED_PICOS },
-            ExpressionAttributeValues: { ':release': -outstanding },
+            ExpressionAttributeValues: { ':release': -unused },
           },
         },
       ]);
-      return outstanding;
+      return unused;
     } catch (error) {
-      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) return 0n;
+      if (error instanceof TransactionCancelledError && error.conditionFailedAt(0)) return undefined;
       throw error;
     }
   }

@@ -58,7 +58,7 @@ export const TABLES = {
     timeToLiveAttribute: 'expiresAt',
     globalSecondaryIndexes: [],
   },
-  /** Rate-limit windows; each item expires shortly after its window ends. */
+  /** Rate-limit windows and budget leases; each item expires after it can matter. */
   counters: {
     id: 'counters',
     envVar: 'COUNTERS_TABLE',
@@ -109,7 +109,12 @@ export const itemKeys = {
    * aggregates, so reports can spread those while the budget stays one atomic counter.
    */
   monthBudget: (teamId: string, month: string) => ({ pk: `BUDGET#${teamId}#${month}`, sk: 'BUDGET' }),
-  /** A team's fixed rate-limit window (team and per-key counters live in the same item). */
+  /**
+   * A block of a team's month budget leased to one gateway instance: what it took and what its
+   * requests actually cost, so the unused part can be returned (by the instance, or the sweeper).
+   */
+  budgetLease: (teamId: string, month: string, leaseId: string) => ({ pk: `LEASE#${teamId}#${month}#${leaseId}` }),
+  /** A team's fixed rate-limit window: what every instance leased of the team's and keys' limits. */
   rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
   /** One admin action, partitioned by UTC month, sorted by time. */
   adminChange: (month: string, timestamp: string, changeId: string) => ({

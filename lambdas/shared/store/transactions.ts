@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs } from '../time/backoff';
 
@@ -18,11 +19,19 @@ export class TransactionCancelledError extends Error {
   constructor(
     /** DynamoDB's cancellation code per item, in request order (`None` for items that were fine). */
     readonly reasons: readonly string[],
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** Per item, the item as it was, when it failed its condition and asked for `ALL_OLD`. */
+      items?: readonly (Record<string, unknown> | undefined)[];
+    },
   ) {
     super(`transaction cancelled: ${reasons.join(', ')}`, options);
     this.name = 'TransactionCancelledError';
+    this.items = options?.items ?? [];
   }
+
+  /** Per item, the item as it was when it failed its condition (with `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`). */
+  readonly items: readonly (Record<string, unknown> | undefined)[];
 
   /** Whether the item at `index` failed its condition. */
   conditionFailedAt(index: number): boolean {
@@ -62,7 +71,12 @@ export async function transactWrite(
       const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
       const conflictOnly =
         reasons.some((r) => r === 'TransactionConflict') && !reasons.includes('ConditionalCheckFailed');
-      if (!conflictOnly || attempt >= maxAttempts) throw new TransactionCancelledError(reasons, { cause: error });
+      if (!conflictOnly || attempt >= maxAttempts) {
+        const items = (error.CancellationReasons ?? []).map((reason) =>
+          reason.Item ? unmarshall(reason.Item) : undefined,
+        );
+        throw new TransactionCancelledError(reasons, { cause: error, items });
+      }
       await sleep(backoffDelayMs(attempt - 1, baseDelayMs, CONFLICT_BACKOFF_CAP_MS));
     }
   }
