@@ -8,6 +8,7 @@ import { parseGatewayConfig } from '../lambdas/shared/catalog/schema';
 import { matchRoute } from '../lambdas/shared/http/routes';
 import { staticSecrets } from '../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../lambdas/shared/quota/budget-alerts';
+import { BUDGET_LEASE_ADMIT_MS } from '../lambdas/shared/quota/leases';
 import { createDocumentClient } from '../lambdas/shared/store/client';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { lambdaContext, toHttpApiEvent } from '../local/server';
@@ -115,6 +116,9 @@ async function heatPerPartition(
  */
 const PER_INSTANCE_KINDS = new Set(['LEASE']);
 
+/** Minutes of a budget lease's period (`BUDGET_LEASE_ADMIT_MS`): the steady state is measured over one. */
+const STEADY_MINUTES = BUDGET_LEASE_ADMIT_MS / 60_000;
+
 /** The team rate at which the first shared partition key reaches its ceiling. */
 function ceilingOf(partitions: readonly { id: string; wcuPerRequest: number; rcuPerRequest: number }[]): number {
   return Math.min(
@@ -141,7 +145,8 @@ function ceilingOf(partitions: readonly { id: string; wcuPerRequest: number; rcu
  * so what a request costs the team's hot items depends on how many requests each instance serves
  * in a minute: a team at R requests/s whose requests take D seconds keeps about R × D instances
  * busy, each serving 60 / D requests a minute. Each case runs separate gateway instances (their
- * own leases, as separate Lambdas), each serving its share sequentially within one minute; the
+ * own leases, as separate Lambdas), each serving 60 / D requests sequentially in each of ten
+ * minutes, and counts the last five (the steady state: a budget lease period); the
  * per-request heat does not depend on how many instances there are (the limits here are far from
  * reached), so a few instances stand for thousands.
  *
@@ -173,10 +178,11 @@ export async function benchPartitionHeat(options: { requests: number }): Promise
     const service = createAdminService({ db, tables, config: catalog.config });
     const matched = matchRoute('POST', '/v1/chat/completions');
     const body = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'A short question.' }] });
-    // One UTC minute for each case: a clock pinned 5 s into it, moving with real time.
-    const startedAt = Date.now();
-    const minute = Math.floor(startedAt / 60_000) * 60_000 + 5_000;
-    const now = () => minute + (Date.now() - startedAt);
+    // The clock: 5 s into the current UTC minute, moved on a minute for each instance's second
+    // minute (and back for the next instance), moving with real time within a minute.
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 + 5_000;
+    let phase = { at: minute, since: Date.now() };
+    const now = () => phase.at + (Date.now() - phase.since);
 
     const kindOf = (id: string) => id.split('|')[1]!.split('#')[0]!;
 
@@ -185,7 +191,7 @@ export async function benchPartitionHeat(options: { requests: number }): Promise
       // A team with a budget: the heaviest case (admission also leases from the month's budget).
       await service.createTeam({ id: teamId, name: teamId, monthly_budget_usd: 1_000_000 }, 'bench');
       const { plaintext } = await service.issueKey(teamId, { name: 'bench' }, 'bench');
-      const instances = Math.max(2, Math.ceil(options.requests / perInstance));
+      const instances = Math.max(2, Math.ceil(options.requests / (STEADY_MINUTES * perInstance)));
       const send = async (handler: ReturnType<typeof createGatewayHandler>) => {
         const event = toHttpApiEvent(
           {
@@ -215,12 +221,16 @@ export async function benchPartitionHeat(options: { requests: number }): Promise
             now,
           }),
         );
-        // The instance's first request reads the key and team (a cold Lambda); not counted.
-        const before = touches.length;
-        await send(handler);
-        touches.splice(before);
-        for (let r = 1; r < perInstance; r++) await send(handler);
-        requests += perInstance - 1;
+        // Ten minutes of it: the first five (a new instance: cold caches, first blocks, a first
+        // budget lease period) are not counted; the next five are its steady state, each lease
+        // sized from what it used in the period before.
+        for (let m = 0; m < 2 * STEADY_MINUTES; m++) {
+          phase = { at: minute + m * 60_000, since: Date.now() };
+          const before = touches.length;
+          for (let r = 0; r < perInstance; r++) await send(handler);
+          if (m < STEADY_MINUTES) touches.splice(before);
+          else requests += perInstance;
+        }
       }
       const partitions = await heatPerPartition(db, touches, requests);
       // The hottest key of each kind (RATE, BUDGET, LEASE, AGG, LEDGER, AUDIT, ...): where the next ceiling is.

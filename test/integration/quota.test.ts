@@ -351,7 +351,7 @@ describe('quota admission and settlement in DynamoDB Local', () => {
 
       now = T0 + 5 * 60_000; // too early: the request might still be running
       expect(await sweeper.sweep()).toEqual({ leasesSwept: 0, releasedPicos: '0' });
-      now = T0 + 25 * 60_000;
+      now = T0 + 30 * 60_000;
       expect(await sweeper.sweep()).toEqual({ leasesSwept: 1, releasedPicos: String(p(10_000)) });
       expect(await sweeper.sweep()).toEqual({ leasesSwept: 0, releasedPicos: '0' });
       expect(await monthItem('bud-f')).toMatchObject({ committedPicos: p(0) });
@@ -364,7 +364,7 @@ describe('quota admission and settlement in DynamoDB Local', () => {
     it('settles a request that outlived the sweep without releasing its reservation twice', async () => {
       const sweeper = new ReservationSweeper(store.db, store.tables, () => now);
       const slow = await quota.admit(request({ teamId: 'bud-g', budget: budget(5_000) }));
-      now = T0 + 25 * 60_000;
+      now = T0 + 30 * 60_000;
       await sweeper.sweep();
       expect(await monthItem('bud-g')).toMatchObject({ committedPicos: p(0) });
       await settle(slow, 2); // costs 2_000 µ$

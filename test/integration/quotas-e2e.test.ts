@@ -278,7 +278,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
     });
     const body = chat('mock-pricey', { max_tokens: 4 });
     expect((await clocked.call('POST', '/v1/chat/completions', { key: plaintext, body })).status).toBe(429);
-    now += 25 * 60_000;
+    now += 30 * 60_000;
     const maintenance = createMaintenanceHandler(
       maintenanceDependencies({
         db: gw.store.db,

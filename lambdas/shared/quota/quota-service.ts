@@ -14,6 +14,7 @@ import {
   blockSize,
   budgetBlockSize,
   LeaseBook,
+  type BudgetHolding,
   type BudgetLease,
   type WindowPool,
 } from './leases';
@@ -318,6 +319,8 @@ export class QuotaService {
           if (!pool) continue;
           pool.requests -= 1;
           pool.tokens -= request.reservedTokens;
+          pool.usedRequests += 1;
+          pool.usedTokens += request.reservedTokens;
         }
         return this.statusOf(request, pools, resetMs);
       }
@@ -392,8 +395,11 @@ export class QuotaService {
     }));
     let blocks = levels.map(({ pool, limits: limit }, i) => ({
       requests:
-        missing[i]!.requests && blockSize(pool.blocks, limit.requests - pool.leasedRequests, missing[i]!.requests),
-      tokens: missing[i]!.tokens && blockSize(pool.blocks, limit.tokens - pool.leasedTokens, missing[i]!.tokens),
+        missing[i]!.requests &&
+        blockSize(pool.blocks, limit.requests - pool.leasedRequests, missing[i]!.requests, pool.previousRequests),
+      tokens:
+        missing[i]!.tokens &&
+        blockSize(pool.blocks, limit.tokens - pool.leasedTokens, missing[i]!.tokens, pool.previousTokens),
     }));
     for (let attempt = 0; attempt < MAX_LEASE_ATTEMPTS; attempt++) {
       const names: Record<string, string> = {};
@@ -465,12 +471,15 @@ export class QuotaService {
       if (!pool) continue;
       pool.requests += 1;
       pool.tokens += tokens;
+      pool.usedRequests -= 1;
+      pool.usedTokens -= tokens;
     }
   }
 
   /** Gives unused tokens of a settled request back to this instance's pools of its window. */
   private giveBackTokens(request: AdmissionRequest, windowStart: number, tokens: number): void {
     const pools = this.book.window(request.teamId, windowStart, this.keyLimited(request) ? request.keyId : undefined);
+    // What the window used stays counted at the bound: that is what the next window's first block must cover.
     for (const pool of [pools.team, pools.key]) if (pool) pool.tokens += tokens;
   }
 
@@ -482,8 +491,8 @@ export class QuotaService {
     const reserve = request.budget!.reservePicos;
     let tookLease = false;
     for (let attempt = 0; ; attempt++) {
-      const held = this.book.budget(request.teamId, month);
       const now = this.now();
+      const held = this.book.budget(request.teamId, month, now);
       for (const lease of held.leases) {
         if (!lease.retired && now - lease.takenAt >= BUDGET_LEASE_ADMIT_MS) lease.retired = true;
       }
@@ -491,6 +500,7 @@ export class QuotaService {
       if (lease) {
         lease.left -= reserve;
         lease.inFlight += 1;
+        held.reserved += reserve;
         return { lease, tookLease };
       }
       // A lease too small for this request admits no more; it is returned once its requests settle.
@@ -507,13 +517,9 @@ export class QuotaService {
    * block if it leaves room, and the lease gets its own item, in one transaction. When the block
    * does not fit, it shrinks to what is left, or the request is refused.
    */
-  private async leaseBudget(
-    request: AdmissionRequest,
-    month: string,
-    held: { blocks: number; leases: BudgetLease[] },
-  ): Promise<void> {
+  private async leaseBudget(request: AdmissionRequest, month: string, held: BudgetHolding): Promise<void> {
     const { monthlyBudgetPicos: budget, reservePicos: reserve } = request.budget!;
-    let amount = budgetBlockSize(held.blocks, budget, reserve);
+    let amount = budgetBlockSize(held.blocks, budget, reserve, held.reservedBefore);
     for (let attempt = 0; attempt < MAX_LEASE_ATTEMPTS; attempt++) {
       const id = `${this.instance}-${(this.leaseCount += 1)}`;
       const takenAt = this.now();
@@ -569,7 +575,7 @@ export class QuotaService {
         const committed = picosOf(error.items[0]?.[COMMITTED_PICOS]);
         const left = budget - committed;
         if (left < reserve) throw await this.budgetRefusal(request, month, committed);
-        amount = budgetBlockSize(held.blocks, left, reserve);
+        amount = budgetBlockSize(held.blocks, left, reserve, held.reservedBefore);
         if (amount > left) amount = left;
       }
     }
