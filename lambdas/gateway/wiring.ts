@@ -11,7 +11,6 @@ import { BedrockGuardrailChecker, type GuardrailChecker } from '../shared/policy
 import type { SecretResolver } from '../shared/providers/secrets';
 import { loadSecretResolver } from '../shared/providers/secrets-manager';
 import { BudgetAlerts, type BudgetAlertPublisher } from '../shared/quota/budget-alerts';
-import { alertPublisherFor } from '../shared/quota/eventbridge-publisher';
 import { QuotaService } from '../shared/quota/quota-service';
 import { CircuitBreakers } from '../shared/routing/circuit-breaker';
 import { Router } from '../shared/routing/router';
@@ -90,6 +89,25 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
   };
 }
 
+type EventBridgePublisherModule = typeof import('../shared/quota/eventbridge-publisher');
+
+/**
+ * `alertPublisherFor(eventBusName)`, built on the first alert instead of at cold start: budget
+ * alerts are rare, and loading and constructing the EventBridge client cost the gateway's cold
+ * start about 7 ms. The module is bundled; require() evaluates it (and the SDK client) on first use.
+ */
+function lazyAlertPublisher(eventBusName: string | undefined): BudgetAlertPublisher {
+  let publisher: BudgetAlertPublisher | undefined;
+  return {
+    publish(event) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: evaluated on first use
+      const eventBridge = require('../shared/quota/eventbridge-publisher') as EventBridgePublisherModule;
+      publisher ??= eventBridge.alertPublisherFor(eventBusName);
+      return publisher.publish(event);
+    },
+  };
+}
+
 /**
  * The dependencies as a deployed gateway Lambda builds them at cold start: its environment,
  * the config inlined in its bundle, provider keys from Secrets Manager, the replay queue.
@@ -105,7 +123,7 @@ export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
     tables: env.tables,
     catalog: loadCatalog(),
     secrets: loadSecretResolver(),
-    alerts: alertPublisherFor(env.eventBusName),
+    alerts: lazyAlertPublisher(env.eventBusName),
     identityCacheTtlMs: env.identityCacheTtlMs,
     providerTimeoutMs: env.providerTimeoutMs,
     spool: queue.queueUrl

@@ -1,4 +1,5 @@
-import { ApplyGuardrailCommand, BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { bedrockRuntime } from '../providers/bedrock/runtime';
 import type { PolicyProfile } from './schema';
 
 /** The guardrail settings of a profile. */
@@ -48,7 +49,7 @@ export class BedrockGuardrailChecker implements GuardrailChecker {
     const key = `${guardrail.region ?? ''}|${guardrail.endpoint ?? ''}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new BedrockRuntimeClient({
+      client = new (bedrockRuntime().BedrockRuntimeClient)({
         // the schema lets region be '', which must fall back to the Lambda's own region
         ...(guardrail.region ? { region: guardrail.region } : {}),
         endpoint: guardrail.endpoint,
@@ -65,7 +66,7 @@ export class BedrockGuardrailChecker implements GuardrailChecker {
     signal?: AbortSignal,
   ): Promise<GuardrailVerdict> {
     const response = await this.client(guardrail).send(
-      new ApplyGuardrailCommand({
+      new (bedrockRuntime().ApplyGuardrailCommand)({
         guardrailIdentifier: guardrail.id,
         guardrailVersion: guardrail.version,
         source,

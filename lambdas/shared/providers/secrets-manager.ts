@@ -1,5 +1,16 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretUnavailableError, type SecretResolver } from './secrets';
+
+/**
+ * Powertools' secrets module (and with it the Secrets Manager client), loaded on the first
+ * secret read rather than at cold start: keys are cached for minutes, so most invocations never
+ * read one, and instances serving only Bedrock or local stand-ins never do.
+ */
+type SecretsModule = typeof import('@aws-lambda-powertools/parameters/secrets');
+
+function loadSecrets(): SecretsModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see SecretsModule: loaded on first use
+  return require('@aws-lambda-powertools/parameters/secrets') as SecretsModule;
+}
 
 /** How long a Lambda instance reuses a secret it has read; rotations reach it within this. */
 export const SECRET_CACHE_SECONDS = 300;
@@ -16,7 +27,7 @@ export function createSecretsManagerResolver(): SecretResolver {
     async get(name) {
       let value: unknown;
       try {
-        value = await getSecret(name, { maxAge: SECRET_CACHE_SECONDS });
+        value = await loadSecrets().getSecret(name, { maxAge: SECRET_CACHE_SECONDS });
       } catch (error) {
         throw new SecretUnavailableError(name, { cause: error });
       }

@@ -1,4 +1,4 @@
-import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { ChatRequest, ChatStreamEvent } from '../../chat/types';
 import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
 import { ProviderError } from '../errors';
@@ -7,6 +7,7 @@ import { toProviderError } from './errors';
 import type { BedrockOptions } from './options';
 import { toConverseInput } from './request';
 import { fromConverseOutput, fromConverseStreamEvent, newConverseStreamState } from './response';
+import { bedrockRuntime } from './runtime';
 
 const clients = new Map<string, BedrockRuntimeClient>();
 
@@ -19,7 +20,7 @@ function clientFor(options: BedrockOptions): BedrockRuntimeClient {
   const cacheKey = `${options.region ?? ''}|${options.endpoint ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {
-    client = new BedrockRuntimeClient({
+    client = new (bedrockRuntime().BedrockRuntimeClient)({
       region: options.region,
       endpoint: options.endpoint,
       maxAttempts: 1,
@@ -37,7 +38,7 @@ async function* converseStream(
   let stream;
   try {
     ({ stream } = await clientFor(target.connection).send(
-      new ConverseStreamCommand(toConverseInput(request, target.upstreamModel)),
+      new (bedrockRuntime().ConverseStreamCommand)(toConverseInput(request, target.upstreamModel)),
       { abortSignal: options.signal },
     ));
   } catch (error) {
@@ -74,7 +75,7 @@ export const bedrockAdapter: ProviderAdapter<'bedrock'> = {
     const { request: forced, toolName } = withStructuredOutputTool(request);
     try {
       const output = await clientFor(target.connection).send(
-        new ConverseCommand(toConverseInput(forced, target.upstreamModel)),
+        new (bedrockRuntime().ConverseCommand)(toConverseInput(forced, target.upstreamModel)),
         { abortSignal: options.signal },
       );
       const completion = fromConverseOutput(output);
