@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Where a DynamoDB client connects. */
@@ -6,6 +6,8 @@ export interface DynamoDbClientOptions {
   region: string;
   /** DynamoDB Local (tests, local runtime); unset in AWS. */
   endpoint?: string;
+  /** Who sends the HTTP requests; the bench answers them from memory. Default: the SDK's, with short timeouts. */
+  requestHandler?: DynamoDBClientConfig['requestHandler'];
 }
 
 /**
@@ -21,7 +23,7 @@ export function createDocumentClient(options: DynamoDbClientOptions): DynamoDBDo
     region: options.region,
     endpoint: options.endpoint,
     credentials: options.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+    requestHandler: options.requestHandler ?? { connectionTimeout: 1_000, requestTimeout: 5_000 },
     // `standard`: exponential backoff with jitter and a retry quota shared by the client, so a
     // struggling table is not hammered. `adaptive` would also rate-limit this client's own
     // sends, delaying every team's requests because of one hot team.
