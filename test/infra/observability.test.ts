@@ -98,7 +98,10 @@ function fieldsNamed(query: string): string[] {
   return [...fields].sort();
 }
 
-/** The JSON log lines `fn` writes to stdout at INFO level (tests run the logger silent otherwise). */
+/**
+ * The JSON log lines `fn` writes to stdout at INFO level (tests run the logger silent otherwise),
+ * EMF documents included: a request's summary line is also its metrics document.
+ */
 function captureLogLines(fn: () => void): Record<string, unknown>[] {
   const written: string[] = [];
   const original = process.stdout.write;
@@ -117,7 +120,7 @@ function captureLogLines(fn: () => void): Record<string, unknown>[] {
   return written
     .join('')
     .split('\n')
-    .filter((line) => line.startsWith('{') && !line.includes('"_aws"'))
+    .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 

@@ -5,8 +5,11 @@ import {
   observeAdminRefusal,
   observeAuthRefusal,
   observeRequest,
+  REQUEST_SUMMARY,
+  requestSummary,
   type MetricKey,
 } from '../../lambdas/shared/observability/metrics';
+import { logger } from '../../lambdas/shared/observability/logger';
 import { captureEmf, SAMPLE_OBSERVATIONS, SAMPLE_REFUSALS, type EmfDocument } from '../helpers/emf';
 
 /** The metrics each kind of emission may carry: stated here, independently of `metricValues`. */
@@ -217,5 +220,67 @@ describe('refusal metrics as CloudWatch embedded metric format', () => {
     for (const value of ['abcdefghijkl', '203.0.113.7', '203.0.113.8', SAMPLE_REFUSALS.adminRefusal.principal]) {
       expect(JSON.stringify([auth, admin])).not.toContain(value);
     }
+  });
+});
+
+/** Every line `fn` writes to stdout, parsed, at a log level and with metrics on or off. */
+function captureLines(level: 'INFO' | 'SILENT', metrics: boolean, fn: () => void): Record<string, unknown>[] {
+  const written: string[] = [];
+  const original = process.stdout.write;
+  const previousLevel = logger.getLevelName();
+  const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+  logger.setLogLevel(level);
+  process.env.POWERTOOLS_METRICS_DISABLED = metrics ? 'false' : 'true';
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = original;
+    logger.setLogLevel(previousLevel);
+    process.env.POWERTOOLS_METRICS_DISABLED = disabled;
+  }
+  const text = written.join('');
+  if (text === '') return [];
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('one log line per request', () => {
+  it('writes the summary and the EMF document as one line: every summary field, a valid document', () => {
+    const lines = captureLines('INFO', true, () => SAMPLE_OBSERVATIONS.forEach((o) => observeRequest(o)));
+    expect(lines).toHaveLength(SAMPLE_OBSERVATIONS.length);
+    lines.forEach((line, i) => {
+      const observation = SAMPLE_OBSERVATIONS[i]!;
+      expect(line).toMatchObject({ level: 'INFO', message: REQUEST_SUMMARY.message, service: 'llm-gateway' });
+      // The queries' fields, with the values the summary gives them (absent ones stay absent).
+      const summary = JSON.parse(JSON.stringify(requestSummary(observation))) as Record<string, unknown>;
+      for (const [field, value] of Object.entries(summary)) expect(line[field]).toEqual(value);
+      expect(emfViolations(line as EmfDocument)).toEqual([]);
+      const dimensions = (line as EmfDocument)._aws.CloudWatchMetrics.flatMap((d) => d.Dimensions.flat());
+      expect(dimensions).not.toContain('keyId');
+      expect(dimensions).not.toContain('requestId');
+    });
+  });
+
+  it('still writes the metrics when INFO lines are off, without the summary fields', () => {
+    const lines = captureLines('SILENT', true, () => observeRequest(SAMPLE_OBSERVATIONS[0]!));
+    expect(lines).toHaveLength(1);
+    expect(emfViolations(lines[0] as EmfDocument)).toEqual([]);
+    expect(lines[0]).not.toHaveProperty('message');
+    expect(lines[0]).not.toHaveProperty('keyId');
+  });
+
+  it('writes the summary alone when metrics are switched off, and nothing when both are off', () => {
+    const lines = captureLines('INFO', false, () => observeRequest(SAMPLE_OBSERVATIONS[0]!));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ message: REQUEST_SUMMARY.message, keyId: 'abcdefghijkl' });
+    expect(lines[0]).not.toHaveProperty('_aws');
+    expect(captureLines('SILENT', false, () => observeRequest(SAMPLE_OBSERVATIONS[0]!))).toEqual([]);
   });
 });
