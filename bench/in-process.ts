@@ -45,7 +45,6 @@ export function inProcessGateway(options: {
     }),
   );
   const route = matchRoute('POST', '/v1/chat/completions');
-  const context = lambdaContext('gateway');
   return {
     async call(body) {
       const event: APIGatewayProxyEventV2 = toHttpApiEvent(
@@ -57,7 +56,9 @@ export function inProcessGateway(options: {
         },
         route,
       );
-      const response = await handler(event, context);
+      // A context per invocation, as Lambda gives: one shared context's deadline ran out 29 s
+      // after the bench started, and every later call then failed with middy's timeout.
+      const response = await handler(event, lambdaContext('gateway'));
       if (typeof response !== 'object' || response.statusCode !== 200) {
         throw new Error(`in-process request failed: ${JSON.stringify(response).slice(0, 300)}`);
       }
