@@ -60,12 +60,9 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
           policy: served.policy,
         },
       });
-      return answer(
-        jsonResponse(200, payload, {
-          ...routingHeaders(request.apiRequestId, caller, served),
-          [GATEWAY_HEADERS.costUsd]: formatPicos(served.cost.totalPicos),
-        }),
-      );
+      const headers = routingHeaders(request.apiRequestId, caller, served);
+      headers[GATEWAY_HEADERS.costUsd] = formatPicos(served.cost.totalPicos);
+      return answer(jsonResponse(200, payload, headers));
     }
     const abort = new AbortController();
     const start = await deps.exchanges.stream(caller, exchange, context, abort.signal);
