@@ -3,14 +3,11 @@ import { SecretUnavailableError, type SecretResolver } from './secrets';
 /**
  * Powertools' secrets module (and with it the Secrets Manager client), loaded on the first
  * secret read rather than at cold start: keys are cached for minutes, so most invocations never
- * read one, and instances serving only Bedrock or local stand-ins never do.
+ * read one, and instances serving only Bedrock or local stand-ins never do. `import()`, not
+ * require(): the module is bundled, and its ES build shares Powertools' common code with the
+ * logger, where require() would bundle a second, CommonJS copy (about 10 KB).
  */
-type SecretsModule = typeof import('@aws-lambda-powertools/parameters/secrets');
-
-function loadSecrets(): SecretsModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see SecretsModule: loaded on first use
-  return require('@aws-lambda-powertools/parameters/secrets') as SecretsModule;
-}
+const loadSecrets = () => import('@aws-lambda-powertools/parameters/secrets');
 
 /** How long a Lambda instance reuses a secret it has read; rotations reach it within this. */
 export const SECRET_CACHE_SECONDS = 300;
@@ -27,7 +24,7 @@ export function createSecretsManagerResolver(): SecretResolver {
     async get(name) {
       let value: unknown;
       try {
-        value = await loadSecrets().getSecret(name, { maxAge: SECRET_CACHE_SECONDS });
+        value = await (await loadSecrets()).getSecret(name, { maxAge: SECRET_CACHE_SECONDS });
       } catch (error) {
         throw new SecretUnavailableError(name, { cause: error });
       }
