@@ -78,6 +78,24 @@ function pick(item: Record<string, unknown>): Record<string, unknown> {
   return { pk: item['pk'], ...(item['sk'] !== undefined ? { sk: item['sk'] } : {}) };
 }
 
+/** What one partition key took per request of the hot team. */
+export interface PartitionHeat {
+  /** `<table>|<partition key>`. */
+  id: string;
+  wcuPerRequest: number;
+  rcuPerRequest: number;
+}
+
+/** What {@link measurePartitionHeat} found. */
+export interface PartitionHeatMeasurement {
+  /** Every partition key the requests touched, hottest (write units per request) first. */
+  partitions: PartitionHeat[];
+  /** Requests per second before the hottest key passes its ceiling. */
+  ceiling: number;
+  /** Absent when not asked for (it takes most of a minute). */
+  falseRefusals?: { requests: number; percent: number };
+}
+
 /**
  * The highest rate one team can sustain before any single DynamoDB partition key passes its
  * ceiling (1,000 write units or 3,000 read units per second), measured, not guessed: one team's
@@ -90,6 +108,44 @@ function pick(item: Record<string, unknown>): Record<string, unknown> {
  * const rows = await benchPartitionHeat({ requests: 200 });
  */
 export async function benchPartitionHeat(options: { requests: number }): Promise<BenchRow[]> {
+  const { partitions, ceiling, falseRefusals } = await measurePartitionHeat({ ...options, falseRefusals: true });
+  const hottest = partitions[0]!;
+  const kind = hottest.id.split('|')[1]!.split('#')[0]!;
+  return [
+    {
+      section: 'Scale',
+      metric: 'one team: sustainable requests/s',
+      value: ceiling,
+      unit: 'req/s',
+      target: '>= 5000',
+    },
+    {
+      section: 'Scale',
+      metric: `one team: hottest partition (${kind}#…): write units per request`,
+      value: hottest.wcuPerRequest,
+      unit: 'WCU',
+    },
+    {
+      section: 'Scale',
+      metric: `one team: refused at 90 % of its limit (${falseRefusals!.requests} requests, 3 instances, 16 clients)`,
+      value: falseRefusals!.percent,
+      unit: '%',
+      target: '< 1',
+    },
+  ];
+}
+
+/**
+ * The measurement behind {@link benchPartitionHeat}: every partition key one team's requests
+ * touch, with its write and read units per request, and (when asked) the false-refusal rate.
+ *
+ * @example
+ * const { partitions } = await measurePartitionHeat({ requests: 200, falseRefusals: false });
+ */
+export async function measurePartitionHeat(options: {
+  requests: number;
+  falseRefusals: boolean;
+}): Promise<PartitionHeatMeasurement> {
   const dynamodb = await startDynamoDbLocal();
   const tables = tableNames(`heat${Date.now()}`);
   await createTables(dynamodb.endpoint, tables);
@@ -174,31 +230,9 @@ export async function benchPartitionHeat(options: { requests: number }): Promise
         ),
       ),
     );
-    const hottest = partitions.sort((a, b) => b.wcuPerRequest - a.wcuPerRequest)[0]!;
-    const falseRefusals = await falseRefusalRate({ db, tables, catalog, service });
-    const kind = hottest.id.split('|')[1]!.split('#')[0]!;
-    return [
-      {
-        section: 'Scale',
-        metric: 'one team: sustainable requests/s',
-        value: ceiling,
-        unit: 'req/s',
-        target: '>= 5000',
-      },
-      {
-        section: 'Scale',
-        metric: `one team: hottest partition (${kind}#…): write units per request`,
-        value: hottest.wcuPerRequest,
-        unit: 'WCU',
-      },
-      {
-        section: 'Scale',
-        metric: `one team: refused at 90 % of its limit (${falseRefusals.requests} requests, 3 instances, 16 clients)`,
-        value: falseRefusals.percent,
-        unit: '%',
-        target: '< 1',
-      },
-    ];
+    partitions.sort((a, b) => b.wcuPerRequest - a.wcuPerRequest);
+    const falseRefusals = options.falseRefusals ? await falseRefusalRate({ db, tables, catalog, service }) : undefined;
+    return { partitions, ceiling, ...(falseRefusals ? { falseRefusals } : {}) };
   } finally {
     db.destroy();
     await dynamodb.stop();
