@@ -1,7 +1,8 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { AuditLog, decisionShard } from '../../lambdas/shared/audit/audit-log';
+import { AuditLog } from '../../lambdas/shared/audit/audit-log';
 import type { AuditRecord } from '../../lambdas/shared/audit/record';
 import { AUDIT_DECISION_SHARDS } from '../../lambdas/shared/store/schema';
+import { requestShard } from '../../lambdas/shared/store/shards';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
 
 /**
@@ -72,7 +73,7 @@ describe('the sharded decision-by-day audit index', () => {
     expect(shardsOf('alpha').size).toBeGreaterThan(1);
     for (const item of indexed) {
       const shard = Number((item['decisionDay'] as string).split('#').at(-1));
-      expect(shard).toBe(decisionShard(item['requestId'] as string));
+      expect(shard).toBe(requestShard(item['requestId'] as string, AUDIT_DECISION_SHARDS));
       expect(shard).toBeLessThan(AUDIT_DECISION_SHARDS);
     }
   });

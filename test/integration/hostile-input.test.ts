@@ -2,11 +2,12 @@ import { Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
-import { AuditLog, decisionShard } from '../../lambdas/shared/audit/audit-log';
+import { AuditLog } from '../../lambdas/shared/audit/audit-log';
 import { matchRoute, ROUTES } from '../../lambdas/shared/http/routes';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { AUDIT_DECISION_SHARDS } from '../../lambdas/shared/store/schema';
+import { requestShard } from '../../lambdas/shared/store/shards';
 import { installAwsLambdaGlobal, type ResponsePrelude } from '../../local/awslambda';
 import { lambdaContext, toRestApiEvent } from '../../local/server';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
@@ -447,7 +448,7 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
     ];
 
     /** Cursors shaped like a cross-team search's, each wrong in one way. */
-    const shard = (i: number) => decisionShard(`req-${i}`);
+    const shard = (i: number) => requestShard(`req-${i}`, AUDIT_DECISION_SHARDS);
     const positionsWith = (at: number, position: unknown) => starts.map((s, i) => (i === at ? position : s));
     const forgedDecisionCursors = [
       { d: today, s: starts.slice(1) }, // a shard too few

@@ -23,6 +23,7 @@ import {
 } from '../fakes/faulty-upstream';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
+import { ledgerEntries } from '../helpers/usage-store';
 import { adminFetch } from '../helpers/local-admin';
 
 /**
@@ -507,16 +508,7 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
   /** A team's ledger entries. */
   async function ledgerOf(teamId: string): Promise<UsageRecord[]> {
     const ledger: UsageRecord[] = [];
-    for (const day of recentDays()) {
-      const { Items } = await db.send(
-        new QueryCommand({
-          TableName: gateway.tables.usage,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, day) },
-        }),
-      );
-      ledger.push(...((Items ?? []) as UsageRecord[]));
-    }
+    for (const day of recentDays()) ledger.push(...(await ledgerEntries(db, gateway.tables.usage, teamId, day)));
     return ledger;
   }
 

@@ -19,6 +19,7 @@ import { pollQueue, startLocalQueues, type LocalQueues } from '../../local/local
 import { lambdaContext, toHttpApiEvent } from '../../local/server';
 import { createTestStore, testEndpoint, type TestStore } from '../helpers/dynamodb';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+import { ledgerEntries } from '../helpers/usage-store';
 
 /**
  * An answered request is billed exactly once whatever DynamoDB does. An SDK middleware makes the
@@ -202,14 +203,7 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
   }
 
   async function ledger(): Promise<UsageRecord[]> {
-    const { Items = [] } = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, new Date().toISOString().slice(0, 10)) },
-      }),
-    );
-    return Items as UsageRecord[];
+    return ledgerEntries(store.db, store.tables.usage, teamId, new Date().toISOString().slice(0, 10));
   }
 
   it('records every answered request once across 10 %, 50 % and 100 % fault rates, then recovers', async () => {

@@ -1,11 +1,10 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { itemKeys } from '../../lambdas/shared/store/schema';
 import { formatPicos } from '../../lambdas/shared/cost/money';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
 import { UsageReader } from '../../lambdas/shared/usage/reader';
 import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
 import { createTestStore, type TestStore } from '../helpers/dynamodb';
+import { ledgerEntries } from '../helpers/usage-store';
 
 const prices = {
   inputMicrosPerMTok: 3_000_000,
@@ -81,15 +80,9 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
       ['nova-lite', 1],
     ]);
     // Each line item is its own integer in the ledger.
-    const ledger = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition('payments', '2026-02-01') },
-      }),
-    );
-    expect(ledger.Items).toHaveLength(3);
-    expect(ledger.Items![0]!.cost).toMatchObject({
+    const ledger = await ledgerEntries(store.db, store.tables.usage, 'payments', '2026-02-01');
+    expect(ledger).toHaveLength(3);
+    expect(ledger[0]!.cost).toMatchObject({
       inputPicos: 300_000_000,
       outputPicos: 750_000_000,
       cacheReadPicos: 300_000_000,
@@ -139,13 +132,7 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
     expect(report.totals.costPicos).toBe(300_000_000_000_035_000n);
     expect(formatPicos(report.totals.costPicos)).toBe('300000.000000035');
     expect((await reader.monthSpend('whale', '2026-04')).spentPicos).toBe(300_000_000_000_035_000n);
-    const { Items: ledger = [] } = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition('whale', '2026-04-02') },
-      }),
-    );
+    const ledger = await ledgerEntries(store.db, store.tables.usage, 'whale', '2026-04-02');
     const costOf = (requestId: string) => ledger.find((item) => item.requestId === requestId)?.cost.totalPicos;
     expect(['big-1', 'big-2', 'big-3', 'tiny'].map(costOf)).toEqual([10n ** 17n, 10n ** 17n, 10n ** 17n, 35_000]);
   });

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
 import { AUDIT_DECISION_SHARDS, BY_DECISION_INDEX, itemKeys } from '../store/schema';
+import { requestShard } from '../store/shards';
 import { teamIdSchema } from '../teams/schema';
 import type { TransactItem } from '../store/transactions';
 import type { AuditRecord } from './record';
@@ -111,17 +111,6 @@ function decodeTeamCursor(
   return { start, key: { pk: parsed.k.pk, sk: parsed.k.sk } };
 }
 
-/**
- * The `byDecision` shard a record is indexed under: a hash of its request id, so records spread
- * evenly whatever team sent them.
- *
- * @example
- * decisionShard('JqF0XhYnIAMEVZg=') // 0..AUDIT_DECISION_SHARDS-1
- */
-export function decisionShard(requestId: string): number {
-  return createHash('sha256').update(requestId).digest().readUInt32BE(0) % AUDIT_DECISION_SHARDS;
-}
-
 /** Every shard of a day, none read yet. */
 function unreadShards(): ShardPosition[] {
   return Array.from({ length: AUDIT_DECISION_SHARDS }, () => 'start' as const);
@@ -149,7 +138,7 @@ function decodeDecisionCursor(
     if (
       month !== parsed.d.slice(0, 7) ||
       !sortKeyInRange(sk, search, `${parsed.d}T`) ||
-      decisionShard(sk.slice(sk.indexOf('#') + 1)) !== shard
+      requestShard(sk.slice(sk.indexOf('#') + 1), AUDIT_DECISION_SHARDS) !== shard
     ) {
       throw invalidCursor();
     }
@@ -229,7 +218,11 @@ export class AuditLog {
       // absent for `allow`, so those records stay out of the by-decision index
       decisionDay:
         record.decision !== 'allow'
-          ? itemKeys.auditDecisionDay(record.decision, record.createdAt.slice(0, 10), decisionShard(record.requestId))
+          ? itemKeys.auditDecisionDay(
+              record.decision,
+              record.createdAt.slice(0, 10),
+              requestShard(record.requestId, AUDIT_DECISION_SHARDS),
+            )
           : undefined,
       expiresAt: Math.floor(Date.parse(record.createdAt) / 1000) + this.retentionDays * 86_400,
       ...record,

@@ -1,4 +1,5 @@
 import { monthOf } from '../time/calendar';
+import { allShards, requestShard } from './shards';
 
 /**
  * DynamoDB tables and item keys, defined once. The CDK app creates tables from these
@@ -36,6 +37,14 @@ export const BY_DECISION_INDEX = 'byDecision';
  * of a day and merges them.
  */
 export const AUDIT_DECISION_SHARDS = 8;
+
+/**
+ * Partitions per team and day of the ledger. A request writes its ledger entry (2 write units:
+ * under 1 KB, in a transaction) to the shard its request id hashes to, so one team at 5,000
+ * requests a second puts about 5,000 × 2 / 32 = 312 write units a second on each shard, under
+ * DynamoDB's 1,000 per partition key. The price: listing a team's day reads all 32 partitions.
+ */
+export const USAGE_SHARDS = 32;
 
 /** Every table. All keys are strings. */
 export const TABLES = {
@@ -90,12 +99,14 @@ export const itemKeys = {
   allTeamsParent: 'TEAMS',
   /** Index partition under which a team's keys are listed. */
   teamKeysParent: (teamId: string) => `TEAM#${teamId}`,
-  /** One request in the ledger; partitioned by team and UTC day. */
+  /** One request in the ledger; partitioned by team and UTC day, in the shard its request id hashes to. */
   ledger: (teamId: string, day: string, timestamp: string, requestId: string) => ({
-    pk: `LEDGER#${teamId}#${day}`,
+    pk: `LEDGER#${teamId}#${day}#${requestShard(requestId, USAGE_SHARDS)}`,
     sk: `${timestamp}#${requestId}`,
   }),
-  ledgerPartition: (teamId: string, day: string) => `LEDGER#${teamId}#${day}`,
+  /** Every shard of a team's ledger for one UTC day: a listing reads them all. */
+  ledgerPartitions: (teamId: string, day: string) =>
+    allShards(USAGE_SHARDS).map((shard) => `LEDGER#${teamId}#${day}#${shard}`),
   /** Partition holding a team's aggregates for one UTC month. */
   aggregatePartition: (teamId: string, month: string) => `AGG#${teamId}#${month}`,
   dayModelAggregate: (teamId: string, month: string, day: string, model: string) => ({
