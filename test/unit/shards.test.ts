@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AUDIT_DECISION_SHARDS, itemKeys, USAGE_SHARDS } from '../../lambdas/shared/store/schema';
+import { AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, itemKeys, USAGE_SHARDS } from '../../lambdas/shared/store/schema';
 import { allShards, mapBounded, requestShard } from '../../lambdas/shared/store/shards';
 
 /**
@@ -13,7 +13,7 @@ describe('requestShard', () => {
 
   it('is the same for the same id, and within range', () => {
     for (const id of ids.slice(0, 1_000)) {
-      for (const count of [AUDIT_DECISION_SHARDS, USAGE_SHARDS]) {
+      for (const count of [AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, USAGE_SHARDS]) {
         const shard = requestShard(id, count);
         expect(shard).toBe(requestShard(id, count));
         expect(Number.isInteger(shard) && shard >= 0 && shard < count).toBe(true);
