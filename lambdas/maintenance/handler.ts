@@ -40,16 +40,10 @@ export function createMaintenanceHandler(deps: MaintenanceDeps) {
     for (const team of await deps.teams.list()) {
       if (team.monthlyBudgetMicros === undefined) continue;
       const spend = await deps.reader.monthSpend(team.teamId, month);
-      await deps.alerts.check(
-        team.teamId,
-        month,
-        {
-          costPicos: spend.spentPicos,
-          softAlertSentAt: spend.softAlertSentAt,
-          exhaustedAlertSentAt: spend.exhaustedAlertSentAt,
-        },
-        { budgetPicos: microsToPicos(team.monthlyBudgetMicros), softAlertPercent: team.softAlertPercent },
-      );
+      await deps.alerts.check(team.teamId, month, spend.spentPicos, spend, {
+        budgetPicos: microsToPicos(team.monthlyBudgetMicros),
+        softAlertPercent: team.softAlertPercent,
+      });
       budgetsChecked += 1;
     }
     logger.info('maintenance run', { ...sweep, budgetsChecked });

@@ -1,8 +1,6 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { picosOf } from '../../lambdas/shared/cost/money';
 import { MESSAGE_OVERHEAD_BOUND, REQUEST_OVERHEAD_BOUND } from '../../lambdas/shared/chat/token-estimate';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
-import { itemKeys } from '../../lambdas/shared/store/schema';
+import { UsageReader } from '../../lambdas/shared/usage/reader';
 import { FakeOpenAi, type FakeOpenAiRequest } from '../fakes/openai-server';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
 
@@ -78,23 +76,14 @@ describe('budgets and token limits are true bounds', () => {
     expect(served.length + refused.length).toBe(20);
     expect(served.length).toBeGreaterThan(0);
     expect(refused.every((answer) => answer.body.error.code === 'insufficient_quota')).toBe(true);
-    const { Items = [] } = await gw.store.db.send(
-      new QueryCommand({
-        TableName: gw.store.tables.usage,
-        KeyConditionExpression: 'pk = :pk AND sk = :sk',
-        ExpressionAttributeValues: {
-          ':pk': itemKeys.monthAggregate(team.teamId, new Date().toISOString().slice(0, 7)).pk,
-          ':sk': 'MONTH',
-        },
-      }),
+    const month = await new UsageReader(gw.store.db, gw.store.tables.usage).monthSpend(
+      team.teamId,
+      new Date().toISOString().slice(0, 7),
     );
-    const month = Items[0]!;
     // Every served answer was billed at the top of the bound, and the total stays within $0.01.
-    expect(picosOf(month.costPicos)).toBeLessThanOrEqual(10_000_000_000n);
-    expect(picosOf(month.costPicos)).toBe(
-      served.reduce((total, answer) => total + BigInt(answer.body.gateway.cost_picos), 0n),
-    );
-    expect(picosOf(month.committedPicos)).toBe(picosOf(month.costPicos));
+    expect(month.spentPicos).toBeLessThanOrEqual(10_000_000_000n);
+    expect(month.spentPicos).toBe(served.reduce((total, answer) => total + BigInt(answer.body.gateway.cost_picos), 0n));
+    expect(month.committedPicos).toBe(month.spentPicos);
   });
 
   it('never lets the tokens a window actually serves exceed its token limit, with uncapped answers, concurrently', async () => {

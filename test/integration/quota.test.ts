@@ -112,12 +112,16 @@ describe('quota admission and settlement in DynamoDB Local', () => {
         new GetCommand({ TableName: store.tables.counters, Key: itemKeys.rateWindow(teamId, windowStartSeconds(at)) }),
       )
     ).Item;
-  const monthItem = async (teamId: string, month = MONTH) =>
-    (
-      await store.db.send(
-        new GetCommand({ TableName: store.tables.usage, Key: itemKeys.monthAggregate(teamId, month) }),
-      )
-    ).Item;
+  /** A team's month as the reports and the budget see it: the month aggregate and the budget item, merged. */
+  const monthItem = async (teamId: string, month = MONTH) => {
+    const get = async (Key: Record<string, string>) =>
+      (await store.db.send(new GetCommand({ TableName: store.tables.usage, Key }))).Item;
+    const [totals, budget] = await Promise.all([
+      get(itemKeys.monthAggregate(teamId, month)),
+      get(itemKeys.monthBudget(teamId, month)),
+    ]);
+    return totals || budget ? { ...totals, ...budget } : undefined;
+  };
 
   const settle = (admission: Admission, outputTokens: number) => settleIn(store, quota, admission, outputTokens);
 
@@ -307,11 +311,8 @@ describe('quota admission and settlement in DynamoDB Local', () => {
       const sweeper = new ReservationSweeper(own.db, own.tables, () => now);
       const quota = new QuotaService(own.db, own.tables, { now: () => now });
       const monthItem = async (teamId: string) =>
-        (
-          await own.db.send(
-            new GetCommand({ TableName: own.tables.usage, Key: itemKeys.monthAggregate(teamId, MONTH) }),
-          )
-        ).Item;
+        (await own.db.send(new GetCommand({ TableName: own.tables.usage, Key: itemKeys.monthBudget(teamId, MONTH) })))
+          .Item;
       const settle = (admission: Admission, outputTokens: number) => settleIn(own, quota, admission, outputTokens);
       await quota.admit(request({ teamId: 'bud-f', budget: budget(10_000) })); // crashes: never settles
       const settled = await quota.admit(request({ teamId: 'bud-f', budget: budget(0) }));
@@ -351,15 +352,17 @@ describe('quota admission and settlement in DynamoDB Local', () => {
             now: () => now,
           }),
       );
-      const first = await alerting[0]!.admit(request({ teamId: 'bud-h', budget: budget(9_000) }));
-      await settle(first, 8); // 8_000 µ$ spent: 80% of the budget
+      // 7_000 µ$ reserved: 70%, no alert yet.
+      const first = await alerting[0]!.admit(request({ teamId: 'bud-h', budget: budget(7_000) }));
+      expect(publisher.events).toEqual([]);
+      await settle(first, 8); // 8_000 µ$ spent: 80% of the budget committed
       await Promise.all(alerting.map((q) => q.admit(request({ teamId: 'bud-h', budget: budget(100) }))));
       expect(publisher.events).toEqual([
         {
           kind: 'soft_threshold',
           teamId: 'bud-h',
           month: MONTH,
-          spentUsd: '0.008000',
+          committedUsd: expect.stringMatching(/^0\.008[1-3]00$/), // 8_000 µ$ spent plus the 100 µ$ reservations seen
           budgetUsd: '0.010000',
           softAlertPercent: 80,
         },

@@ -531,7 +531,10 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
       const { Item } = await db.send(
         new GetCommand({ TableName: gateway.tables.usage, Key: itemKeys.monthAggregate(team.teamId, month) }),
       );
-      if (Item) monthRows.push(Item);
+      const { Item: budget } = await db.send(
+        new GetCommand({ TableName: gateway.tables.usage, Key: itemKeys.monthBudget(team.teamId, month) }),
+      );
+      if (Item || budget) monthRows.push({ ...Item, ...budget });
       const { Items } = await db.send(
         new QueryCommand({
           TableName: gateway.tables.usage,

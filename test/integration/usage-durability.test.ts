@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createGatewayHandler, createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
 import { createReplayHandler, replayDependencies } from '../../lambdas/replay/handler';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
@@ -272,7 +272,13 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
       expect(days.reduce((total, item) => total + Number(item[field]), 0)).toBe(sum(pick));
     }
     // No reservation left: spend plus reservations is spend alone; every window released what it reserved.
-    expect(Number(month.committedPicos)).toBe(Number(month.costPicos));
+    const { Item: budget } = await store.db.send(
+      new GetCommand({
+        TableName: store.tables.usage,
+        Key: itemKeys.monthBudget(teamId, new Date().toISOString().slice(0, 7)),
+      }),
+    );
+    expect(Number(budget?.committedPicos)).toBe(Number(month.costPicos));
     const { Items: windows = [] } = await store.db.send(
       new ScanCommand({
         TableName: store.tables.counters,

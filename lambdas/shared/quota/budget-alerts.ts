@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { formatPicos, picosOf } from '../cost/money';
+import { formatPicos } from '../cost/money';
 import { logger } from '../observability/logger';
 import { itemKeys } from '../store/schema';
 
@@ -12,8 +12,12 @@ export interface BudgetAlertEvent {
   kind: BudgetAlertKind;
   teamId: string;
   month: string;
-  /** Settled spend and the budget, in USD (exact decimals; see `formatPicos`). */
-  spentUsd: string;
+  /**
+   * What the team had committed when the alert fired, in USD (exact; see `formatPicos`): spend
+   * plus the reservations of requests in flight on the request path, settled spend from the
+   * maintenance run. Admission compares the same committed amount with the budget.
+   */
+  committedUsd: string;
   budgetUsd: string;
   softAlertPercent: number;
 }
@@ -23,15 +27,16 @@ export interface BudgetAlertPublisher {
   publish(event: BudgetAlertEvent): Promise<void>;
 }
 
-/** What the month aggregate says about a team's spend, as DynamoDB returned it. */
+/** A team's month budget item as DynamoDB returned it: what is committed and which alerts went out. */
 export interface MonthBudgetState {
-  /** Settled spend (p$): a number, or a bigint past 2^53. */
-  costPicos?: number | bigint;
-  /** Spend plus outstanding reservations (p$). */
+  /** Spend plus outstanding reservations (p$): a number, or a bigint past 2^53. */
   committedPicos?: number | bigint;
   softAlertSentAt?: string;
   exhaustedAlertSentAt?: string;
 }
+
+/** Which of a month's alerts went out already. */
+export type SentAlerts = Pick<MonthBudgetState, 'softAlertSentAt' | 'exhaustedAlertSentAt'>;
 
 const SENT_ATTRIBUTE: Record<BudgetAlertKind, keyof MonthBudgetState> = {
   soft_threshold: 'softAlertSentAt',
@@ -53,29 +58,31 @@ export class BudgetAlerts {
   ) {}
 
   /**
-   * Publishes the alerts a month's spend calls for and that have not been sent yet.
+   * Publishes the alerts that `committed` calls for and that have not been sent yet. The request path
+   * passes the budget's committed amount (spend plus the reservations of requests in flight, what
+   * admission compares with the budget); the maintenance run passes settled spend.
    *
    * @example
-   * await alerts.check('payments', '2026-11', monthItem, { budgetPicos, softAlertPercent: 80 });
+   * await alerts.check('payments', '2026-11', committedPicos, budgetItem, { budgetPicos, softAlertPercent: 80 });
    */
   async check(
     teamId: string,
     month: string,
-    state: MonthBudgetState,
+    committed: bigint,
+    sent: SentAlerts,
     budget: { budgetPicos: bigint; softAlertPercent: number },
   ): Promise<void> {
-    const spent = picosOf(state.costPicos);
     const due: BudgetAlertKind[] = [];
-    if (spent * 100n >= budget.budgetPicos * BigInt(budget.softAlertPercent) && !state.softAlertSentAt)
+    if (committed * 100n >= budget.budgetPicos * BigInt(budget.softAlertPercent) && !sent.softAlertSentAt)
       due.push('soft_threshold');
-    if (spent >= budget.budgetPicos && !state.exhaustedAlertSentAt) due.push('exhausted');
+    if (committed >= budget.budgetPicos && !sent.exhaustedAlertSentAt) due.push('exhausted');
     for (const kind of due) {
       if (!(await this.claim(teamId, month, kind))) continue;
       const event: BudgetAlertEvent = {
         kind,
         teamId,
         month,
-        spentUsd: formatPicos(spent),
+        committedUsd: formatPicos(committed),
         budgetUsd: formatPicos(budget.budgetPicos),
         softAlertPercent: budget.softAlertPercent,
       };
@@ -94,7 +101,7 @@ export class BudgetAlerts {
     await this.db.send(
       new UpdateCommand({
         TableName: this.usageTable,
-        Key: itemKeys.monthAggregate(teamId, month),
+        Key: itemKeys.monthBudget(teamId, month),
         UpdateExpression: 'REMOVE #sent',
         ExpressionAttributeNames: { '#sent': SENT_ATTRIBUTE[kind] },
       }),
@@ -107,7 +114,7 @@ export class BudgetAlerts {
       await this.db.send(
         new UpdateCommand({
           TableName: this.usageTable,
-          Key: itemKeys.monthAggregate(teamId, month),
+          Key: itemKeys.monthBudget(teamId, month),
           UpdateExpression: 'SET #sent = :at',
           ConditionExpression: notYetSent,
           ExpressionAttributeNames: { '#sent': SENT_ATTRIBUTE[kind] },

@@ -45,9 +45,7 @@ export interface Admission {
 
 /** What settling an admission adds to the usage transaction. */
 export interface Settlement {
-  /** Added to the team × month aggregate in the same update as the usage totals. */
-  monthAggregateAdds: Record<string, bigint>;
-  /** Further items of the transaction (the rate window's adjustment). */
+  /** Items of the transaction: the rate window's adjustment, then the budget's. */
   items: TransactItem[];
 }
 
@@ -63,7 +61,7 @@ export const RATE_WINDOW_ATTRIBUTES = {
 } as const;
 const WINDOW = RATE_WINDOW_ATTRIBUTES;
 
-/** The month aggregate attribute holding spend plus outstanding reservations (p$). */
+/** The month budget attribute holding spend plus outstanding reservations (p$). */
 export const COMMITTED_PICOS = 'committedPicos';
 
 const windowNotSwept = 'attribute_not_exists(#swept)';
@@ -172,7 +170,6 @@ export class QuotaService {
     const tokensDelta = actualTokens - request.reservedTokens;
     const reserved = admission.reservedPicos;
     return {
-      monthAggregateAdds: { [COMMITTED_PICOS]: costPicos - reserved },
       items: [
         {
           Update: {
@@ -191,6 +188,20 @@ export class QuotaService {
             ExpressionAttributeValues: { ':delta': tokensDelta, ':reserved': reserved },
           },
         },
+        // A budgeted team's committed spend moves from the reservation to the actual cost.
+        ...(request.budget
+          ? [
+              {
+                Update: {
+                  TableName: this.tables.usage,
+                  Key: itemKeys.monthBudget(request.teamId, admission.month),
+                  UpdateExpression: 'ADD #committed :delta',
+                  ExpressionAttributeNames: { '#committed': COMMITTED_PICOS },
+                  ExpressionAttributeValues: { ':delta': costPicos - reserved },
+                },
+              },
+            ]
+          : []),
       ],
     };
   }
@@ -288,7 +299,7 @@ export class QuotaService {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.usage,
-          Key: itemKeys.monthAggregate(request.teamId, month),
+          Key: itemKeys.monthBudget(request.teamId, month),
           UpdateExpression: 'ADD #committed :reserve SET teamId = :team, #month = :month',
           ConditionExpression: budgetHasRoom,
           ExpressionAttributeNames: { '#committed': COMMITTED_PICOS, '#month': 'month' },
@@ -311,7 +322,7 @@ export class QuotaService {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.usage,
-          Key: itemKeys.monthAggregate(request.teamId, month),
+          Key: itemKeys.monthBudget(request.teamId, month),
           UpdateExpression: 'ADD #committed :release',
           ExpressionAttributeNames: { '#committed': COMMITTED_PICOS },
           ExpressionAttributeValues: { ':release': -reservedPicos },
@@ -382,7 +393,7 @@ export class QuotaService {
   private async checkAlerts(request: AdmissionRequest, month: string, state: MonthBudgetState): Promise<void> {
     if (!this.options.alerts || !request.budget) return;
     try {
-      await this.options.alerts.check(request.teamId, month, state, {
+      await this.options.alerts.check(request.teamId, month, picosOf(state[COMMITTED_PICOS]), state, {
         budgetPicos: request.budget.monthlyBudgetPicos,
         softAlertPercent: request.budget.softAlertPercent,
       });

@@ -129,7 +129,7 @@ export class ReservationSweeper {
         {
           Update: {
             TableName: this.tables.usage,
-            Key: itemKeys.monthAggregate(teamId, month),
+            Key: itemKeys.monthBudget(teamId, month),
             UpdateExpression: 'ADD #committed :release',
             ExpressionAttributeNames: { '#committed': COMMITTED_PICOS },
             ExpressionAttributeValues: { ':release': -outstanding },

@@ -64,7 +64,7 @@ export const TABLES = {
     sortKey: 'sk',
     globalSecondaryIndexes: [{ indexName: BY_PARENT_INDEX, partitionKey: 'parent', sortKey: 'parentSort' }],
   },
-  /** The per-request ledger and the aggregates reports read (team × model × day, team × month). */
+  /** The per-request ledger, the aggregates reports read (team × model × day, team × month), budgets. */
   usage: {
     id: 'usage',
     envVar: 'USAGE_TABLE',
@@ -121,6 +121,12 @@ export const itemKeys = {
     sk: `DAY#${day}#MODEL#${model}`,
   }),
   monthAggregate: (teamId: string, month: string) => ({ pk: `AGG#${teamId}#${month}`, sk: 'MONTH' }),
+  /**
+   * A budgeted team's month: what its requests have committed against the budget (settled cost
+   * plus outstanding reservations) and which alerts went out. Its own item, apart from the usage
+   * aggregates, so reports can spread those while the budget stays one atomic counter.
+   */
+  monthBudget: (teamId: string, month: string) => ({ pk: `BUDGET#${teamId}#${month}`, sk: 'BUDGET' }),
   /** A team's fixed rate-limit window (team and per-key counters live in the same item). */
   rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
   /** One admin action, partitioned by UTC month, sorted by time. */

@@ -58,7 +58,7 @@ export interface MonthSpend {
   month: string;
   /** Settled cost of the month (p$). */
   spentPicos: bigint;
-  /** Spent plus the reservations of requests still in flight (p$). */
+  /** Spent plus the reservations of requests still in flight (p$), from the budget item. */
   committedPicos: bigint;
   /** When this month's budget alerts went out, if they did. */
   softAlertSentAt?: string;
@@ -79,15 +79,18 @@ export class UsageReader {
    * const { spentPicos } = await reader.monthSpend('payments', '2026-11');
    */
   async monthSpend(teamId: string, month: string): Promise<MonthSpend> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKeys.monthAggregate(teamId, month), ConsistentRead: true }),
-    );
+    const get = (Key: Record<string, string>) =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+    const [{ Item: totals }, { Item: budget }] = await Promise.all([
+      get(itemKeys.monthAggregate(teamId, month)),
+      get(itemKeys.monthBudget(teamId, month)),
+    ]);
     return {
       month,
-      spentPicos: picosOf(Item?.costPicos),
-      committedPicos: picosOf(Item?.committedPicos),
-      softAlertSentAt: Item?.softAlertSentAt ? String(Item.softAlertSentAt) : undefined,
-      exhaustedAlertSentAt: Item?.exhaustedAlertSentAt ? String(Item.exhaustedAlertSentAt) : undefined,
+      spentPicos: picosOf(totals?.costPicos),
+      committedPicos: picosOf(budget?.committedPicos),
+      softAlertSentAt: budget?.softAlertSentAt ? String(budget.softAlertSentAt) : undefined,
+      exhaustedAlertSentAt: budget?.exhaustedAlertSentAt ? String(budget.exhaustedAlertSentAt) : undefined,
     };
   }
 

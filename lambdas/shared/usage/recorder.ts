@@ -23,12 +23,10 @@ async function applyItems(
 }
 
 /**
- * What settling the request's quota adds to the usage transaction (see the quota service):
- * additions to the month aggregate and further items, plus the settlement to use instead if the
- * reservation was already released by the sweeper.
+ * What settling the request's quota adds to the usage transaction (see the quota service): its
+ * items, plus the settlement to use instead if the reservation was already released by the sweeper.
  */
 export interface QuotaSettlement {
-  monthAggregateAdds: Record<string, bigint>;
   items: TransactItem[];
   /** Used when the first attempt fails because the window was swept in the meantime. */
   ifSwept?: () => Omit<QuotaSettlement, 'ifSwept'>;
@@ -121,14 +119,6 @@ export class UsageRecorder {
       values[`:t${i}`] = totals[field];
       return `#t${i} :t${i}`;
     });
-    const monthNames = { ...names };
-    const monthValues = { ...values };
-    const monthAdds = [...adds];
-    Object.entries(settlement?.monthAggregateAdds ?? {}).forEach(([field, value], i) => {
-      monthNames[`#s${i}`] = field;
-      monthValues[`:s${i}`] = value;
-      monthAdds.push(`#s${i} :s${i}`);
-    });
     return [
       {
         Put: {
@@ -150,9 +140,9 @@ export class UsageRecorder {
         Update: {
           TableName: this.tableName,
           Key: itemKeys.monthAggregate(record.teamId, month),
-          UpdateExpression: `ADD ${monthAdds.join(', ')} SET #team = :team, #month = :month`,
-          ExpressionAttributeNames: { ...monthNames, '#team': 'teamId', '#month': 'month' },
-          ExpressionAttributeValues: { ...monthValues, ':team': record.teamId, ':month': month },
+          UpdateExpression: `ADD ${adds.join(', ')} SET #team = :team, #month = :month`,
+          ExpressionAttributeNames: { ...names, '#team': 'teamId', '#month': 'month' },
+          ExpressionAttributeValues: { ...values, ':team': record.teamId, ':month': month },
         },
       },
       ...(settlement?.items ?? []),
