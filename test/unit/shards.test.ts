@@ -47,6 +47,24 @@ describe('requestShard', () => {
   });
 });
 
+describe('aggregate keys', () => {
+  it('put a request’s day × model and month rows in its ledger entry’s shard, one of the month’s partitions', () => {
+    const partitions = itemKeys.aggregatePartitions('payments', '2026-11');
+    expect(partitions).toHaveLength(USAGE_SHARDS);
+    expect(itemKeys.monthAggregates('payments', '2026-11').map((key) => key.pk)).toEqual(partitions);
+    for (let i = 0; i < 200; i++) {
+      const id = `req-${i}`;
+      const shard = requestShard(id, USAGE_SHARDS);
+      const day = itemKeys.dayModelAggregate('payments', '2026-11', '2026-11-29', 'nova-lite', id);
+      expect(day).toEqual({ pk: partitions[shard], sk: 'DAY#2026-11-29#MODEL#nova-lite' });
+      expect(itemKeys.monthAggregate('payments', '2026-11', id)).toEqual({ pk: partitions[shard], sk: 'MONTH' });
+      expect(itemKeys.ledger('payments', '2026-11-29', '2026-11-29T10:00:00.000Z', id).pk).toBe(
+        itemKeys.ledgerPartitions('payments', '2026-11-29')[shard],
+      );
+    }
+  });
+});
+
 describe('mapBounded', () => {
   it('keeps the items’ order and never runs more than the limit at once', async () => {
     let running = 0;

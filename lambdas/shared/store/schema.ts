@@ -39,10 +39,13 @@ export const BY_DECISION_INDEX = 'byDecision';
 export const AUDIT_DECISION_SHARDS = 8;
 
 /**
- * Partitions per team and day of the ledger. A request writes its ledger entry (2 write units:
- * under 1 KB, in a transaction) to the shard its request id hashes to, so one team at 5,000
- * requests a second puts about 5,000 × 2 / 32 = 312 write units a second on each shard, under
- * DynamoDB's 1,000 per partition key. The price: listing a team's day reads all 32 partitions.
+ * Partitions per team and day of the ledger, and per team and month of the usage aggregates. A
+ * request writes its ledger entry (2 write units: under 1 KB, in a transaction) and its two
+ * aggregate rows, team × model × day and team × month (4), to the shards its request id hashes
+ * to, so one team at 5,000 requests a second puts about 5,000 × 4 / 32 = 625 write units a second
+ * on each aggregate shard: under DynamoDB's 1,000 per partition key, with room for uneven hashing
+ * and larger items. The price: a report reads all 32 aggregate partitions of each team-month (a
+ * query each, and one batch read of the month rows), a ledger listing all 32 partitions of a day.
  */
 export const USAGE_SHARDS = 32;
 
@@ -114,13 +117,25 @@ export const itemKeys = {
   /** Every shard of a team's ledger for one UTC day: a listing reads them all. */
   ledgerPartitions: (teamId: string, day: string) =>
     allShards(USAGE_SHARDS).map((shard) => `LEDGER#${teamId}#${day}#${shard}`),
-  /** Partition holding a team's aggregates for one UTC month. */
-  aggregatePartition: (teamId: string, month: string) => `AGG#${teamId}#${month}`,
-  dayModelAggregate: (teamId: string, month: string, day: string, model: string) => ({
-    pk: `AGG#${teamId}#${month}`,
+  /**
+   * Every shard of a team's aggregates for one UTC month. Each shard holds the day × model rows
+   * and a month row of the requests whose ids hash to it: a report reads and sums them all.
+   */
+  aggregatePartitions: (teamId: string, month: string) =>
+    allShards(USAGE_SHARDS).map((shard) => `AGG#${teamId}#${month}#${shard}`),
+  /** A request's team × model × day row: in the aggregate shard of its request id, as its ledger entry. */
+  dayModelAggregate: (teamId: string, month: string, day: string, model: string, requestId: string) => ({
+    pk: `AGG#${teamId}#${month}#${requestShard(requestId, USAGE_SHARDS)}`,
     sk: `DAY#${day}#MODEL#${model}`,
   }),
-  monthAggregate: (teamId: string, month: string) => ({ pk: `AGG#${teamId}#${month}`, sk: 'MONTH' }),
+  /** A request's team × month row: in the aggregate shard of its request id. */
+  monthAggregate: (teamId: string, month: string, requestId: string) => ({
+    pk: `AGG#${teamId}#${month}#${requestShard(requestId, USAGE_SHARDS)}`,
+    sk: 'MONTH',
+  }),
+  /** The month row of every aggregate shard: the team's month is their sum. */
+  monthAggregates: (teamId: string, month: string) =>
+    allShards(USAGE_SHARDS).map((shard) => ({ pk: `AGG#${teamId}#${month}#${shard}`, sk: 'MONTH' })),
   /**
    * A budgeted team's month: what its requests have committed against the budget (settled cost
    * plus outstanding reservations) and which alerts went out. Its own item, apart from the usage
