@@ -62,7 +62,7 @@ const TEAMS_READ_AT_ONCE = 16;
  */
 const SHARDS_READ_AT_ONCE = 8;
 
-/** Where a team's month stands against its budget, from the month aggregate. */
+/** Where a team's month stands against its budget: spend from the aggregate shards, the rest from the budget item. */
 export interface MonthSpend {
   month: string;
   /** Settled cost of the month (p$). */
