@@ -65,7 +65,8 @@ async function main(): Promise<void> {
     ...benchColdStart(),
     ...benchDlp(),
     ...benchDlpCode({ megabytes: Number(process.env.BENCH_DLP_CODE_MB ?? 150) }),
-    ...(await quietly(() => benchPartitionHeat({ requests: Number(process.env.BENCH_HEAT_REQUESTS ?? 200) }))),
+    // 1,000 requests: about 31 on each of 32 usage shards (see benchPartitionHeat on sampling).
+    ...(await quietly(() => benchPartitionHeat({ requests: Number(process.env.BENCH_HEAT_REQUESTS ?? 1_000) }))),
     ...(await quietly(() =>
       benchOverhead({
         iterations: Number(process.env.BENCH_ITERATIONS ?? 300),

@@ -116,7 +116,8 @@ const TABLE_ACCESS: TableAccess = {
   usage: {
     // Query: the chargeback lists teams.
     identity: ['dynamodb:GetItem', 'dynamodb:Query'],
-    usage: ['dynamodb:GetItem', 'dynamodb:Query'],
+    // BatchGetItem: a month's spend is the sum of its aggregate shards' month rows.
+    usage: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     audit: ['dynamodb:Query'],
   },
   // Applies queued usage writes: the same transaction the gateway functions write.
@@ -128,7 +129,8 @@ const TABLE_ACCESS: TableAccess = {
   maintenance: {
     identity: ['dynamodb:Query'],
     counters: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
-    usage: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // BatchGetItem: the overdue budget alerts read each team's month spend (its aggregate shards).
+    usage: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
   },
 };
 

@@ -136,6 +136,7 @@ describe('GatewayStack', () => {
       'dynamodb:UpdateItem',
     ]);
     expect(actionsOf(template, 'LLM gateway: usage')).toEqual([
+      'dynamodb:BatchGetItem', // a month's spend: the month rows of its aggregate shards
       'dynamodb:GetItem',
       'dynamodb:GetItem',
       'dynamodb:Query', // audit trail
@@ -144,6 +145,7 @@ describe('GatewayStack', () => {
     ]);
     expect(actionsOf(template, 'LLM gateway: releases')).toEqual([
       'bedrock:ListFoundationModels', // the daily model lifecycle check
+      'dynamodb:BatchGetItem', // a month's spend: the month rows of its aggregate shards
       'dynamodb:GetItem',
       'dynamodb:Query',
       'dynamodb:Scan',

@@ -1,5 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+import { ledgerEntries } from '../helpers/usage-store';
 
 const chat = (model = 'mock-small', content = 'Hello gateway') => ({ model, messages: [{ role: 'user', content }] });
 
@@ -25,14 +25,7 @@ describe('gateway Lambda against DynamoDB Local', () => {
 
   async function ledgerCount(team: string): Promise<number> {
     const day = new Date().toISOString().slice(0, 10);
-    const { Items } = await gw.store.db.send(
-      new QueryCommand({
-        TableName: gw.store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `LEDGER#${team}#${day}` },
-      }),
-    );
-    return Items?.length ?? 0;
+    return (await ledgerEntries(gw.store.db, gw.store.tables.usage, team, day)).length;
   }
 
   it('answers health without a key', async () => {

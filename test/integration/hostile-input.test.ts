@@ -2,11 +2,12 @@ import { Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
-import { AuditLog, decisionShard } from '../../lambdas/shared/audit/audit-log';
+import { AuditLog } from '../../lambdas/shared/audit/audit-log';
 import { matchRoute, ROUTES } from '../../lambdas/shared/http/routes';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
-import { AUDIT_DECISION_SHARDS } from '../../lambdas/shared/store/schema';
+import { AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, itemKeys } from '../../lambdas/shared/store/schema';
+import { requestShard } from '../../lambdas/shared/store/shards';
 import { installAwsLambdaGlobal, type ResponsePrelude } from '../../local/awslambda';
 import { lambdaContext, toRestApiEvent } from '../../local/server';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
@@ -409,10 +410,17 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
 
   describe('forged and foreign pagination cursors', () => {
     const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    // The team partitions of before the audit trail was sharded: cursors naming them are refused.
     const own = `AUDIT#fortress#${month}`;
     const theirs = `AUDIT#neighbour#${month}`;
-    const sk = (i: number) => `${new Date(now - 60_000 + i * 1_000).toISOString()}#req-${i}`;
+    const instant = (i: number) => new Date(now - 60_000 + i * 1_000).toISOString();
+    const sk = (i: number) => `${instant(i)}#req-${i}`;
+    /** The table key record `req-<i>` has: its team's partition of the month, in its request id's shard. */
+    const keyOf = (i: number) => itemKeys.auditEntry(i % 2 === 0 ? 'fortress' : 'neighbour', instant(i), `req-${i}`);
     const starts = Array.from({ length: AUDIT_DECISION_SHARDS }, () => 'start');
+    const teamStarts = Array.from({ length: AUDIT_TEAM_SHARDS }, () => 'start');
+    const teamShard = (i: number) => requestShard(`req-${i}`, AUDIT_TEAM_SHARDS);
+    const teamPositionsWith = (at: number, position: unknown) => teamStarts.map((s, i) => (i === at ? position : s));
 
     /** Cursors of any shape: random text, random base64, base64 of random JSON. */
     const anyCursor = fc.oneof(
@@ -426,6 +434,12 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
         .record({
           d: fc.constantFrom(today, '1999-01-01'),
           s: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 9 }),
+        })
+        .map(b64),
+      fc
+        .record({
+          m: fc.constantFrom(month, '1999-01'),
+          s: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: AUDIT_TEAM_SHARDS + 1 }),
         })
         .map(b64),
       fc.constant('x'.repeat(2_001)),
@@ -444,22 +458,38 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
       { p: own, k: { pk: own, sk: 'x'.repeat(1_200) } }, // over DynamoDB's sort key size
       { p: own, k: null },
       { p: own, k: [] },
+      // The sharded listing's shape: a month and every shard's position, each wrong in one way.
+      { m: month, s: teamStarts.slice(1) }, // a shard too few
+      { m: month, s: [...teamStarts, 'start'] }, // a shard too many
+      { m: '1999-01', s: teamStarts }, // a month outside the search
+      { m: month, s: teamStarts, d: today }, // an attribute too many
+      { m: month, s: teamPositionsWith(teamShard(1), [keyOf(1).pk, sk(1)]) }, // another team's record
+      { m: month, s: teamPositionsWith(teamShard(0), [keyOf(1).pk.replace(/#\d+$/, `#${teamShard(0)}`), sk(0)]) }, // its partition
+      { m: month, s: teamPositionsWith(teamShard(0) ^ 1, [keyOf(0).pk, sk(0)]) }, // at another shard's place
+      { m: month, s: teamPositionsWith(teamShard(0) ^ 1, [`AUDIT#fortress#${month}#${teamShard(0) ^ 1}`, sk(0)]) }, // a shard it is not in
+      { m: month, s: teamPositionsWith(teamShard(0), [keyOf(0).pk, '1999-01-01T00:00:00.000Z#req-0']) }, // before the range
+      { m: month, s: teamPositionsWith(teamShard(0), [keyOf(0).pk, 'x'.repeat(1_200)]) }, // over the sort key size
+      { m: month, s: teamPositionsWith(teamShard(0), [keyOf(0).pk, 5]) }, // wrong type
+      { m: month, s: teamPositionsWith(teamShard(0), [keyOf(0).pk]) }, // a key attribute missing
+      { m: month, s: teamPositionsWith(teamShard(0), { pk: keyOf(0).pk, sk: sk(0) }) },
     ];
 
     /** Cursors shaped like a cross-team search's, each wrong in one way. */
-    const shard = (i: number) => decisionShard(`req-${i}`);
+    const shard = (i: number) => requestShard(`req-${i}`, AUDIT_DECISION_SHARDS);
     const positionsWith = (at: number, position: unknown) => starts.map((s, i) => (i === at ? position : s));
     const forgedDecisionCursors = [
       { d: today, s: starts.slice(1) }, // a shard too few
       { d: today, s: [...starts, 'start'] }, // a shard too many
       { d: '1999-01-01', s: starts }, // a day outside the search
       { d: today, s: starts.map(() => 7) },
-      { d: today, s: positionsWith(shard(1), [theirs.replace('neighbour', 'NOT A TEAM'), sk(1)]) },
-      { d: today, s: positionsWith((shard(1) + 1) % AUDIT_DECISION_SHARDS, [theirs, sk(1)]) }, // the wrong shard
-      { d: today, s: positionsWith(shard(1), [`AUDIT#neighbour#1999-01`, sk(1)]) }, // pk of another month
-      { d: today, s: positionsWith(shard(1), [theirs, '1999-01-01T00:00:00.000Z#req-1']) }, // another day
-      { d: today, s: positionsWith(shard(1), [theirs, sk(1), 'extra']) },
-      { d: today, s: positionsWith(shard(1), { pk: theirs, sk: sk(1) }) },
+      { d: today, s: positionsWith(shard(1), [keyOf(1).pk.replace('neighbour', 'NOT A TEAM'), sk(1)]) },
+      { d: today, s: positionsWith((shard(1) + 1) % AUDIT_DECISION_SHARDS, [keyOf(1).pk, sk(1)]) }, // the wrong shard
+      { d: today, s: positionsWith(shard(1), [`AUDIT#neighbour#1999-01#${teamShard(1)}`, sk(1)]) }, // pk of another month
+      { d: today, s: positionsWith(shard(1), [theirs, sk(1)]) }, // the team's month, unsharded
+      { d: today, s: positionsWith(shard(1), [`${theirs}#${teamShard(1) ^ 1}`, sk(1)]) }, // a team shard it is not in
+      { d: today, s: positionsWith(shard(1), [keyOf(1).pk, '1999-01-01T00:00:00.000Z#req-1']) }, // another day
+      { d: today, s: positionsWith(shard(1), [keyOf(1).pk, sk(1), 'extra']) },
+      { d: today, s: positionsWith(shard(1), { pk: keyOf(1).pk, sk: sk(1) }) },
     ];
 
     /** Cursors shaped like the admin changes listing's, each wrong in one way. */

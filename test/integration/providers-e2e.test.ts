@@ -1,8 +1,6 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
-import { itemKeys } from '../../lambdas/shared/store/schema';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
 import { FakeAnthropic, type FakeAnthropicReply, type FakeAnthropicRequest } from '../fakes/anthropic-server';
@@ -11,6 +9,7 @@ import { FakeOpenAi, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fak
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
+import { ledgerEntries as ledgerOfDay } from '../helpers/usage-store';
 
 /**
  * The official OpenAI client against the local gateway (HTTP API stand-in and streaming Function
@@ -306,15 +305,8 @@ describe('OpenAI compatibility over every provider (official openai client, loca
   /** The ledger entry of one request (the demo team, today). */
   async function ledgerEntries(requestId: string): Promise<UsageRecord[]> {
     const day = new Date().toISOString().slice(0, 10);
-    const { Items } = await db.send(
-      new QueryCommand({
-        TableName: gateway.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: 'requestId = :id',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(gateway.demoTeamId, day), ':id': requestId },
-      }),
-    );
-    return (Items ?? []) as UsageRecord[];
+    const entries = await ledgerOfDay(db, gateway.tables.usage, gateway.demoTeamId, day);
+    return entries.filter((entry) => entry.requestId === requestId);
   }
 
   /**

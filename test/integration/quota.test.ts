@@ -10,6 +10,7 @@ import { itemKeys } from '../../lambdas/shared/store/schema';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
 import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
 import { createTestStore, type TestStore } from '../helpers/dynamodb';
+import { monthTotals } from '../helpers/usage-store';
 
 /**
  * 5 s into the current minute of the real clock. Rate windows expire through DynamoDB's TTL
@@ -117,15 +118,18 @@ describe('quota admission and settlement in DynamoDB Local', () => {
         new GetCommand({ TableName: store.tables.counters, Key: itemKeys.rateWindow(teamId, windowStartSeconds(at)) }),
       )
     ).Item;
-  /** A team's month as the reports and the budget see it: the month aggregate and the budget item, merged. */
+  /**
+   * A team's month as the reports and the budget see it: the sum of the month aggregate's shards
+   * (its cost as a number, as DynamoDB returns one below 2^53) and the budget item, merged.
+   */
   const monthItem = async (teamId: string, month = MONTH) => {
-    const get = async (Key: Record<string, string>) =>
-      (await store.db.send(new GetCommand({ TableName: store.tables.usage, Key }))).Item;
-    const [totals, budget] = await Promise.all([
-      get(itemKeys.monthAggregate(teamId, month)),
-      get(itemKeys.monthBudget(teamId, month)),
+    const [totals, { Item: budget }] = await Promise.all([
+      monthTotals(store.db, store.tables.usage, teamId, month),
+      store.db.send(new GetCommand({ TableName: store.tables.usage, Key: itemKeys.monthBudget(teamId, month) })),
     ]);
-    return totals || budget ? { ...totals, ...budget } : undefined;
+    return totals || budget
+      ? { ...(totals ? { ...totals, costPicos: Number(totals.costPicos) } : {}), ...budget }
+      : undefined;
   };
 
   const settle = (admission: Admission, outputTokens: number, inputTokens?: number) =>

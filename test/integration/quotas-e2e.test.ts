@@ -1,15 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { picosOf } from '../../lambdas/shared/cost/money';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { adapterFor } from '../../lambdas/shared/providers/registry';
 import type { ProviderAdapter } from '../../lambdas/shared/providers/types';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
-import { itemKeys } from '../../lambdas/shared/store/schema';
 import { createMaintenanceHandler, maintenanceDependencies } from '../../lambdas/maintenance/handler';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { QuotaService } from '../../lambdas/shared/quota/quota-service';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
 import { testEndpoint } from '../helpers/dynamodb';
+import { ledgerEntries } from '../helpers/usage-store';
 
 const chat = (model = 'mock-small', extra: Record<string, unknown> = {}) => ({
   model,
@@ -26,14 +25,7 @@ describe('quotas through the gateway Lambda (DynamoDB Local)', () => {
 
   async function ledger(teamId: string) {
     const day = new Date().toISOString().slice(0, 10);
-    const { Items } = await gw.store.db.send(
-      new QueryCommand({
-        TableName: gw.store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, day) },
-      }),
-    );
-    return Items ?? [];
+    return ledgerEntries(gw.store.db, gw.store.tables.usage, teamId, day);
   }
 
   it('admits exactly 10 of 50 concurrent requests against RPM 10, across two Lambda instances', async () => {

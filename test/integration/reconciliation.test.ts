@@ -1,6 +1,4 @@
 import { createDocumentClient } from '../../lambdas/shared/store/client';
-import { queryAll } from '../../lambdas/shared/store/query-all';
-import { itemKeys } from '../../lambdas/shared/store/schema';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig } from '../../lambdas/shared/catalog/schema';
@@ -18,6 +16,7 @@ import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { exactCost } from '../helpers/money';
+import { ledgerEntries } from '../helpers/usage-store';
 import { picosOf } from '../../lambdas/shared/cost/money';
 
 /**
@@ -172,15 +171,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
       .map((d) => d.toISOString().slice(0, 10))
       .filter((day) => day.slice(0, 7) === today.toISOString().slice(0, 7));
     const entries: UsageRecord[] = [];
-    for (const day of new Set(days)) {
-      entries.push(
-        ...((await queryAll(db, {
-          TableName: gateway.tables.usage,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, day) },
-        })) as unknown as UsageRecord[]),
-      );
-    }
+    for (const day of new Set(days)) entries.push(...(await ledgerEntries(db, gateway.tables.usage, teamId, day)));
     db.destroy();
     return entries;
   }

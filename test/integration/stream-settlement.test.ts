@@ -1,18 +1,18 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createGatewayStreamHandler, gatewayDependencies, type GatewaySettings } from '../../lambdas/gateway/handler';
 import { adapterFor } from '../../lambdas/shared/providers/registry';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import { matchRoute } from '../../lambdas/shared/http/routes';
-import { itemKeys } from '../../lambdas/shared/store/schema';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
 import { installAwsLambdaGlobal } from '../../local/awslambda';
 import { lambdaContext, toHttpApiEvent } from '../../local/server';
 import { createTestStore, testEndpoint, type TestStore } from '../helpers/dynamodb';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+import { ledgerEntries as ledgerOfDay } from '../helpers/usage-store';
 
 /**
  * The streaming face settles a stream's usage after the client has its last byte: the usage
@@ -137,18 +137,9 @@ describe('stream usage is settled after the client has its last byte', () => {
   }
 
   async function ledgerEntries(requestId: string): Promise<UsageRecord[]> {
-    const { Items } = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: 'requestId = :id',
-        ExpressionAttributeValues: {
-          ':pk': itemKeys.ledgerPartition(teamId, new Date().toISOString().slice(0, 10)),
-          ':id': requestId,
-        },
-      }),
-    );
-    return (Items ?? []) as UsageRecord[];
+    const day = new Date().toISOString().slice(0, 10);
+    const entries = await ledgerOfDay(store.db, store.tables.usage, teamId, day);
+    return entries.filter((entry) => entry.requestId === requestId);
   }
 
   it('ends the response before the usage transaction completes, and the invocation after it', async () => {

@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig } from '../../lambdas/shared/catalog/schema';
@@ -27,6 +27,7 @@ import {
 } from '../fakes/faulty-upstream';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
+import { aggregateRows, ledgerEntries } from '../helpers/usage-store';
 import { adminFetch } from '../helpers/local-admin';
 
 /**
@@ -511,16 +512,7 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
   /** A team's ledger entries. */
   async function ledgerOf(teamId: string): Promise<UsageRecord[]> {
     const ledger: UsageRecord[] = [];
-    for (const day of recentDays()) {
-      const { Items } = await db.send(
-        new QueryCommand({
-          TableName: gateway.tables.usage,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, day) },
-        }),
-      );
-      ledger.push(...((Items ?? []) as UsageRecord[]));
-    }
+    for (const day of recentDays()) ledger.push(...(await ledgerEntries(db, gateway.tables.usage, teamId, day)));
     return ledger;
   }
 
@@ -540,21 +532,13 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
     const monthRows: Record<string, any>[] = [];
     const dayRows: Record<string, any>[] = [];
     for (const month of months) {
-      const { Item } = await db.send(
-        new GetCommand({ TableName: gateway.tables.usage, Key: itemKeys.monthAggregate(team.teamId, month) }),
-      );
+      // The month's totals are the sum of its aggregate shards' month rows.
+      const shards = await aggregateRows(db, gateway.tables.usage, team.teamId, month);
       const { Item: budget } = await db.send(
         new GetCommand({ TableName: gateway.tables.usage, Key: itemKeys.monthBudget(team.teamId, month) }),
       );
-      if (Item || budget) monthRows.push({ ...Item, ...budget });
-      const { Items } = await db.send(
-        new QueryCommand({
-          TableName: gateway.tables.usage,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :day)',
-          ExpressionAttributeValues: { ':pk': itemKeys.aggregatePartition(team.teamId, month), ':day': 'DAY#' },
-        }),
-      );
-      dayRows.push(...(Items ?? []));
+      monthRows.push(...shards.monthRows, ...(budget ? [budget] : []));
+      dayRows.push(...shards.dayRows);
     }
     const { Items: windows = [] } = await db.send(
       new ScanCommand({

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createGatewayHandler, createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
 import { createReplayHandler, replayDependencies } from '../../lambdas/replay/handler';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
@@ -20,6 +20,7 @@ import { pollQueue, startLocalQueues, type LocalQueues } from '../../local/local
 import { lambdaContext, toHttpApiEvent } from '../../local/server';
 import { createTestStore, testEndpoint, type TestStore } from '../helpers/dynamodb';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+import { aggregateRows, ledgerEntries, monthTotals } from '../helpers/usage-store';
 
 /**
  * An answered request is billed exactly once whatever DynamoDB does. An SDK middleware makes the
@@ -203,14 +204,7 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
   }
 
   async function ledger(): Promise<UsageRecord[]> {
-    const { Items = [] } = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition(teamId, new Date().toISOString().slice(0, 10)) },
-      }),
-    );
-    return Items as UsageRecord[];
+    return ledgerEntries(store.db, store.tables.usage, teamId, new Date().toISOString().slice(0, 10));
   }
 
   it('records every answered request once across 10 %, 50 % and 100 % fault rates, then recovers', async () => {
@@ -260,15 +254,9 @@ describe('usage survives DynamoDB faults: billed exactly once', () => {
 
     // Aggregates equal the ledger to the unit.
     const sum = (pick: (record: UsageRecord) => number) => entries.reduce((total, record) => total + pick(record), 0);
-    const { Items: aggregates = [] } = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.aggregatePartition(teamId, new Date().toISOString().slice(0, 7)) },
-      }),
-    );
-    const month = aggregates.find((item) => item.sk === 'MONTH')!;
-    const days = aggregates.filter((item) => String(item.sk).startsWith('DAY#'));
+    const thisMonth = new Date().toISOString().slice(0, 7);
+    const month = (await monthTotals(store.db, store.tables.usage, teamId, thisMonth))!;
+    const days = (await aggregateRows(store.db, store.tables.usage, teamId, thisMonth)).dayRows;
     for (const [field, pick] of [
       ['requests', () => 1],
       ['inputTokens', (r: UsageRecord) => r.usage.inputTokens],

@@ -1,11 +1,12 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { itemKeys } from '../../lambdas/shared/store/schema';
-import { formatPicos } from '../../lambdas/shared/cost/money';
+import { formatPicos, picosOf } from '../../lambdas/shared/cost/money';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
-import type { UsageRecord } from '../../lambdas/shared/usage/record';
+import { USAGE_SHARDS } from '../../lambdas/shared/store/schema';
+import { requestShard } from '../../lambdas/shared/store/shards';
+import { addTotals, emptyTotals, totalsOf, type UsageRecord } from '../../lambdas/shared/usage/record';
 import { UsageReader } from '../../lambdas/shared/usage/reader';
 import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
 import { createTestStore, type TestStore } from '../helpers/dynamodb';
+import { aggregateRows, ledgerEntries } from '../helpers/usage-store';
 
 const prices = {
   inputMicrosPerMTok: 3_000_000,
@@ -81,15 +82,9 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
       ['nova-lite', 1],
     ]);
     // Each line item is its own integer in the ledger.
-    const ledger = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition('payments', '2026-02-01') },
-      }),
-    );
-    expect(ledger.Items).toHaveLength(3);
-    expect(ledger.Items![0]!.cost).toMatchObject({
+    const ledger = await ledgerEntries(store.db, store.tables.usage, 'payments', '2026-02-01');
+    expect(ledger).toHaveLength(3);
+    expect(ledger[0]!.cost).toMatchObject({
       inputPicos: 300_000_000,
       outputPicos: 750_000_000,
       cacheReadPicos: 300_000_000,
@@ -139,13 +134,7 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
     expect(report.totals.costPicos).toBe(300_000_000_000_035_000n);
     expect(formatPicos(report.totals.costPicos)).toBe('300000.000000035');
     expect((await reader.monthSpend('whale', '2026-04')).spentPicos).toBe(300_000_000_000_035_000n);
-    const { Items: ledger = [] } = await store.db.send(
-      new QueryCommand({
-        TableName: store.tables.usage,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': itemKeys.ledgerPartition('whale', '2026-04-02') },
-      }),
-    );
+    const ledger = await ledgerEntries(store.db, store.tables.usage, 'whale', '2026-04-02');
     const costOf = (requestId: string) => ledger.find((item) => item.requestId === requestId)?.cost.totalPicos;
     expect(['big-1', 'big-2', 'big-3', 'tiny'].map(costOf)).toEqual([10n ** 17n, 10n ** 17n, 10n ** 17n, 35_000]);
   });
@@ -163,6 +152,61 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
     );
     expect(report.totals.requests).toBe(1);
     expect(report.totals.costPicos).toBe(r.cost.totalPicos);
+  });
+
+  it('spreads one team’s aggregates over shards by request id, and sums them exactly in reports', async () => {
+    const recorder = new UsageRecorder(store.db, store.tables.usage);
+    // 96 requests over two days and two models, a third of them past 2^53 p$ on their own.
+    const dear = { ...prices, outputMicrosPerMTok: 100_000_000_000 };
+    const records = Array.from({ length: 96 }, (_, i) => {
+      const usage = {
+        inputTokens: i,
+        outputTokens: i % 3 === 0 ? 1_000_000 : i,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 1,
+      };
+      return record({
+        requestId: `spread-${i}`,
+        teamId: 'spread',
+        createdAt: `2026-05-${i % 2 === 0 ? '14' : '15'}T08:00:${String(i % 60).padStart(2, '0')}.000Z`,
+        model: i % 4 < 2 ? 'claude-sonnet-4' : 'nova-lite',
+        usage,
+        cost: priceUsage(usage, i % 3 === 0 ? dear : prices),
+      });
+    });
+    for (let i = 0; i < records.length; i += 16)
+      await Promise.all(records.slice(i, i + 16).map((r) => recorder.record(r)));
+    // A replay of the same writes lands on the same keys and counts nothing twice.
+    await Promise.all(records.slice(0, 16).map((r) => recorder.record(r)));
+
+    const { monthRows, dayRows } = await aggregateRows(store.db, store.tables.usage, 'spread', '2026-05');
+    expect(monthRows.length).toBeGreaterThan(USAGE_SHARDS / 2);
+    for (const row of [...monthRows, ...dayRows]) {
+      const shard = Number(String(row['pk']).split('#').at(-1));
+      expect(shard).toBeLessThan(USAGE_SHARDS);
+      // Each row holds exactly the requests whose ids hash to its shard.
+      const mine = records.filter(
+        (r) =>
+          requestShard(r.requestId, USAGE_SHARDS) === shard &&
+          (row['sk'] === 'MONTH' || row['sk'] === `DAY#${r.createdAt.slice(0, 10)}#MODEL#${r.model}`),
+      );
+      expect(Number(row['requests'])).toBe(mine.length);
+      expect(picosOf(row['costPicos'])).toBe(mine.reduce((total, r) => total + r.cost.totalPicos, 0n));
+    }
+
+    const expected = records.reduce((totals, r) => addTotals(totals, totalsOf(r)), emptyTotals());
+    expect(expected.costPicos).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER) * 20n);
+    const reader = new UsageReader(store.db, store.tables.usage);
+    const report = await reader.teamUsage('spread', '2026-05-01', '2026-05-31');
+    expect(report.totals).toEqual(expected);
+    expect(report.byDay.map((d) => [d.day, d.requests])).toEqual([
+      ['2026-05-14', 48],
+      ['2026-05-15', 48],
+    ]);
+    expect(report.byModel.map((m) => m.requests).sort()).toEqual([48, 48]);
+    const spend = await reader.monthSpend('spread', '2026-05');
+    expect(spend.spentPicos).toBe(expected.costPicos);
+    expect((await reader.teamUsage('spread', '2026-05-15', '2026-05-15')).totals.requests).toBe(48);
   });
 
   it('reads only the requested range and nothing of other teams', async () => {

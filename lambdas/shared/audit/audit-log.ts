@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
-import { AUDIT_DECISION_SHARDS, BY_DECISION_INDEX, itemKeys } from '../store/schema';
+import { AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, BY_DECISION_INDEX, itemKeys } from '../store/schema';
+import { requestShard } from '../store/shards';
 import { teamIdSchema } from '../teams/schema';
 import type { TransactItem } from '../store/transactions';
 import type { AuditRecord } from './record';
@@ -31,19 +31,18 @@ const DAY_MS = 86_400_000;
 /** The longest sort key a cursor may carry: an ISO instant, `#` and a request id, with room to spare. */
 const MAX_CURSOR_SORT_KEY = 200;
 
-/** The month of a team's audit partition key (`AUDIT#<team>#<month>`); undefined for any other text. */
-function auditPartitionMonth(pk: string): string | undefined {
-  const match = /^AUDIT#([^#]+)#(\d{4}-\d{2})$/.exec(pk);
-  if (!match || !teamIdSchema.safeParse(match[1]).success) return undefined;
-  return pk === itemKeys.auditPartition(match[1]!, match[2]!) ? match[2] : undefined;
+/**
+ * The team of a record's table key, when `[pk, sk]` is exactly the key a record of that request
+ * would have: its team's audit partition for the record's month, in the shard its request id
+ * hashes to. Undefined for any other text, so a cursor can only name keys records really have.
+ */
+function auditKeyTeam(pk: string, sk: string): string | undefined {
+  const match = /^AUDIT#([^#]+)#\d{4}-\d{2}#\d+$/.exec(pk);
+  const separator = sk.indexOf('#');
+  if (!match || separator < 0 || !teamIdSchema.safeParse(match[1]).success) return undefined;
+  const expected = itemKeys.auditEntry(match[1]!, sk.slice(0, separator), sk.slice(separator + 1));
+  return pk === expected.pk ? match[1] : undefined;
 }
-
-/** Where the next page of a team's records continues: a partition (team month) and a key in it. */
-const teamCursorSchema = z.strictObject({
-  p: z.string(),
-  /** DynamoDB's LastEvaluatedKey in that partition: exactly the table's key. */
-  k: z.strictObject({ pk: z.string(), sk: z.string().max(MAX_CURSOR_SORT_KEY) }).optional(),
-});
 
 /** A shard's position: not read yet, read to the end, or the table key of the last record returned. */
 const shardPositionSchema = z.union([
@@ -52,6 +51,12 @@ const shardPositionSchema = z.union([
   z.tuple([z.string().max(64), z.string().max(MAX_CURSOR_SORT_KEY)]),
 ]);
 type ShardPosition = z.infer<typeof shardPositionSchema>;
+
+/** Where the next page of a team's records continues: a month and every shard's position in it. */
+const teamCursorSchema = z.strictObject({
+  m: z.string(),
+  s: z.array(shardPositionSchema).length(AUDIT_TEAM_SHARDS),
+});
 
 /** Where the next page of a cross-team search continues: a day and every shard's position in it. */
 const decisionCursorSchema = z.strictObject({
@@ -91,65 +96,69 @@ function sortKeyInRange(sk: string, search: Pick<AuditSearch, 'from' | 'to'>, pr
   return sk.startsWith(prefix) && sk.includes('#') && sk >= search.from && sk <= `${search.to}~`;
 }
 
+/** The request id in a record's sort key (`<instant>#<request id>`). */
+function requestIdOf(sk: string): string {
+  return sk.slice(sk.indexOf('#') + 1);
+}
+
+/** Where a sharded listing resumes: the index of its group (a day, a month) and each shard's position in it. */
+interface Resume {
+  start: number;
+  positions: ShardPosition[];
+}
+
 /**
- * Where a team search resumes: the partition's index and, within it, DynamoDB's key. The key must
- * be exactly the table's key (`pk`, `sk`), in the partition named, within the search's range:
- * anything else would let a caller start a query in another team's partition or make DynamoDB fail.
+ * Where a team listing resumes: a month of the search and each shard's position in it. A position
+ * must be the key of a record of the searched team, in the very shard partition of that month it
+ * is given for, within the search's range: anything else would let a caller start a query in
+ * another team's partition or make DynamoDB fail.
  */
 function decodeTeamCursor(
   cursor: string | undefined,
-  partitions: readonly string[],
-  search: AuditSearch,
-): { start: number; key?: Record<string, unknown> } {
-  if (!cursor) return { start: 0 };
+  months: readonly string[],
+  search: AuditSearch & { teamId: string },
+): Resume {
+  if (!cursor) return { start: 0, positions: unreadShards(AUDIT_TEAM_SHARDS) };
   const parsed = cursorJson(cursor, teamCursorSchema);
-  const start = partitions.indexOf(parsed.p);
+  const start = months.indexOf(parsed.m);
   if (start < 0) throw invalidCursor();
-  if (!parsed.k) return { start };
-  const month = auditPartitionMonth(parsed.p);
-  if (parsed.k.pk !== parsed.p || !month || !sortKeyInRange(parsed.k.sk, search, month)) throw invalidCursor();
-  return { start, key: { pk: parsed.k.pk, sk: parsed.k.sk } };
+  parsed.s.forEach((position, shard) => {
+    if (typeof position === 'string') return;
+    const [pk, sk] = position;
+    if (
+      pk !== itemKeys.auditPartition(search.teamId, parsed.m, shard) ||
+      auditKeyTeam(pk, sk) !== search.teamId ||
+      !sortKeyInRange(sk, search, `${parsed.m}-`)
+    ) {
+      throw invalidCursor();
+    }
+  });
+  return { start, positions: parsed.s };
 }
 
-/**
- * The `byDecision` shard a record is indexed under: a hash of its request id, so records spread
- * evenly whatever team sent them.
- *
- * @example
- * decisionShard('JqF0XhYnIAMEVZg=') // 0..AUDIT_DECISION_SHARDS-1
- */
-export function decisionShard(requestId: string): number {
-  return createHash('sha256').update(requestId).digest().readUInt32BE(0) % AUDIT_DECISION_SHARDS;
-}
-
-/** Every shard of a day, none read yet. */
-function unreadShards(): ShardPosition[] {
-  return Array.from({ length: AUDIT_DECISION_SHARDS }, () => 'start' as const);
+/** Every shard of a group, none read yet. */
+function unreadShards(count: number): ShardPosition[] {
+  return Array.from({ length: count }, () => 'start' as const);
 }
 
 /**
  * Where a cross-team search resumes: a day of the search and each shard's position in it. A
  * position must be a record of that day, within the search's range, whose request id hashes to
- * that very shard (so it names a key of the partition being read), with a team partition key
- * of the record's month.
+ * that very shard (so it names a key of the partition being read), with the table key that record
+ * has.
  */
-function decodeDecisionCursor(
-  cursor: string | undefined,
-  days: readonly string[],
-  search: AuditSearch,
-): { start: number; positions: ShardPosition[] } {
-  if (!cursor) return { start: 0, positions: unreadShards() };
+function decodeDecisionCursor(cursor: string | undefined, days: readonly string[], search: AuditSearch): Resume {
+  if (!cursor) return { start: 0, positions: unreadShards(AUDIT_DECISION_SHARDS) };
   const parsed = cursorJson(cursor, decisionCursorSchema);
   const start = days.indexOf(parsed.d);
   if (start < 0) throw invalidCursor();
   parsed.s.forEach((position, shard) => {
     if (typeof position === 'string') return;
     const [pk, sk] = position;
-    const month = auditPartitionMonth(pk);
     if (
-      month !== parsed.d.slice(0, 7) ||
       !sortKeyInRange(sk, search, `${parsed.d}T`) ||
-      decisionShard(sk.slice(sk.indexOf('#') + 1)) !== shard
+      auditKeyTeam(pk, sk) === undefined ||
+      requestShard(requestIdOf(sk), AUDIT_DECISION_SHARDS) !== shard
     ) {
       throw invalidCursor();
     }
@@ -182,7 +191,25 @@ function daysNewestFirst(from: string, to: string): string[] {
   return days;
 }
 
-/** One shard of a day while a cross-team search reads it. */
+/**
+ * A listing over sharded partitions (a team's months, a decision's days): its groups newest first,
+ * each spread over `shards` partitions that are read together and merged newest first.
+ */
+interface ShardedListing {
+  groups: readonly string[];
+  shards: number;
+  resume: Resume;
+  /** The partition key value of one shard of a group. */
+  partition(group: string, shard: number): string;
+  /** The query reading one shard newest first, without its page size and start key. */
+  query(partition: string): QueryCommandInput;
+  /** DynamoDB's key to continue a shard after one of its records (an index's key has its own attribute too). */
+  startKey(partition: string, position: readonly [string, string]): Record<string, unknown>;
+  /** The cursor naming a group and every shard's position in it. */
+  cursor(group: string, positions: ShardPosition[]): object;
+}
+
+/** One shard of a group while a listing reads it. */
 interface ShardReader {
   partition: string;
   /** Where the cursor resumes this shard: after the last record returned from it. */
@@ -213,8 +240,9 @@ function strip(item: Record<string, unknown>): AuditRecord {
 
 /**
  * The request audit trail in DynamoDB: one record per request, partitioned by team and month
- * (newest first within), expiring after the configured retention; requests a policy did not
- * simply allow are also indexed by decision and day, for cross-team searches.
+ * and spread over `AUDIT_TEAM_SHARDS` shards by request id (newest first within each), expiring
+ * after the configured retention; requests a policy did not simply allow are also indexed by
+ * decision and day, for cross-team searches.
  */
 export class AuditLog {
   constructor(
@@ -229,7 +257,11 @@ export class AuditLog {
       // absent for `allow`, so those records stay out of the by-decision index
       decisionDay:
         record.decision !== 'allow'
-          ? itemKeys.auditDecisionDay(record.decision, record.createdAt.slice(0, 10), decisionShard(record.requestId))
+          ? itemKeys.auditDecisionDay(
+              record.decision,
+              record.createdAt.slice(0, 10),
+              requestShard(record.requestId, AUDIT_DECISION_SHARDS),
+            )
           : undefined,
       expiresAt: Math.floor(Date.parse(record.createdAt) / 1000) + this.retentionDays * 86_400,
       ...record,
@@ -248,12 +280,14 @@ export class AuditLog {
 
   /**
    * Records of one team (optionally one key, one decision) between two instants, newest first.
+   * Each month's records are spread over `AUDIT_TEAM_SHARDS` partitions: every shard of a month is
+   * read and the shards merged newest first, as {@link AuditLog.byDecision} merges its days.
    *
    * @example
    * const { records, nextCursor } = await audit.team({ teamId, from, to, limit: 50 });
    */
   async team(search: AuditSearch & { teamId: string }): Promise<AuditPage> {
-    const partitions = monthsNewestFirst(search.from, search.to).map((m) => itemKeys.auditPartition(search.teamId, m));
+    const months = monthsNewestFirst(search.from, search.to);
     const filters: string[] = [];
     const values: Record<string, unknown> = {};
     if (search.keyId) {
@@ -264,7 +298,24 @@ export class AuditLog {
       filters.push('decision = :decision');
       values[':decision'] = search.decision;
     }
-    return this.page(partitions, 'pk', undefined, search, filters, values);
+    return this.merge(
+      {
+        groups: months,
+        shards: AUDIT_TEAM_SHARDS,
+        resume: decodeTeamCursor(search.cursor, months, search),
+        partition: (month, shard) => itemKeys.auditPartition(search.teamId, month, shard),
+        query: (partition) => ({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :p AND sk BETWEEN :from AND :to',
+          FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+          ExpressionAttributeValues: { ':p': partition, ':from': search.from, ':to': `${search.to}~`, ...values },
+          ScanIndexForward: false,
+        }),
+        startKey: (_partition, [pk, sk]) => ({ pk, sk }),
+        cursor: (m, s) => ({ m, s }),
+      },
+      search.limit,
+    );
   }
 
   /**
@@ -278,23 +329,57 @@ export class AuditLog {
    */
   async byDecision(search: AuditSearch & { decision: Exclude<AuditRecord['decision'], 'allow'> }): Promise<AuditPage> {
     const days = daysNewestFirst(search.from, search.to);
-    const resume = decodeDecisionCursor(search.cursor, days, search);
+    return this.merge(
+      {
+        groups: days,
+        shards: AUDIT_DECISION_SHARDS,
+        resume: decodeDecisionCursor(search.cursor, days, search),
+        partition: (day, shard) => itemKeys.auditDecisionDay(search.decision, day, shard),
+        query: (partition) => ({
+          TableName: this.tableName,
+          IndexName: BY_DECISION_INDEX,
+          KeyConditionExpression: 'decisionDay = :p AND sk BETWEEN :from AND :to',
+          FilterExpression: search.keyId ? 'keyId = :keyId' : undefined,
+          ExpressionAttributeValues: {
+            ':p': partition,
+            ':from': search.from,
+            ':to': `${search.to}~`,
+            // no placeholder without the filter: DynamoDB rejects an unused value
+            ...(search.keyId ? { ':keyId': search.keyId } : {}),
+          },
+          ScanIndexForward: false,
+        }),
+        startKey: (partition, [pk, sk]) => ({ pk, sk, decisionDay: partition }),
+        cursor: (d, s) => ({ d, s }),
+      },
+      search.limit,
+    );
+  }
+
+  /**
+   * One page of a sharded listing: group after group (newest first), every shard of a group read
+   * at once and merged k-way, newest first. Each shard is sorted, so the newest record not yet
+   * returned is the newest of the shards' heads. The cursor keeps each shard's position, so the
+   * next page resumes every shard exactly where this one stopped: no record twice, none skipped.
+   */
+  private async merge(listing: ShardedListing, limit: number): Promise<AuditPage> {
+    const { groups, resume } = listing;
     const records: AuditRecord[] = [];
-    for (let i = resume.start; i < days.length; i++) {
-      const day = days[i]!;
-      const positions = i === resume.start ? resume.positions : unreadShards();
+    for (let i = resume.start; i < groups.length; i++) {
+      const group = groups[i]!;
+      const positions = i === resume.start ? resume.positions : unreadShards(listing.shards);
       const shards = positions.map((position, shard): ShardReader => {
-        const partition = itemKeys.auditDecisionDay(search.decision, day, shard);
+        const partition = listing.partition(group, shard);
         return {
           partition,
           resumeAt: position,
           buffer: [],
           done: position === 'done',
-          next: typeof position === 'string' ? undefined : { pk: position[0], sk: position[1], decisionDay: partition },
+          next: typeof position === 'string' ? undefined : listing.startKey(partition, position),
         };
       });
-      while (records.length < search.limit) {
-        await Promise.all(shards.map((shard) => this.fill(shard, search, search.limit - records.length)));
+      while (records.length < limit) {
+        await Promise.all(shards.map((shard) => this.fill(shard, listing, limit - records.length)));
         // Every shard's newest unread record is at its buffer's head: the newest of those is next.
         let newest: ShardReader | undefined;
         for (const shard of shards) {
@@ -306,15 +391,14 @@ export class AuditLog {
         newest.resumeAt = [item['pk'] as string, item['sk'] as string];
         records.push(strip(item));
       }
-      if (records.length >= search.limit) {
-        const dayLeft = shards.some((shard) => shard.buffer.length > 0 || !shard.done);
-        const next = dayLeft
-          ? { d: day, s: shards.map(shardPosition) }
-          : days[i + 1]
-            ? { d: days[i + 1]!, s: unreadShards() }
+      if (records.length >= limit) {
+        const groupLeft = shards.some((shard) => shard.buffer.length > 0 || !shard.done);
+        const next = groupLeft
+          ? listing.cursor(group, shards.map(shardPosition))
+          : groups[i + 1]
+            ? listing.cursor(groups[i + 1]!, unreadShards(listing.shards))
             : undefined;
-        const nextCursor = encodeCursor(next);
-        return { records, nextCursor };
+        return { records, nextCursor: encodeCursor(next) };
       }
     }
     return { records };
@@ -324,24 +408,13 @@ export class AuditLog {
    * Reads a shard's next page when everything read from it was returned, so its buffer's head is
    * its newest unreturned record (pages a filter emptied are skipped).
    */
-  private async fill(shard: ShardReader, search: AuditSearch & { decision: string }, wanted: number): Promise<void> {
+  private async fill(shard: ShardReader, listing: ShardedListing, wanted: number): Promise<void> {
     while (shard.buffer.length === 0 && !shard.done) {
       const page = await this.db.send(
         new QueryCommand({
-          TableName: this.tableName,
-          IndexName: BY_DECISION_INDEX,
-          KeyConditionExpression: 'decisionDay = :p AND sk BETWEEN :from AND :to',
-          FilterExpression: search.keyId ? 'keyId = :keyId' : undefined,
-          ExpressionAttributeValues: {
-            ':p': shard.partition,
-            ':from': search.from,
-            ':to': `${search.to}~`,
-            // no placeholder without the filter: DynamoDB rejects an unused value
-            ...(search.keyId ? { ':keyId': search.keyId } : {}),
-          },
-          ScanIndexForward: false,
+          ...listing.query(shard.partition),
           // Shards share a page evenly on average; reading a little more than a share saves round trips.
-          Limit: Math.min(wanted, Math.max(10, Math.ceil((2 * wanted) / AUDIT_DECISION_SHARDS))),
+          Limit: Math.min(wanted, Math.max(10, Math.ceil((2 * wanted) / listing.shards))),
           ExclusiveStartKey: shard.next,
         }),
       );
@@ -349,53 +422,5 @@ export class AuditLog {
       shard.next = page.LastEvaluatedKey;
       shard.done = page.LastEvaluatedKey === undefined;
     }
-  }
-
-  /** Walks partitions newest first, filling one page; the cursor says where to resume. */
-  private async page(
-    partitions: readonly string[],
-    partitionKey: string,
-    indexName: string | undefined,
-    search: AuditSearch,
-    filters: readonly string[],
-    filterValues: Record<string, unknown>,
-  ): Promise<AuditPage> {
-    const records: AuditRecord[] = [];
-    const resume = decodeTeamCursor(search.cursor, partitions, search);
-    let startKey = resume.key;
-    for (let i = resume.start; i < partitions.length; i++) {
-      do {
-        const page = await this.db.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: indexName,
-            KeyConditionExpression: `${partitionKey} = :p AND sk BETWEEN :from AND :to`,
-            FilterExpression: filters.length ? filters.join(' AND ') : undefined,
-            ExpressionAttributeValues: {
-              ':p': partitions[i],
-              ':from': search.from,
-              ':to': `${search.to}~`,
-              ...filterValues,
-            },
-            ScanIndexForward: false,
-            Limit: search.limit - records.length,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        records.push(...(page.Items ?? []).map(strip));
-        startKey = page.LastEvaluatedKey;
-        if (records.length >= search.limit) {
-          const next = startKey
-            ? { p: partitions[i]!, k: startKey }
-            : partitions[i + 1]
-              ? { p: partitions[i + 1]! }
-              : undefined;
-          const nextCursor = encodeCursor(next);
-          return { records, nextCursor };
-        }
-      } while (startKey);
-      startKey = undefined;
-    }
-    return { records };
   }
 }

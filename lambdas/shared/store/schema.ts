@@ -1,4 +1,5 @@
 import { monthOf } from '../time/calendar';
+import { allShards, requestShard } from './shards';
 
 /**
  * DynamoDB tables and item keys, defined once. The CDK app creates tables from these
@@ -36,6 +37,24 @@ export const BY_DECISION_INDEX = 'byDecision';
  * of a day and merges them.
  */
 export const AUDIT_DECISION_SHARDS = 8;
+
+/**
+ * Partitions per team and day of the ledger, and per team and month of the usage aggregates. A
+ * request writes its ledger entry (2 write units: under 1 KB, in a transaction) and its two
+ * aggregate rows, team × model × day and team × month (4), to the shards its request id hashes
+ * to, so one team at 5,000 requests a second puts about 5,000 × 4 / 32 = 625 write units a second
+ * on each aggregate shard: under DynamoDB's 1,000 per partition key, with room for uneven hashing
+ * and larger items. The price: a report reads all 32 aggregate partitions of each team-month (a
+ * query each, and one batch read of the month rows), a ledger listing all 32 partitions of a day.
+ */
+export const USAGE_SHARDS = 32;
+
+/**
+ * Partitions per team and month of the request audit trail: one record (2 write units, in the
+ * usage transaction) per request, so 5,000 requests a second are about 625 write units a second
+ * on each of 16 shards. A team listing reads every shard of a month and merges them newest first.
+ */
+export const AUDIT_TEAM_SHARDS = 16;
 
 /** Every table. All keys are strings. */
 export const TABLES = {
@@ -90,19 +109,33 @@ export const itemKeys = {
   allTeamsParent: 'TEAMS',
   /** Index partition under which a team's keys are listed. */
   teamKeysParent: (teamId: string) => `TEAM#${teamId}`,
-  /** One request in the ledger; partitioned by team and UTC day. */
+  /** One request in the ledger; partitioned by team and UTC day, in the shard its request id hashes to. */
   ledger: (teamId: string, day: string, timestamp: string, requestId: string) => ({
-    pk: `LEDGER#${teamId}#${day}`,
+    pk: `LEDGER#${teamId}#${day}#${requestShard(requestId, USAGE_SHARDS)}`,
     sk: `${timestamp}#${requestId}`,
   }),
-  ledgerPartition: (teamId: string, day: string) => `LEDGER#${teamId}#${day}`,
-  /** Partition holding a team's aggregates for one UTC month. */
-  aggregatePartition: (teamId: string, month: string) => `AGG#${teamId}#${month}`,
-  dayModelAggregate: (teamId: string, month: string, day: string, model: string) => ({
-    pk: `AGG#${teamId}#${month}`,
+  /** Every shard of a team's ledger for one UTC day: a listing reads them all. */
+  ledgerPartitions: (teamId: string, day: string) =>
+    allShards(USAGE_SHARDS).map((shard) => `LEDGER#${teamId}#${day}#${shard}`),
+  /**
+   * Every shard of a team's aggregates for one UTC month. Each shard holds the day × model rows
+   * and a month row of the requests whose ids hash to it: a report reads and sums them all.
+   */
+  aggregatePartitions: (teamId: string, month: string) =>
+    allShards(USAGE_SHARDS).map((shard) => `AGG#${teamId}#${month}#${shard}`),
+  /** A request's team × model × day row: in the aggregate shard of its request id, as its ledger entry. */
+  dayModelAggregate: (teamId: string, month: string, day: string, model: string, requestId: string) => ({
+    pk: `AGG#${teamId}#${month}#${requestShard(requestId, USAGE_SHARDS)}`,
     sk: `DAY#${day}#MODEL#${model}`,
   }),
-  monthAggregate: (teamId: string, month: string) => ({ pk: `AGG#${teamId}#${month}`, sk: 'MONTH' }),
+  /** A request's team × month row: in the aggregate shard of its request id. */
+  monthAggregate: (teamId: string, month: string, requestId: string) => ({
+    pk: `AGG#${teamId}#${month}#${requestShard(requestId, USAGE_SHARDS)}`,
+    sk: 'MONTH',
+  }),
+  /** The month row of every aggregate shard: the team's month is their sum. */
+  monthAggregates: (teamId: string, month: string) =>
+    allShards(USAGE_SHARDS).map((shard) => ({ pk: `AGG#${teamId}#${month}#${shard}`, sk: 'MONTH' })),
   /**
    * A budgeted team's month: what its requests have committed against the budget (settled cost
    * plus outstanding reservations) and which alerts went out. Its own item, apart from the usage
@@ -122,12 +155,16 @@ export const itemKeys = {
     sk: `${timestamp}#${changeId}`,
   }),
   adminChangePartition: (month: string) => `ADMIN#${month}`,
-  /** One request in the audit trail, partitioned by team and UTC month, sorted by time. */
+  /**
+   * One request in the audit trail, partitioned by team and UTC month, in the shard its request id
+   * hashes to (one of `AUDIT_TEAM_SHARDS`), sorted by time.
+   */
   auditEntry: (teamId: string, timestamp: string, requestId: string) => ({
-    pk: `AUDIT#${teamId}#${monthOf(timestamp)}`,
+    pk: `AUDIT#${teamId}#${monthOf(timestamp)}#${requestShard(requestId, AUDIT_TEAM_SHARDS)}`,
     sk: `${timestamp}#${requestId}`,
   }),
-  auditPartition: (teamId: string, month: string) => `AUDIT#${teamId}#${month}`,
+  /** One shard of a team's audit trail for a UTC month: a listing reads all and merges them. */
+  auditPartition: (teamId: string, month: string, shard: number) => `AUDIT#${teamId}#${month}#${shard}`,
   /**
    * Index partition of the requests with one decision on one UTC day, in one of
    * `AUDIT_DECISION_SHARDS` shards (not set for plain allows).

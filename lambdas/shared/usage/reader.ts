@@ -1,7 +1,9 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { picosOf } from '../cost/money';
+import { batchGetAll } from '../store/batch-get';
 import { queryAll } from '../store/query-all';
 import { itemKeys } from '../store/schema';
+import { mapBounded } from '../store/shards';
 import { addTotals, emptyTotals, monthOf, type UsageTotals } from './record';
 
 /** A team's usage over a range of UTC days, read from the aggregates, never from the ledger. */
@@ -53,7 +55,14 @@ function compareDescending(a: bigint, b: bigint): number {
 /** Teams read at once by {@link UsageReader.teamsUsage}: quick, without bursting the table. */
 const TEAMS_READ_AT_ONCE = 16;
 
-/** Where a team's month stands against its budget, from the month aggregate. */
+/**
+ * Aggregate shards of one team-month queried at once by {@link UsageReader.teamUsage}: one report
+ * reads every shard, a few at a time, so a report is quick and a chargeback (many teams at once)
+ * does not open hundreds of queries together.
+ */
+const SHARDS_READ_AT_ONCE = 8;
+
+/** Where a team's month stands against its budget: spend from the aggregate shards, the rest from the budget item. */
 export interface MonthSpend {
   month: string;
   /** Settled cost of the month (p$). */
@@ -73,21 +82,23 @@ export class UsageReader {
   ) {}
 
   /**
-   * A team's spend so far in a month (one read of the month aggregate).
+   * A team's spend so far in a month: the sum of every aggregate shard's month row (one batch
+   * read), and the budget item.
    *
    * @example
    * const { spentPicos } = await reader.monthSpend('payments', '2026-11');
    */
   async monthSpend(teamId: string, month: string): Promise<MonthSpend> {
-    const get = (Key: Record<string, string>) =>
-      this.db.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
-    const [{ Item: totals }, { Item: budget }] = await Promise.all([
-      get(itemKeys.monthAggregate(teamId, month)),
-      get(itemKeys.monthBudget(teamId, month)),
+    const [shards, { Item: budget }] = await Promise.all([
+      batchGetAll(this.db, this.tableName, itemKeys.monthAggregates(teamId, month), true),
+      this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: itemKeys.monthBudget(teamId, month), ConsistentRead: true }),
+      ),
     ]);
     return {
       month,
-      spentPicos: picosOf(totals?.costPicos),
+      // Exact: each shard's cost is a bigint (or a safe number), summed as bigints.
+      spentPicos: shards.reduce<bigint>((total, row) => total + picosOf(row['costPicos']), 0n),
       committedPicos: picosOf(budget?.committedPicos),
       softAlertSentAt: budget?.softAlertSentAt ? String(budget.softAlertSentAt) : undefined,
       exhaustedAlertSentAt: budget?.exhaustedAlertSentAt ? String(budget.exhaustedAlertSentAt) : undefined,
@@ -95,7 +106,8 @@ export class UsageReader {
   }
 
   /**
-   * Usage of one team between two UTC days, inclusive: one query per month touched.
+   * Usage of one team between two UTC days, inclusive: one query per aggregate shard of each month
+   * touched (`USAGE_SHARDS` a month), summed exactly.
    *
    * @example
    * const report = await reader.teamUsage('payments', '2026-11-01', '2026-11-23');
@@ -104,30 +116,32 @@ export class UsageReader {
     const totals = emptyTotals();
     const byModel = new Map<string, UsageTotals & { model: string }>();
     const byDay = new Map<string, UsageTotals & { day: string }>();
-    for (const month of monthsBetween(fromDay, toDay)) {
-      const items = await queryAll(this.db, {
+    const partitions = monthsBetween(fromDay, toDay).flatMap((month) => itemKeys.aggregatePartitions(teamId, month));
+    const shards = await mapBounded(partitions, SHARDS_READ_AT_ONCE, (pk) =>
+      queryAll(this.db, {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         ExpressionAttributeValues: {
-          ':pk': itemKeys.aggregatePartition(teamId, month),
+          ':pk': pk,
           ':from': `DAY#${fromDay}`,
           // '~' sorts after every character used in model ids, so the whole last day is included.
           ':to': `DAY#${toDay}#~`,
         },
-      });
-      for (const item of items) {
-        const model = String(item.model);
-        const day = String(item.day);
-        addTotals(totals, item);
-        addTotals(
-          getOrCreate(byModel, model, () => ({ model, ...emptyTotals() })),
-          item,
-        );
-        addTotals(
-          getOrCreate(byDay, day, () => ({ day, ...emptyTotals() })),
-          item,
-        );
-      }
+      }),
+    );
+    // A day × model row appears once in every shard that served it: the sums add them all up.
+    for (const item of shards.flat()) {
+      const model = String(item.model);
+      const day = String(item.day);
+      addTotals(totals, item);
+      addTotals(
+        getOrCreate(byModel, model, () => ({ model, ...emptyTotals() })),
+        item,
+      );
+      addTotals(
+        getOrCreate(byDay, day, () => ({ day, ...emptyTotals() })),
+        item,
+      );
     }
     return {
       teamId,

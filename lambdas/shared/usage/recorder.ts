@@ -57,6 +57,10 @@ export type ApplyOutcome = 'recorded' | 'already_recorded';
  * none of it does, so the aggregates always equal the sum of the ledger and budgets always
  * equal what was recorded; the first item's existence condition makes a repeated write a no-op
  * instead of a double count, which is what lets a write be retried and replayed safely.
+ *
+ * The ledger entry and both aggregate rows go to the shards the request id hashes to
+ * (`USAGE_SHARDS`), so one team's requests spread over many partition keys; a replayed write has
+ * the same id, hence the same keys.
  */
 export class UsageRecorder {
   constructor(
@@ -130,7 +134,7 @@ export class UsageRecorder {
       {
         Update: {
           TableName: this.tableName,
-          Key: itemKeys.dayModelAggregate(record.teamId, month, day, record.model),
+          Key: itemKeys.dayModelAggregate(record.teamId, month, day, record.model, record.requestId),
           UpdateExpression: `ADD ${adds.join(', ')} SET #team = :team, #model = :model, #day = :day`,
           ExpressionAttributeNames: { ...names, '#team': 'teamId', '#model': 'model', '#day': 'day' },
           ExpressionAttributeValues: { ...values, ':team': record.teamId, ':model': record.model, ':day': day },
@@ -139,7 +143,7 @@ export class UsageRecorder {
       {
         Update: {
           TableName: this.tableName,
-          Key: itemKeys.monthAggregate(record.teamId, month),
+          Key: itemKeys.monthAggregate(record.teamId, month, record.requestId),
           UpdateExpression: `ADD ${adds.join(', ')} SET #team = :team, #month = :month`,
           ExpressionAttributeNames: { ...names, '#team': 'teamId', '#month': 'month' },
           ExpressionAttributeValues: { ...values, ':team': record.teamId, ':month': month },
