@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { gatewayConfig as repositoryConfig } from '../gateway.config';
+import { GatewayError } from '../lambdas/shared/http/errors';
 import { createAdminService } from '../lambdas/shared/admin/admin-service';
 import { formatAdminAllowList } from '../lambdas/shared/config/admin-principals';
 import { ENVIRONMENT_VARIABLES } from '../lambdas/shared/config/constants';
@@ -184,10 +185,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const db = createDocumentClient({ region, endpoint: dynamodbEndpoint });
     const adminService = createAdminService({ db, tables, config: validated });
     const demoTeamId = 'demo';
-    await adminService.createTeam(
-      { id: demoTeamId, name: 'Demo team', cost_center: 'demo', allowed_models: ['*'] },
-      LOCAL_ADMIN,
-    );
+    try {
+      await adminService.createTeam(
+        { id: demoTeamId, name: 'Demo team', cost_center: 'demo', allowed_models: ['*'] },
+        LOCAL_ADMIN,
+      );
+    } catch (error) {
+      // Another local gateway on the same DynamoDB Local seeded it; this one issues its own key.
+      if (!(error instanceof GatewayError && error.status === 409)) throw error;
+    }
     const { plaintext: demoKey } = await adminService.issueKey(demoTeamId, { name: 'demo key' }, LOCAL_ADMIN);
 
     // Loaded only now: each Lambda's index.ts reads its environment when it is first loaded,

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  ResourceInUseException,
   DynamoDBClient,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
@@ -67,7 +68,13 @@ export async function createTables(endpoint: string, names: TableNames, region =
     await Promise.all(
       (Object.keys(TABLES) as TableId[]).map(async (id) => {
         const definition: TableDefinition = TABLES[id];
-        await client.send(new CreateTableCommand(createTableInput(definition, names[id])));
+        try {
+          await client.send(new CreateTableCommand(createTableInput(definition, names[id])));
+        } catch (error) {
+          // Another gateway process on the same DynamoDB Local made it (several local instances).
+          if (error instanceof ResourceInUseException) return;
+          throw error;
+        }
         if (definition.timeToLiveAttribute) {
           await client.send(
             new UpdateTimeToLiveCommand({
