@@ -12,11 +12,16 @@ export interface SseReply {
 }
 
 /**
- * How a door delivers a streamed answer: the two doors share every route and differ only here.
- * `R` is the response type the door's Lambda returns.
+ * How a door delivers an answer: the two doors share every route and differ only here. `R` is
+ * the response type the door's Lambda returns.
  */
 export interface Door<R> {
   stream(reply: SseReply): Promise<R>;
+  /**
+   * Where a non-streamed answer's usage write finishes: before the answer leaves (buffered), or
+   * after the client has it, within the same invocation (streaming).
+   */
+  afterAnswer(recorded: Promise<void>): Promise<void>;
 }
 
 const SSE_HEADERS = {
@@ -29,6 +34,7 @@ const SSE_HEADERS = {
  * recorded first (a buffered Lambda cannot work after it has answered).
  */
 export const bufferedDoor: Door<HttpResponse> = {
+  afterAnswer: (recorded) => recorded,
   async stream(reply) {
     let sse = '';
     try {
@@ -41,9 +47,10 @@ export const bufferedDoor: Door<HttpResponse> = {
 };
 
 /**
- * The streaming door: SSE frames written as the provider produces them. The stream's record is
- * handed to `afterResponse`, which the invocation awaits once the client has its last byte
- * (Lambda freezes an instance whose handler has returned: an unawaited write could be lost).
+ * The streaming door: SSE frames written as the provider produces them. The stream's record, and
+ * a non-streamed answer's, is handed to `afterResponse`, which the invocation awaits once the
+ * client has its last byte (Lambda freezes an instance whose handler has returned: an unawaited
+ * write could be lost).
  *
  * @example
  * const pending: Promise<void>[] = [];
@@ -51,6 +58,9 @@ export const bufferedDoor: Door<HttpResponse> = {
  */
 export function streamingDoor(afterResponse: (work: Promise<void>) => void): Door<StreamingHttpResponse> {
   return {
+    async afterAnswer(recorded) {
+      afterResponse(recorded);
+    },
     async stream(reply) {
       afterResponse(reply.recorded);
       return {

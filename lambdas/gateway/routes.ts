@@ -48,6 +48,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     const created = Math.floor(request.receivedAt / 1000);
     if (!exchange.stream) {
       const served = await deps.exchanges.complete(caller, exchange, context);
+      await door.afterAnswer(served.recorded);
       const payload = toChatCompletionResponse({
         id,
         created,

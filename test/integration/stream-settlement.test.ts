@@ -109,7 +109,7 @@ describe('stream usage is settled after the client has its last byte', () => {
   /** Calls the streaming Lambda as API Gateway's streaming integration would; resolves (or rejects) when the invocation ends. */
   async function invoke(
     client: ClientStream,
-    { remainingMs = 900_000, via = handler } = {},
+    { remainingMs = 900_000, via = handler, stream = true } = {},
   ): Promise<{ requestId: string; endedAt: number; error?: unknown }> {
     const event = toHttpApiEvent(
       {
@@ -118,8 +118,8 @@ describe('stream usage is settled after the client has its last byte', () => {
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           model: 'mock-small',
-          stream: true,
-          stream_options: { include_usage: true },
+          stream,
+          ...(stream ? { stream_options: { include_usage: true } } : {}),
           messages: [{ role: 'user', content: 'Tell me a short story about a lighthouse.' }],
         }),
       },
@@ -163,6 +163,24 @@ describe('stream usage is settled after the client has its last byte', () => {
       .pop();
     expect(entries[0]).toMatchObject({ status: 'ok', httpStatus: 200, streamed: true });
     expect(usageChunk?.usage.completion_tokens).toBe(entries[0]!.usage.outputTokens);
+  });
+
+  it('answers a non-streamed request before its usage transaction completes, and ends the invocation after it', async () => {
+    const client = new ClientStream();
+    const before = writes.completedAt.length;
+    const invocation = await invoke(client, { stream: false });
+    expect(invocation.error).toBeUndefined();
+    const answer = JSON.parse(client.body.slice(client.body.indexOf('{'))) as {
+      usage: { completion_tokens: number };
+    };
+    const written = writes.completedAt[before]!;
+    // No DynamoDB write between the provider's answer and the client's last byte; the invocation waited.
+    expect(client.endedAt).toBeLessThan(written - 200);
+    expect(invocation.endedAt).toBeGreaterThanOrEqual(written);
+    const entries = await ledgerEntries(invocation.requestId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ status: 'ok', httpStatus: 200, streamed: false });
+    expect(answer.usage.completion_tokens).toBe(entries[0]!.usage.outputTokens);
   });
 
   it('still waits for the record when the client leaves mid-stream (499, what was produced is billed)', async () => {

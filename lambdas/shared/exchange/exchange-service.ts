@@ -73,6 +73,12 @@ export interface CompletedExchange extends RoutingFacts {
   completion: ChatCompletion;
   cost: CostBreakdown;
   latencyMs: number;
+  /**
+   * Settles once the answer's usage is recorded (never rejects); the write has started. A door
+   * that can work after answering awaits it after the client has the answer, one that cannot
+   * (a buffered Lambda) before answering.
+   */
+  recorded: Promise<void>;
 }
 
 /** A stream whose first event has arrived: routing is decided, the rest is in `events`. */
@@ -94,8 +100,9 @@ type Admitted = Exchange & { admission: Admission };
  * The request path after a face has parsed and the caller is authenticated, for every API face:
  * resolve the request and apply the profile's local checks, admit it against the rate limits
  * and budget, apply the billed guardrail, route it to a provider (retries, fallbacks, deadline),
- * apply the profile to the answer, price the call and record it (ledger, aggregates, quota and
- * audit record in one write) before the response leaves (a stream: as it ends, see
+ * apply the profile to the answer, price the call and start recording it (ledger, aggregates,
+ * quota and audit record in one write) as the answer is ready (a stream: as it ends); the caller
+ * decides whether the answer waits for the write ({@link CompletedExchange.recorded},
  * {@link StreamingExchange.recorded}). A request refused before admission writes nothing but,
  * when the policy refused it, its audit record; every admitted request leaves exactly one ledger
  * entry and one audit record, whether it was served, failed, or (streamed) broke off.
@@ -128,10 +135,11 @@ export class ExchangeService {
   }
 
   /**
-   * Serves one non-streamed answer.
+   * Serves one non-streamed answer; its usage write is under way (`recorded`).
    *
    * @example
    * const served = await exchanges.complete(caller, request, { requestId, receivedAt });
+   * await served.recorded; // before answering, on a door that cannot work after it
    */
   async complete(
     caller: AuthenticatedCaller,
@@ -171,14 +179,13 @@ export class ExchangeService {
       upstreamMs,
       responseExcerpt: answers.responseExcerpt(),
     });
-    // A buffered response cannot be followed by work: record before answering.
-    await recorded;
     return {
       ...routingFacts(exchange, route),
       policy: decision,
       completion,
       cost: outcome.cost!,
       latencyMs: outcome.latencyMs,
+      recorded,
     };
   }
 
