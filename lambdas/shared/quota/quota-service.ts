@@ -85,8 +85,12 @@ export const BUDGET_LEASE_ATTRIBUTES = {
 } as const;
 const LEASE = BUDGET_LEASE_ATTRIBUTES;
 
-/** How long a budget lease item is kept: well past any settlement or sweep of it. */
-const LEASE_RETENTION_SECONDS = 24 * 60 * 60;
+/**
+ * How long a budget lease item is kept: well past its sweep (25 minutes after it was taken) and
+ * any request admitted from it (15 more), and short, since the sweeper scans them. A settlement
+ * that finds it gone commits its cost to the budget directly, as after a sweep.
+ */
+const LEASE_RETENTION_SECONDS = 2 * 60 * 60;
 
 /** Spend plus outstanding leases leaves room for this block. */
 const budgetHasRoom = 'attribute_not_exists(#committed) OR #committed <= :room';

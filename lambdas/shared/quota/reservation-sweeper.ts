@@ -37,7 +37,7 @@ export interface PendingWrites {
  * and what its settled requests cost; once a lease is older than its admitting minute plus
  * {@link RESERVATION_LIFETIME_SECONDS}, the difference goes back to the team's month budget, in
  * one transaction that also marks the lease swept (a late settlement then commits its cost to the
- * budget directly). The counters table only holds leases of the last day, so the scan stays small.
+ * budget directly). The counters table only holds leases of the last two hours, so the scan stays small.
  *
  * A request whose usage write is waiting on the replay queue (DynamoDB refused it in time) has
  * not crashed: its settlement will come. So nothing is swept while the queue holds writes. The
