@@ -101,7 +101,7 @@ async function load(url: string, headers: Record<string, string>, body: string, 
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
+    headers,
     body,
     connections: 16,
     duration: seconds,
@@ -269,37 +269,20 @@ export async function benchSideBySide(options: { rounds: number; loadSeconds: nu
       });
       stops.unshift(memoryProcess.stop);
       const memory = memoryProcess.ready;
-      const runs = {
-        ours: () => load(memory.url, { authorization: `Bearer ${gateway.demoKey}` }, ours, options.loadSeconds / 2),
-        portkey: () =>
-          load(
-            portkey.url,
-            {
-              authorization: 'Bearer sk-bench',
-              'x-portkey-provider': 'openai',
-              'x-portkey-custom-host': `${upstreamUrl}/v1`,
-            },
-            direct,
-            options.loadSeconds / 2,
-          ),
-      };
+      // The same request and headers as in the sequential rounds (autocannon sends them as given).
+      const hit = (target: 'ours' | 'portkey', seconds: number) =>
+        target === 'ours'
+          ? load(memory.url, oursHeaders, ours, seconds)
+          : load(portkey.url, portkeyHeaders, direct, seconds);
       // Warm-up under load (2 s each, not counted), then A B B A.
-      const oursWarm = await load(memory.url, { authorization: `Bearer ${gateway.demoKey}` }, ours, 2);
-      await load(
-        portkey.url,
-        {
-          authorization: 'Bearer sk-bench',
-          'x-portkey-provider': 'openai',
-          'x-portkey-custom-host': `${upstreamUrl}/v1`,
-        },
-        direct,
-        2,
-      );
+      const oursWarm = await hit('ours', 2);
+      await hit('portkey', 2);
       const slices = {
         ours: [] as Awaited<ReturnType<typeof load>>[],
         portkey: [] as Awaited<ReturnType<typeof load>>[],
       };
-      for (const name of ['ours', 'portkey', 'portkey', 'ours'] as const) slices[name].push(await runs[name]());
+      for (const name of ['ours', 'portkey', 'portkey', 'ours'] as const)
+        slices[name].push(await hit(name, options.loadSeconds / 2));
       const total = (list: Awaited<ReturnType<typeof load>>[]) => ({
         rate: list.reduce((sum, s) => sum + s.ok, 0) / list.reduce((sum, s) => sum + s.seconds, 0),
         // autocannon reports percentiles per run, not its histogram: the worse slice's p99.
