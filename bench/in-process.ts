@@ -6,11 +6,13 @@ import { matchRoute } from '../lambdas/shared/http/routes';
 import { staticSecrets } from '../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../lambdas/shared/quota/budget-alerts';
 import type { TableNames } from '../lambdas/shared/store/schema';
-import { lambdaContext, toHttpApiEvent } from '../local/server';
+import { lambdaContext, toHttpApiEvent, type HttpLambdaHandler } from '../local/server';
 import { ReplayStore } from './replay-store';
 
 /** The gateway Lambda's handler in this process, on DynamoDB answered from memory. */
 export interface InProcessGateway {
+  /** The handler itself, for serving it behind an HTTP server (bench/memory-server.ts). */
+  handler: HttpLambdaHandler;
   /** Sends one chat completion through the handler; resolves when the response is complete. */
   call(body: string): Promise<void>;
   /** Switches storage from recording (DynamoDB Local) to answering from memory. */
@@ -46,6 +48,7 @@ export function inProcessGateway(options: {
   );
   const route = matchRoute('POST', '/v1/chat/completions');
   return {
+    handler,
     async call(body) {
       const event: APIGatewayProxyEventV2 = toHttpApiEvent(
         {

@@ -10,6 +10,7 @@ import { benchColdStart } from './cold-start';
 import { benchDlp, benchDlpCode, type BenchRow } from './dlp';
 import { benchPartitionHeat } from './partition-heat';
 import { benchOverhead } from './overhead';
+import { benchSideBySide } from './side-by-side';
 
 function table(rows: readonly BenchRow[]): string {
   const width = Math.max(...rows.map((r) => `${r.section}: ${r.metric}`.length));
@@ -41,13 +42,15 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
 
 const USAGE = `Usage: npm run bench [-- --record]
 
-Measures the gateway on this machine (about 2 minutes) and prints one table.
+Measures the gateway on this machine (about 3 minutes) and prints one table.
   (default)   writes the run to bench/results.local.json (git-ignored), to compare with
               the committed figures in bench/results.json
   --record    replaces the committed figures in bench/results.json (commit it deliberately)
   --help      this text
 Environment: BENCH_ITERATIONS (default 300), BENCH_LOAD_SECONDS (default 30),
-  BENCH_DLP_CODE_MB (default 150: MB of node_modules code scanned for DLP code precision).
+  BENCH_DLP_CODE_MB (default 150: MB of node_modules code scanned for DLP code precision),
+  BENCH_SIDE_BY_SIDE_ROUNDS (default 400: sequential rounds against Portkey's gateway),
+  BENCH_SIDE_BY_SIDE_LOAD_SECONDS (default 10: load-test seconds for each of the two gateways).
 `;
 
 async function main(): Promise<void> {
@@ -71,6 +74,13 @@ async function main(): Promise<void> {
       benchOverhead({
         iterations: Number(process.env.BENCH_ITERATIONS ?? 300),
         loadSeconds: Number(process.env.BENCH_LOAD_SECONDS ?? 30),
+      }),
+    )),
+    // Against Portkey's open-source gateway, in one run: about 45 s.
+    ...(await quietly(() =>
+      benchSideBySide({
+        rounds: Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 400),
+        loadSeconds: Number(process.env.BENCH_SIDE_BY_SIDE_LOAD_SECONDS ?? 10),
       }),
     )),
   ];
