@@ -83,6 +83,26 @@ function busyTime(list: typeof calls): number {
 }
 
 /**
+ * The catalog the latency benches serve: one OpenAI-format model on the local upstream at
+ * `upstreamUrl`, with team limits no bench reaches. Its key is read from `OPENAI_API_KEY`.
+ *
+ * @example
+ * await startLocalGateway({ port: 0, config: benchConfig(await upstream.start()) });
+ */
+export function benchConfig(upstreamUrl: string): GatewayConfigInput {
+  return {
+    providers: { openai: { adapter: 'openai', baseUrl: `${upstreamUrl}/v1`, apiKeySecret: 'bench/openai' } },
+    models: [{ id: 'gpt', provider: 'openai', upstreamModel: 'gpt-4o-mini', prices: { input: 0.15, output: 0.6 } }],
+    teamDefaults: {
+      requestsPerMinute: 10_000_000,
+      tokensPerMinute: 1_000_000_000,
+      softAlertPercent: 80,
+      allowedModels: ['*'],
+    },
+  };
+}
+
+/**
  * Gateway overhead against the same local upstream, measured in one run: the same 2 KB
  * non-streamed request straight to the upstream and through the gateway, alternating, twice:
  * through the HTTP API stand-in on DynamoDB Local, and through the handler called in this
@@ -104,16 +124,7 @@ export async function benchOverhead(options: { iterations: number; loadSeconds: 
   const dynamodb = await startDynamoDbLocal();
   const proxy = await countingProxy(dynamodb.endpoint);
   process.env.OPENAI_API_KEY = 'sk-bench';
-  const config: GatewayConfigInput = {
-    providers: { openai: { adapter: 'openai', baseUrl: `${upstreamUrl}/v1`, apiKeySecret: 'bench/openai' } },
-    models: [{ id: 'gpt', provider: 'openai', upstreamModel: 'gpt-4o-mini', prices: { input: 0.15, output: 0.6 } }],
-    teamDefaults: {
-      requestsPerMinute: 10_000_000,
-      tokensPerMinute: 1_000_000_000,
-      softAlertPercent: 80,
-      allowedModels: ['*'],
-    },
-  };
+  const config = benchConfig(upstreamUrl);
   const gateway = await startLocalGateway({ port: 0, dynamodbEndpoint: proxy.url, config });
   const body = (stream: boolean) =>
     JSON.stringify({

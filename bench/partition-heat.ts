@@ -220,6 +220,34 @@ export async function benchPartitionHeat(options: { requests: number }): Promise
 
     const kindOf = (id: string) => id.split('|')[1]!.split('#')[0]!;
 
+    /** The rows of one case: the team's ceiling, its hottest key, the hottest key of each kind written. */
+    const heatRows = (
+      duration: string,
+      perMinute: number,
+      heat: { ceiling: number; hottest: { id: string; wcuPerRequest: number }; byKind: Map<string, number> },
+      target?: string,
+    ): BenchRow[] => [
+      {
+        section: 'Scale',
+        metric: `one team: sustainable requests/s (requests of ${duration}: ${perMinute} a minute per instance)`,
+        value: heat.ceiling,
+        unit: 'req/s',
+        ...(target ? { target } : {}),
+      },
+      {
+        section: 'Scale',
+        metric: `one team, ${duration} requests: hottest partition (${kindOf(heat.hottest.id)}#…): write units per request`,
+        value: heat.hottest.wcuPerRequest,
+        unit: 'WCU',
+      },
+      ...[...heat.byKind].map(([kind, wcu]) => ({
+        section: 'Scale',
+        metric: `one team, ${duration} requests: write units per request on the hottest ${kind}#… key`,
+        value: wcu,
+        unit: 'WCU',
+      })),
+    ];
+
     /** Heat per partition when each instance serves `perInstance` requests in the minute. */
     const measure = async (teamId: string, perInstance: number) => {
       // A team with a budget: the heaviest case (admission also leases from the month's budget).
@@ -281,43 +309,8 @@ export async function benchPartitionHeat(options: { requests: number }): Promise
     // As on Lambda: each instance serves one request at a time.
     const lambdaLike = await falseRefusalRate(setup, { teamId: 'steady-lambda', instances: 30, clients: 30 });
     return [
-      {
-        section: 'Scale',
-        metric: 'one team: sustainable requests/s (requests of 1 s: 60 a minute per instance)',
-        value: fast.ceiling,
-        unit: 'req/s',
-        target: '>= 5000',
-      },
-      {
-        section: 'Scale',
-        metric: `one team, 1 s requests: hottest partition (${kindOf(fast.hottest.id)}#…): write units per request`,
-        value: fast.hottest.wcuPerRequest,
-        unit: 'WCU',
-      },
-      ...[...fast.byKind].map(([kind, wcu]) => ({
-        section: 'Scale',
-        metric: `one team, 1 s requests: write units per request on the hottest ${kind}#… key`,
-        value: wcu,
-        unit: 'WCU',
-      })),
-      {
-        section: 'Scale',
-        metric: 'one team: sustainable requests/s (requests of 10 s: 6 a minute per instance)',
-        value: slow.ceiling,
-        unit: 'req/s',
-      },
-      {
-        section: 'Scale',
-        metric: `one team, 10 s requests: hottest partition (${kindOf(slow.hottest.id)}#…): write units per request`,
-        value: slow.hottest.wcuPerRequest,
-        unit: 'WCU',
-      },
-      ...[...slow.byKind].map(([kind, wcu]) => ({
-        section: 'Scale',
-        metric: `one team, 10 s requests: write units per request on the hottest ${kind}#… key`,
-        value: wcu,
-        unit: 'WCU',
-      })),
+      ...heatRows('1 s', 60, fast, '>= 5000'),
+      ...heatRows('10 s', 6, slow),
       {
         section: 'Scale',
         metric: `one team: refused at 90 % of its limit (${falseRefusals.requests} requests, 3 instances, 16 clients)`,

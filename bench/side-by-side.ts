@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { FakeOpenAi } from '../test/fakes/openai-server';
-import type { GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import type { BenchRow } from './dlp';
+import { benchConfig } from './overhead';
 import type { GatewayProcessOptions, GatewayProcessReady } from './gateway-process';
 
 /** A 2 KB prompt, the size the overhead target is stated for (the same as bench/overhead.ts). */
@@ -139,16 +139,7 @@ export async function benchSideBySide(options: { rounds: number; loadSeconds: nu
   const upstreamUrl = await upstream.start();
   // The local runtime reads a connection's key from <CONNECTION>_API_KEY (local/local-gateway.ts).
   process.env.OPENAI_API_KEY = 'sk-bench';
-  const config: GatewayConfigInput = {
-    providers: { openai: { adapter: 'openai', baseUrl: `${upstreamUrl}/v1`, apiKeySecret: 'bench/openai' } },
-    models: [{ id: 'gpt', provider: 'openai', upstreamModel: 'gpt-4o-mini', prices: { input: 0.15, output: 0.6 } }],
-    teamDefaults: {
-      requestsPerMinute: 10_000_000,
-      tokensPerMinute: 1_000_000_000,
-      softAlertPercent: 80,
-      allowedModels: ['*'],
-    },
-  };
+  const config = benchConfig(upstreamUrl);
   const stops: (() => Promise<void>)[] = [];
   try {
     const local = await startGatewayProcess({ mode: 'local', config });

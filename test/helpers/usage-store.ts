@@ -3,6 +3,24 @@ import { queryAll } from '../../lambdas/shared/store/query-all';
 import { itemKeys } from '../../lambdas/shared/store/schema';
 import { addTotals, emptyTotals, type UsageRecord, type UsageTotals } from '../../lambdas/shared/usage/record';
 
+/** Every item of the given partitions (shards of one team's day or month), each to its last page. */
+async function partitionItems(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  partitions: readonly string[],
+): Promise<Record<string, unknown>[]> {
+  const shards = await Promise.all(
+    partitions.map((pk) =>
+      queryAll(db, {
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+      }),
+    ),
+  );
+  return shards.flat();
+}
+
 /**
  * Every ledger entry of a team on one UTC day, read from every shard of the day (a request's
  * entry is in the shard its id hashes to), each shard to its last page.
@@ -16,16 +34,7 @@ export async function ledgerEntries(
   teamId: string,
   day: string,
 ): Promise<UsageRecord[]> {
-  const shards = await Promise.all(
-    itemKeys.ledgerPartitions(teamId, day).map((pk) =>
-      queryAll(db, {
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-      }),
-    ),
-  );
-  return shards.flat() as unknown as UsageRecord[];
+  return (await partitionItems(db, tableName, itemKeys.ledgerPartitions(teamId, day))) as unknown as UsageRecord[];
 }
 
 /**
@@ -41,16 +50,7 @@ export async function aggregateRows(
   teamId: string,
   month: string,
 ): Promise<{ monthRows: Record<string, unknown>[]; dayRows: Record<string, unknown>[] }> {
-  const shards = await Promise.all(
-    itemKeys.aggregatePartitions(teamId, month).map((pk) =>
-      queryAll(db, {
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-      }),
-    ),
-  );
-  const rows = shards.flat();
+  const rows = await partitionItems(db, tableName, itemKeys.aggregatePartitions(teamId, month));
   return {
     monthRows: rows.filter((row) => row['sk'] === 'MONTH'),
     dayRows: rows.filter((row) => String(row['sk']).startsWith('DAY#')),

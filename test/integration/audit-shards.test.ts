@@ -14,6 +14,23 @@ import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
 
 const MINUTE = 60_000;
 
+/** An audit record of a mock request; its decision sets its rule ids, status and HTTP status. */
+function auditRecord(
+  fields: Pick<AuditRecord, 'requestId' | 'teamId' | 'keyId' | 'decision' | 'createdAt'>,
+): AuditRecord {
+  const blocked = fields.decision === 'block';
+  return {
+    ...fields,
+    requestedModel: 'mock-small',
+    ruleIds: fields.decision === 'allow' ? [] : ['rule'],
+    status: blocked ? 'blocked' : 'ok',
+    httpStatus: blocked ? 400 : 200,
+    streamed: false,
+    costPicos: 0n,
+    latencyMs: 1,
+  };
+}
+
 describe('the sharded decision-by-day audit index', () => {
   let gw: TestGateway;
   let audit: AuditLog;
@@ -39,20 +56,15 @@ describe('the sharded decision-by-day audit index', () => {
     for (let i = 0; i < 90; i++) {
       const teamId = i % 3 === 0 ? teams[i % 9 === 0 ? 1 : 2]! : teams[0]!;
       const decision = i % 7 === 0 ? 'allow' : i % 5 === 0 ? 'alert' : 'block';
-      records.push({
-        requestId: `r${String(i).padStart(3, '0')}-${(i * 7919).toString(36)}`,
-        teamId,
-        keyId: `key-${teamId}-${i % 2}`,
-        requestedModel: 'mock-small',
-        decision,
-        ruleIds: decision === 'allow' ? [] : ['rule'],
-        status: decision === 'block' ? 'blocked' : 'ok',
-        httpStatus: decision === 'block' ? 400 : 200,
-        streamed: false,
-        costPicos: 0n,
-        latencyMs: 1,
-        createdAt: new Date(now - 30 * 60 * MINUTE + Math.floor(i / 2) * 40 * MINUTE).toISOString(),
-      });
+      records.push(
+        auditRecord({
+          requestId: `r${String(i).padStart(3, '0')}-${(i * 7919).toString(36)}`,
+          teamId,
+          keyId: `key-${teamId}-${i % 2}`,
+          decision,
+          createdAt: new Date(now - 30 * 60 * MINUTE + Math.floor(i / 2) * 40 * MINUTE).toISOString(),
+        }),
+      );
     }
     for (const record of records) await audit.put(record);
   });
@@ -178,20 +190,15 @@ describe('the sharded team audit trail', () => {
     for (let i = 0; i < 120; i++) {
       const teamId = i % 4 === 3 ? 'quiet' : 'busy';
       const decision = i % 7 === 0 ? 'block' : i % 5 === 0 ? 'alert' : 'allow';
-      records.push({
-        requestId: `t${String(i).padStart(3, '0')}-${(i * 104_729).toString(36)}`,
-        teamId,
-        keyId: `key-${teamId}-${i % 3}`,
-        requestedModel: 'mock-small',
-        decision,
-        ruleIds: decision === 'allow' ? [] : ['rule'],
-        status: decision === 'block' ? 'blocked' : 'ok',
-        httpStatus: decision === 'block' ? 400 : 200,
-        streamed: false,
-        costPicos: 0n,
-        latencyMs: 1,
-        createdAt: new Date(boundary - 10 * 60 * 60_000 + Math.floor(i / 2) * 20 * 60_000).toISOString(),
-      });
+      records.push(
+        auditRecord({
+          requestId: `t${String(i).padStart(3, '0')}-${(i * 104_729).toString(36)}`,
+          teamId,
+          keyId: `key-${teamId}-${i % 3}`,
+          decision,
+          createdAt: new Date(boundary - 10 * 60 * 60_000 + Math.floor(i / 2) * 20 * 60_000).toISOString(),
+        }),
+      );
     }
     for (const record of records) await audit.put(record);
   });

@@ -1,15 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { microsToPicos } from '../../lambdas/shared/cost/money';
-import { priceUsage } from '../../lambdas/shared/cost/pricing';
 import { BudgetAlerts, InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { BudgetExhaustedError, RateLimitExceededError } from '../../lambdas/shared/quota/errors';
 import { QuotaService, type Admission, type AdmissionRequest } from '../../lambdas/shared/quota/quota-service';
 import { windowStartSeconds } from '../../lambdas/shared/quota/rate-window';
 import { ReservationSweeper } from '../../lambdas/shared/quota/reservation-sweeper';
 import { itemKeys } from '../../lambdas/shared/store/schema';
-import type { UsageRecord } from '../../lambdas/shared/usage/record';
-import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
 import { createTestStore, type TestStore } from '../helpers/dynamodb';
+import { settleAdmission } from '../helpers/settle';
 import { monthTotals } from '../helpers/usage-store';
 
 /**
@@ -49,54 +47,27 @@ async function outcomes(promises: Promise<unknown>[]) {
   };
 }
 
+/** $1000 per million output tokens: 1 output token = 1_000 µ$. */
+const PRICEY = {
+  inputMicrosPerMTok: 0,
+  outputMicrosPerMTok: 1_000_000_000,
+  cacheReadMicrosPerMTok: 0,
+  cacheWriteMicrosPerMTok: 0,
+};
+
 /**
  * Records a request's usage and settles its admission, as the exchange does; returns its cost.
  * Unless told otherwise, the request used its whole token bound (`outputTokens` of it as output).
  */
-async function settleIn(
+function settleIn(
   store: TestStore,
   quota: QuotaService,
   admission: Admission,
   outputTokens: number,
   inputTokens = Math.max(0, admission.request.reservedTokens - outputTokens),
 ): Promise<bigint> {
-  const usage = {
-    inputTokens,
-    outputTokens,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-  };
-  // $1000 per million output tokens: 1 output token = 1_000 µ$.
-  const cost = priceUsage(usage, {
-    inputMicrosPerMTok: 0,
-    outputMicrosPerMTok: 1_000_000_000,
-    cacheReadMicrosPerMTok: 0,
-    cacheWriteMicrosPerMTok: 0,
-  });
-  const record: UsageRecord = {
-    requestId: `r-${Math.random()}`,
-    teamId: admission.request.teamId,
-    keyId: admission.request.keyId,
-    model: 'm',
-    requestedModel: 'm',
-    provider: 'mock',
-    upstreamModel: 'm',
-    attempts: 1,
-    status: 'ok',
-    httpStatus: 200,
-    streamed: false,
-    usage,
-    cost,
-    latencyMs: 1,
-    createdAt: new Date(admission.request.receivedAt).toISOString(),
-  };
-  const tokens = usage.inputTokens + outputTokens;
-  const result = await new UsageRecorder(store.db, store.tables.usage).record(record, {
-    ...quota.settlement(admission, cost.totalPicos),
-    ifSwept: () => quota.lateSettlement(admission, cost.totalPicos),
-  });
-  await quota.settled(admission, tokens, cost.totalPicos, result === 'recorded');
-  return cost.totalPicos;
+  const usage = { inputTokens, outputTokens, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  return settleAdmission(store, quota, admission, usage, PRICEY);
 }
 
 describe('quota admission and settlement in DynamoDB Local', () => {
