@@ -192,7 +192,7 @@ export class QuotaService {
     this.giveBackToWindow(admission.request, admission.windowStart, admission.request.reservedTokens);
     if (admission.lease) {
       this.giveBackToLease(admission.lease, admission.reservedPicos);
-      await this.finish(admission.lease);
+      await this.returnIdleLeases(admission.lease.teamId, admission.month);
     }
   }
 
@@ -268,7 +268,7 @@ export class QuotaService {
     // A lease that could not admit this request again is returned now rather than parked.
     if (lease.left < admission.reservedPicos) lease.retired = true;
     try {
-      await this.finish(lease);
+      await this.returnIdleLeases(lease.teamId, admission.month);
       // The month's committed amount moved when this lease was taken (and maybe returned).
       if (admission.tookLease) await this.checkAlerts(admission.request, admission.month);
     } catch (error) {
@@ -507,9 +507,9 @@ export class QuotaService {
         held.reserved += reserve;
         return { lease, tookLease };
       }
-      // A lease too small for this request admits no more; it is returned once its requests settle.
+      // A lease too small for this request admits no more; it is returned once its requests have
+      // settled, after a response (`settled`, `release`), never on the admission path.
       for (const small of held.leases) small.retired = true;
-      void this.finishAll(held.leases);
       if (attempt >= MAX_LEASE_ATTEMPTS) throw await this.budgetRefusal(request, month, undefined);
       await this.leaseBudget(request, month, held);
       tookLease = true;
@@ -592,8 +592,9 @@ export class QuotaService {
     lease.inFlight -= 1;
   }
 
-  private async finishAll(leases: readonly BudgetLease[]): Promise<void> {
-    for (const lease of leases) {
+  /** Returns every lease of a team's month that admits no more and has no request in flight. */
+  private async returnIdleLeases(teamId: string, month: string): Promise<void> {
+    for (const lease of [...this.book.budget(teamId, month, this.now()).leases]) {
       try {
         await this.finish(lease);
       } catch (error) {
