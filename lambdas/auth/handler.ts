@@ -18,7 +18,7 @@ import type { AdminAllowList } from '../shared/config/admin-principals';
 import {
   createGuardedRouter,
   jsonResponse,
-  openAiErrors,
+  httpErrors,
   parseJsonBody,
   parseWith,
   requestIdHeader,
@@ -148,7 +148,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     },
     { admins: deps.admins },
   );
-  return middy(route).use(openAiErrors());
+  return middy(route).use(httpErrors());
 }
 
 /**

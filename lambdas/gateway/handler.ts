@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createGuardedRouter, openAiErrors, type HttpResponse, type StreamingHttpResponse } from '../shared/http';
+import { createGuardedRouter, httpErrors, type HttpResponse, type StreamingHttpResponse } from '../shared/http';
 import type { GatewayEvent } from '../shared/http/request';
 import { bufferedDoor, streamingDoor } from './doors';
 import { gatewayRoutes } from './routes';
@@ -25,7 +25,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps) {
   const route = createGuardedRouter('gateway', gatewayRoutes(deps, bufferedDoor), {
     authenticator: deps.authenticator,
   });
-  return middy<GatewayEvent, HttpResponse>(route).use(openAiErrors());
+  return middy<GatewayEvent, HttpResponse>(route).use(httpErrors());
 }
 
 /** A handler as Lambda calls it in RESPONSE_STREAM mode. */
@@ -59,7 +59,7 @@ export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
           { authenticator: deps.authenticator },
         ),
       )
-      .use(openAiErrors<HttpResponse | StreamingHttpResponse>()) as unknown as StreamingHandler;
+      .use(httpErrors<HttpResponse | StreamingHttpResponse>()) as unknown as StreamingHandler;
     try {
       await respond(event, responseStream, context);
     } finally {

@@ -1,4 +1,4 @@
-import type { GuardedRouteHandlers, RouteContext } from '../shared/http';
+import type { GuardedRouteHandlers, RouteContext, RouteRequest } from '../shared/http';
 import { jsonResponse, parseJsonBody, requestIdHeader } from '../shared/http';
 import { formatPicos } from '../shared/cost/money';
 import { GATEWAY_HEADERS } from '../shared/http/headers';
@@ -12,7 +12,19 @@ import {
   toChatCompletionResponse,
   toExchangeRequest,
 } from '../shared/faces/openai-chat';
-import type { RequestContext } from '../shared/exchange';
+import type { RequestContext, RoutingFacts } from '../shared/exchange';
+import {
+  anthropicBetas,
+  checkAnthropicVersion,
+  createMessageEncoder,
+  neutralPrompt,
+  newMessageId,
+  parseCountTokensRequest,
+  parseMessagesRequest,
+  toAnthropicMessage,
+  toExchangeRequest as toMessagesExchange,
+} from '../shared/faces/anthropic-messages';
+import { droppedBetas } from '../shared/providers/betas';
 import type { Door } from './doors';
 import type { GatewayHandlerDeps } from './wiring';
 
@@ -21,6 +33,18 @@ const RECORDING_MARGIN_MS = 5_000;
 
 /** Both chat routes take the same body and give the same answer. */
 type ChatRoute = RouteContext<'POST /v1/chat/completions' | 'POST /v1/chat'>;
+
+/** The exchange context of a request: its id, arrival, and the deadlines its invocation sets. */
+function contextOf(request: RouteRequest, stream: boolean): RequestContext {
+  const deadline = request.lambdaDeadline;
+  return {
+    requestId: request.apiRequestId,
+    receivedAt: request.receivedAt,
+    invocationDeadline: deadline,
+    // A stream still running this close to the end of the invocation is cut, so it is recorded.
+    streamDeadline: deadline !== undefined && stream ? deadline - RECORDING_MARGIN_MS : undefined,
+  };
+}
 
 /**
  * The gateway function's routes, shared by both doors: the door only decides how a streamed
@@ -36,14 +60,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
   async function chatCompletions({ request, caller }: ChatRoute): Promise<R> {
     const body = parseChatCompletionRequest(parseJsonBody(request));
     const exchange = toExchangeRequest(body);
-    const deadline = request.lambdaDeadline;
-    const context: RequestContext = {
-      requestId: request.apiRequestId,
-      receivedAt: request.receivedAt,
-      invocationDeadline: deadline,
-      // A stream still running this close to the end of the invocation is cut, so it is recorded.
-      streamDeadline: deadline !== undefined && exchange.stream ? deadline - RECORDING_MARGIN_MS : undefined,
-    };
+    const context = contextOf(request, exchange.stream);
     const id = newCompletionId();
     const created = Math.floor(request.receivedAt / 1000);
     if (!exchange.stream) {
@@ -85,6 +102,39 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     });
   }
 
+  /** Anthropic's Messages API: the same core, Anthropic's wire format in and out. */
+  async function messages({ request, caller }: RouteContext<'POST /v1/messages'>): Promise<R> {
+    checkAnthropicVersion(request.headers);
+    const betas = anthropicBetas(request.headers);
+    const exchange = toMessagesExchange(parseMessagesRequest(parseJsonBody(request)), betas);
+    const context = contextOf(request, exchange.stream);
+    const id = newMessageId();
+    const headersOf = (facts: RoutingFacts) => {
+      const headers = routingHeaders(request.apiRequestId, caller, facts);
+      // Anthropic's SDKs read the request id from `request-id`.
+      headers['request-id'] = request.apiRequestId;
+      const dropped = droppedBetas(facts.target.connection, betas);
+      if (dropped.length > 0) headers[GATEWAY_HEADERS.droppedBetas] = dropped.join(',');
+      return headers;
+    };
+    if (!exchange.stream) {
+      const served = await deps.exchanges.complete(caller, exchange, context);
+      await door.afterAnswer(served.recorded);
+      const headers = headersOf(served);
+      headers[GATEWAY_HEADERS.costUsd] = formatPicos(served.cost.totalPicos);
+      return answer(
+        jsonResponse(200, toAnthropicMessage({ id, model: served.model.id, completion: served.completion }), headers),
+      );
+    }
+    const abort = new AbortController();
+    const start = await deps.exchanges.stream(caller, exchange, context, abort.signal);
+    const encode = createMessageEncoder({ id, model: start.model.id, requestId: request.apiRequestId });
+    async function* frames() {
+      for await (const event of start.events) yield* encode(event);
+    }
+    return door.stream({ headers: headersOf(start), frames: frames(), abort, recorded: start.recorded });
+  }
+
   return {
     'GET /health': async () => answer(jsonResponse(200, { status: 'ok' })),
     'GET /v1/models': async ({ request, caller }) => {
@@ -96,5 +146,13 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     },
     'POST /v1/chat/completions': chatCompletions,
     'POST /v1/chat': chatCompletions,
+    'POST /v1/messages': messages,
+    'POST /v1/messages/count_tokens': async ({ request, caller }) => {
+      checkAnthropicVersion(request.headers);
+      const body = parseCountTokensRequest(parseJsonBody(request));
+      const chat = neutralPrompt(body, anthropicBetas(request.headers));
+      const inputTokens = deps.exchanges.countTokens(caller, { model: body.model, chat, stream: false });
+      return answer(jsonResponse(200, { input_tokens: inputTokens }, requestIdHeader(request.apiRequestId)));
+    },
   };
 }

@@ -6,7 +6,7 @@ import {
   ERROR_CODES,
   jsonResponse,
   notFound,
-  openAiErrors,
+  httpErrors,
   parseWith,
   requestIdHeader,
   type HttpResponse,
@@ -173,7 +173,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     },
     { authenticator: deps.authenticator, admins: deps.admins },
   );
-  return middy(route).use(openAiErrors());
+  return middy(route).use(httpErrors());
 }
 
 /**

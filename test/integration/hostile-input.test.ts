@@ -3,7 +3,8 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { createGatewayStreamHandler, gatewayDependencies } from '../../lambdas/gateway/handler';
 import { AuditLog } from '../../lambdas/shared/audit/audit-log';
-import { matchRoute, ROUTES } from '../../lambdas/shared/http/routes';
+import { anthropicErrorType } from '../../lambdas/shared/http/error-shapes';
+import { matchRoute, routeByKey, ROUTES, type RouteDefinition } from '../../lambdas/shared/http/routes';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
 import { InMemoryAlertPublisher } from '../../lambdas/shared/quota/budget-alerts';
 import { AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, itemKeys } from '../../lambdas/shared/store/schema';
@@ -103,7 +104,7 @@ describe('hostile input on every route', () => {
   afterAll(() => gw.destroy());
 
   it.each(ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
-    '%s: 4xx in OpenAI shape or a harmless 2xx, never a 5xx, nothing written',
+    "%s: 4xx in the route's error shape or a harmless 2xx, never a 5xx, nothing written",
     async (_, route) => {
       const before = await counts();
       await fc.assert(
@@ -151,8 +152,15 @@ describe('hostile input on every route', () => {
               const error = (response.body as { error?: Record<string, unknown> }).error;
               expect(typeof error?.message).toBe('string');
               expect(typeof error?.type).toBe('string');
-              expect(error).toHaveProperty('param');
-              expect(error).toHaveProperty('code');
+              if ((route as RouteDefinition).errors === 'anthropic') {
+                expect(response.body).toMatchObject({
+                  type: 'error',
+                  error: { type: anthropicErrorType(response.status) },
+                });
+              } else {
+                expect(error).toHaveProperty('param');
+                expect(error).toHaveProperty('code');
+              }
             } else {
               // Only reads may succeed on random input (a listing, a usage report, a health check).
               expect(route.method).toBe('GET');
@@ -272,6 +280,19 @@ function expectOpenAiError(
   if (param !== undefined) expect(error['param']).toBe(param);
 }
 
+/** A 4xx in the error shape of the route (OpenAI's, or Anthropic's on the Messages face). */
+function expectRouteError(
+  routeKey: string,
+  response: { status: number; body: { error?: Record<string, unknown> } },
+  status: number,
+  param?: string | null,
+) {
+  if (routeByKey(routeKey)?.errors !== 'anthropic') return expectOpenAiError(response, status, param);
+  expect(response.status).toBe(status);
+  expect(response.body).toMatchObject({ type: 'error', error: { type: anthropicErrorType(status) } });
+  expect(typeof response.body.error!['message']).toBe('string');
+}
+
 /** Every item in every table, so "changes nothing" can compare contents, not only counts. */
 async function snapshot(gw: TestGateway): Promise<Record<string, unknown[]>> {
   const result: Record<string, unknown[]> = {};
@@ -351,8 +372,8 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
       for (const stream of [false, true]) {
         const withStream = template && typeof template === 'object' ? { ...(template as object), stream } : template;
         const response = (await doors[door]('POST', path, { key, rawBody: bodyWith(withStream, DEEP_SHAPES[shape]) }))!;
-        expectOpenAiError(response, 400, null);
-        expect(response.body.error!['code']).toBe('invalid_json');
+        expectRouteError(routeKey, response, 400, null);
+        if (routeByKey(routeKey)?.errors !== 'anthropic') expect(response.body.error!['code']).toBe('invalid_json');
         expect(response.body.error!['message']).toMatch(/deeper than 64 levels/);
       }
     });
@@ -382,7 +403,7 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
             } else if (route.path.endsWith('/revoke')) {
               expectOpenAiError(response, 404, 'keyId'); // takes no body; the key does not exist
             } else {
-              expectOpenAiError(response, 400, null);
+              expectRouteError(`${route.method} ${route.path}`, response, 400, null);
             }
           }
         }

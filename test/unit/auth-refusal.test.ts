@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parseAdminAllowList } from '../../lambdas/shared/config/admin-principals';
 import { GatewayError } from '../../lambdas/shared/http/errors';
-import { openAiErrors } from '../../lambdas/shared/http/middleware';
+import { httpErrors } from '../../lambdas/shared/http/middleware';
 import { requireAdmin, toHttpRequest } from '../../lambdas/shared/http/request';
 import { matchRoute } from '../../lambdas/shared/http/routes';
 import { ApiKeyRefusedError, AUTH_REFUSAL_REASONS } from '../../lambdas/shared/keys/errors';
@@ -11,7 +11,7 @@ import { DIMENSION_SETS, METRICS } from '../../lambdas/shared/observability/metr
 import { toHttpApiEvent } from '../../local/server';
 import { captureEmf, type EmfDocument } from '../helpers/emf';
 
-type OnError = NonNullable<ReturnType<typeof openAiErrors>['onError']>;
+type OnError = NonNullable<ReturnType<typeof httpErrors>['onError']>;
 type MiddyRequest = Parameters<OnError>[0];
 
 function eventFrom(sourceIp: string): APIGatewayProxyEventV2 {
@@ -67,7 +67,7 @@ async function captured(fn: () => unknown) {
 
 async function answer(error: unknown, sourceIp: string) {
   const request = { event: eventFrom(sourceIp), error, response: undefined } as unknown as MiddyRequest;
-  const { docs, logLines } = await captured(() => (openAiErrors().onError as OnError)(request));
+  const { docs, logLines } = await captured(() => (httpErrors().onError as OnError)(request));
   return { response: request.response as { statusCode: number; body: string }, docs, logLines };
 }
 

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { formatAdminAllowList, parseAdminAllowList } from '../../lambdas/shared/config/admin-principals';
-import { openAiErrors } from '../../lambdas/shared/http/middleware';
+import { httpErrors } from '../../lambdas/shared/http/middleware';
 import { PATH_PARAMETERS } from '../../lambdas/shared/http/path-parameters';
 import { createGuardedRouter, type GuardedRouteHandlers, type RouteContext } from '../../lambdas/shared/http/router';
 import { matchRoute, pathParameterNames, ROUTES } from '../../lambdas/shared/http/routes';
@@ -245,6 +245,8 @@ describe('the guarded router: each route is checked as the route table declares'
         'GET /v1/models': async ({ caller }) => caller.team.teamId,
         'POST /v1/chat/completions': chat,
         'POST /v1/chat': chat,
+        'POST /v1/messages': async () => 'messages',
+        'POST /v1/messages/count_tokens': async () => 'count',
       },
       { authenticator },
     );
@@ -257,7 +259,7 @@ describe('the guarded router: each route is checked as the route table declares'
 
   it('answers a refusal in OpenAI error shape through the error middleware', async () => {
     const { route } = usageRouter();
-    const handler = middy(route).use(openAiErrors());
+    const handler = middy(route).use(httpErrors());
     const response = (await handler(
       event('GET', '/v1/usage'),
       lambdaContext('usage'),

@@ -11,6 +11,8 @@ export interface AuditRecord {
   teamId: string;
   keyId: string;
   requestedModel: string;
+  /** The caller's end user, when it named one (OpenAI's `user`, Anthropic's `metadata.user_id`). */
+  endUser?: string;
   /** The catalog model that served (or last tried); absent when blocked before routing. */
   model?: string;
   provider?: string;

@@ -16,6 +16,7 @@ export function auditView(record: AuditRecord) {
     team: record.teamId,
     key_id: record.keyId,
     requested_model: record.requestedModel,
+    end_user: record.endUser ?? null,
     model: record.model ?? null,
     provider: record.provider ?? null,
     decision: record.decision,

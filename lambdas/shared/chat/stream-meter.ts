@@ -18,6 +18,8 @@ export class StreamMeter {
   observe(event: ChatStreamEvent): void {
     switch (event.type) {
       case 'text':
+      case 'thinking':
+        // Reasoning is billed as output like the answer's text.
         this.deliveredBytes += Buffer.byteLength(event.text, 'utf8');
         break;
       case 'tool_call_start':
@@ -72,6 +74,10 @@ export function billedUsage(completion: ChatCompletion, promptTokenEstimate: num
     Buffer.byteLength(completion.text, 'utf8') +
     completion.toolCalls.reduce(
       (bytes, call) => bytes + Buffer.byteLength(call.name, 'utf8') + Buffer.byteLength(call.arguments, 'utf8'),
+      0,
+    ) +
+    (completion.thinking ?? []).reduce(
+      (bytes, block) => bytes + Buffer.byteLength(block.type === 'thinking' ? block.thinking : block.data, 'utf8'),
       0,
     );
   return {

@@ -135,6 +135,18 @@ export class ExchangeService {
   }
 
   /**
+   * The prompt tokens a request is counted at (its estimate: what rate limits count), for a
+   * token-counting route. The model is resolved and the caller's right to it checked as for a
+   * call; nothing is admitted, sent upstream or recorded.
+   *
+   * @example
+   * exchanges.countTokens(caller, request) // 1234
+   */
+  countTokens(caller: AuthenticatedCaller, request: ExchangeRequest): number {
+    return resolveExchange(this.deps, caller, request, { requestId: '', receivedAt: this.now() }).promptTokens;
+  }
+
+  /**
    * Serves one non-streamed answer; its usage write is under way (`recorded`).
    *
    * @example

@@ -36,6 +36,8 @@ export interface Outcome {
   requestedModel: string;
   /** The catalog model the request named, once it was resolved. */
   requestedEntry?: string;
+  /** The caller's own end user (OpenAI's `user`, Anthropic's `metadata.user_id`), as the caller named them. */
+  endUser?: string;
   streamed: boolean;
   kind: OutcomeKind;
   httpStatus: number;
@@ -72,6 +74,7 @@ export function usageRecordOf(outcome: Outcome & Required<Pick<Outcome, 'route' 
     keyId: outcome.keyId,
     model: route.model.id,
     requestedModel: outcome.requestedModel,
+    ...(outcome.endUser !== undefined ? { endUser: outcome.endUser } : {}),
     provider: route.target.connectionName,
     upstreamModel: route.target.upstreamModel,
     attempts: route.attempts,
@@ -98,6 +101,7 @@ export function auditRecordOf(outcome: Outcome): AuditRecord {
     teamId: outcome.teamId,
     keyId: outcome.keyId,
     requestedModel: outcome.requestedModel,
+    ...(outcome.endUser !== undefined ? { endUser: outcome.endUser } : {}),
     model,
     provider: outcome.route?.target.connectionName,
     decision: outcome.decision.action,
@@ -128,6 +132,7 @@ export function observationOf(outcome: Outcome): RequestObservation {
     teamId: outcome.teamId,
     keyId: outcome.keyId,
     requestedModel: outcome.requestedModel,
+    ...(outcome.endUser !== undefined ? { endUser: outcome.endUser } : {}),
     outcome: outcome.kind,
     httpStatus: outcome.httpStatus,
     streamed: outcome.streamed,

@@ -1,7 +1,8 @@
 import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
 import { estimatePromptTokens, promptTokenBound } from '../chat/token-estimate';
-import { ERROR_CODES, forbidden, notFound } from '../http/errors';
+import { ERROR_CODES, forbidden, invalidRequest, notFound } from '../http/errors';
+import { unsupportedFeatures } from '../providers/capabilities';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { ALLOW, type CompiledPolicy, type PolicyEngine } from '../policy/engine';
 import { isModelAllowed } from '../policy/model-access';
@@ -35,6 +36,18 @@ export function mayUse(caller: AuthenticatedCaller, model: ModelEntry, policy: C
 }
 
 /**
+ * A model name without the date suffix Anthropic's clients add (`claude-sonnet-4-5-20250929` →
+ * `claude-sonnet-4-5`), so a coding agent's default model names find the catalog's ids and
+ * aliases; a name without one is returned as is.
+ *
+ * @example
+ * undated('claude-haiku-4-5-20251001') // 'claude-haiku-4-5'
+ */
+export function undated(model: string): string {
+  return model.replace(/-\d{8}$/, '');
+}
+
+/**
  * Resolves a request against the catalog and the caller's permissions: the model, the output
  * cap, the prompt estimate, the audit excerpt, the candidates it may be routed to. Unknown or
  * forbidden models and impossible output caps are thrown as 4xx (nothing to audit: no policy
@@ -50,7 +63,7 @@ export function resolveExchange(
   context: RequestContext,
 ): Exchange {
   const policy = policyOf(deps, caller);
-  const requested = deps.catalog.findModel(request.model);
+  const requested = deps.catalog.findModel(request.model) ?? deps.catalog.findModel(undated(request.model));
   if (!requested) {
     throw notFound(`The model '${request.model}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
   }
@@ -63,7 +76,7 @@ export function resolveExchange(
   const excerptChars = policy.profile.audit.promptExcerptChars;
   const promptExcerpt =
     excerptChars > 0 ? policy.redactAll(lastUserText(upstream), redactor).slice(0, excerptChars) : undefined;
-  const candidates: RouteCandidate[] = deps.catalog
+  const routes: RouteCandidate[] = deps.catalog
     .routeOf(requested)
     .filter((model, index) => index === 0 || mayUse(caller, model, policy))
     .map((model) => ({
@@ -74,6 +87,17 @@ export function resolveExchange(
         upstreamModel: model.upstreamModel,
       },
     }));
+  // What the model's own provider cannot serve is the caller's 400; fallbacks that cannot are skipped.
+  const missing = unsupportedFeatures(upstream, routes[0]!.target);
+  if (missing.length > 0) {
+    throw invalidRequest(
+      `The model '${request.model}' (provider ${routes[0]!.target.connectionName}) does not support ${missing.join(', ')}.`,
+      { code: ERROR_CODES.unsupportedParameter },
+    );
+  }
+  const candidates = routes.filter(
+    (route, index) => index === 0 || unsupportedFeatures(upstream, route.target).length === 0,
+  );
   return {
     caller,
     request,

@@ -18,6 +18,8 @@ export const GATEWAY_HEADERS = {
    */
   policy: 'x-gateway-policy',
   policyRules: 'x-gateway-policy-rules',
+  /** `anthropic-beta` values the serving provider was not sent (its connection does not allow them), comma separated. */
+  droppedBetas: 'x-gateway-dropped-betas',
   /** Tells OpenAI's SDKs not to retry (they retry 429 and 5xx otherwise). */
   shouldRetry: 'x-should-retry',
 } as const;

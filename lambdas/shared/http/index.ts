@@ -14,7 +14,7 @@ export {
   type OpenAiErrorBody,
 } from './errors';
 export { GATEWAY_HEADERS, RATE_LIMIT_HEADERS } from './headers';
-export { openAiErrors } from './middleware';
+export { httpErrors } from './middleware';
 export {
   MAX_BODY_BYTES,
   parseJsonBody,

@@ -4,22 +4,26 @@ import { ApiKeyRefusedError } from '../keys/errors';
 import { logger } from '../observability/logger';
 import { observeAuthRefusal } from '../observability/metrics';
 import { isStoreUnavailable, storeUnavailable } from '../store/unavailable';
+import type { ErrorShape } from './error-shapes';
 import { GatewayError, internalError } from './errors';
+import type { GatewayEvent } from './request';
+import { matchRoute, routeByKey } from './routes';
 import { errorResponse, requestIdHeader, type HttpResponse, type StreamingHttpResponse } from './response';
 
 /**
- * Turns any error a handler throws into an OpenAI-shaped response. Gateway errors keep their
- * status and message; anything else is logged and answered with a bare 500, so no internal
- * detail (table names, stack traces, upstream payloads) reaches a client.
+ * Turns any error a handler throws into a response in the route's error shape (OpenAI's, or
+ * Anthropic's on the Messages face). Gateway errors keep their status and message; anything else
+ * is logged and answered with a bare 500, so no internal detail (table names, stack traces,
+ * upstream payloads) reaches a client.
  *
  * @example
- * export const handler = middy(route).use(openAiErrors());
+ * export const handler = middy(route).use(httpErrors());
  */
-export function openAiErrors<R extends HttpResponse | StreamingHttpResponse = HttpResponse>(): MiddlewareObj<
+export function httpErrors<R extends HttpResponse | StreamingHttpResponse = HttpResponse>(): MiddlewareObj<
   APIGatewayProxyEventV2,
   R
 > {
-  const openAiErrorsOnError: MiddlewareObj<APIGatewayProxyEventV2, R>['onError'] = async (request) => {
+  const httpErrorsOnError: MiddlewareObj<APIGatewayProxyEventV2, R>['onError'] = async (request) => {
     const error = request.error;
     let gatewayError: GatewayError;
     if (error instanceof GatewayError) {
@@ -32,9 +36,22 @@ export function openAiErrors<R extends HttpResponse | StreamingHttpResponse = Ht
       logger.error('unhandled error', { error: error as Error });
       gatewayError = internalError();
     }
-    request.response = errorResponse(gatewayError, requestIdHeader(request.event.requestContext.requestId)) as R;
+    request.response = errorResponse(
+      gatewayError,
+      requestIdHeader(request.event.requestContext.requestId),
+      errorShapeOf(request.event as unknown as GatewayEvent),
+    ) as R;
   };
-  return { onError: openAiErrorsOnError };
+  return { onError: httpErrorsOnError };
+}
+
+/** The error shape of the route an event was meant for (OpenAI's for a path the API does not have). */
+function errorShapeOf(event: GatewayEvent): ErrorShape {
+  if ('httpMethod' in event)
+    return routeByKey(`${event.httpMethod.toUpperCase()} ${event.resource}`)?.errors ?? 'openai';
+  const route =
+    routeByKey(event.routeKey) ?? matchRoute(event.requestContext.http.method.toUpperCase(), event.rawPath)?.route;
+  return route?.errors ?? 'openai';
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { GatewayError } from './errors';
+import { errorBody, type ErrorShape } from './error-shapes';
 import { GATEWAY_HEADERS } from './headers';
 
 /** A buffered HTTP API (payload 2.0) response. */
@@ -32,14 +33,22 @@ export function jsonResponse(statusCode: number, payload: unknown, headers: Reco
 }
 
 /**
- * The response for a gateway error: OpenAI's error body, the error's own headers (such as
- * `retry-after`) and any context headers the caller adds.
+ * The response for a gateway error: the route's error body (OpenAI's unless the route is
+ * Anthropic's Messages face), the error's own headers (such as `retry-after`) and any context
+ * headers the caller adds.
  *
  * @example
  * return errorResponse(error, { 'x-request-id': requestId });
  */
-export function errorResponse(error: GatewayError, headers: Record<string, string> = {}): HttpResponse {
-  return jsonResponse(error.status, error.toBody(), { ...headers, ...error.headers });
+export function errorResponse(
+  error: GatewayError,
+  headers: Record<string, string> = {},
+  shape: ErrorShape = 'openai',
+): HttpResponse {
+  const requestId = headers[GATEWAY_HEADERS.requestId];
+  // Anthropic's SDKs read the request id from `request-id`.
+  const named: Record<string, string> = shape === 'anthropic' && requestId ? { 'request-id': requestId } : {};
+  return jsonResponse(error.status, errorBody(error, shape, requestId), { ...headers, ...named, ...error.headers });
 }
 
 /** Header naming the request, added to every response the handlers produce. */

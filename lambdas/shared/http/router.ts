@@ -83,7 +83,7 @@ export type GuardedRouteHandlers<F extends FunctionName, R> = {
 /**
  * The principal a route's `auth` requires, or the refusal: a team key is authenticated (format
  * and checksum first, so a malformed key costs no database read; a refusal is an
- * `ApiKeyRefusedError` that the `openAiErrors` middleware counts), an admin must have signed the request
+ * `ApiKeyRefusedError` that the `httpErrors` middleware counts), an admin must have signed the request
  * and be on the allow-list ({@link requireAdmin}). Runs before anything reads the body.
  *
  * @example
@@ -125,7 +125,7 @@ function missingGuard(auth: RouteAuth, guards: Partial<RouteGuards>): string | u
  *   'GET /v1/admin/teams/{teamId}/usage': ({ request, params }) => teamReport(request, params.teamId),
  *   …
  * }, { authenticator, admins });
- * export const handler = middy(route).use(openAiErrors());
+ * export const handler = middy(route).use(httpErrors());
  */
 export function createGuardedRouter<F extends FunctionName, R>(
   serves: F,

@@ -1,3 +1,5 @@
+import type { ErrorShape } from './error-shapes';
+
 /**
  * The public HTTP contract, defined once. The CDK app creates exactly these API routes, the local
  * runtime matches requests against them, and each Lambda dispatches on their route keys.
@@ -22,6 +24,8 @@ export interface RouteDefinition {
   path: string;
   function: FunctionName;
   auth: RouteAuth;
+  /** The shape of the route's error bodies; OpenAI's when absent. */
+  errors?: ErrorShape;
 }
 
 /** Every route of the API. */
@@ -30,6 +34,8 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/models', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key' },
+  { method: 'POST', path: '/v1/messages', function: 'gateway', auth: 'key', errors: 'anthropic' },
+  { method: 'POST', path: '/v1/messages/count_tokens', function: 'gateway', auth: 'key', errors: 'anthropic' },
   { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key' },
   { method: 'GET', path: '/v1/audit', function: 'usage', auth: 'key' },
   { method: 'GET', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },

@@ -256,7 +256,14 @@ export class CompiledPolicy {
         case 'user':
           return {
             ...message,
-            content: message.content.map((part) => (part.type === 'text' ? { ...part, text: check(part.text) } : part)),
+            content: message.content.map((part) => {
+              if (part.type === 'text') return { ...part, text: check(part.text) };
+              // A plain-text document is prompt text like any other (a PDF, like an image, is not read).
+              if (part.type === 'document' && part.source.kind === 'text') {
+                return { ...part, source: { ...part.source, text: check(part.source.text) } };
+              }
+              return part;
+            }),
           };
         case 'assistant':
           return {

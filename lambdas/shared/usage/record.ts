@@ -11,6 +11,8 @@ export interface UsageRecord {
   model: string;
   /** Public model id (or alias) the caller asked for. */
   requestedModel: string;
+  /** The caller's end user, when it named one (OpenAI's `user`, Anthropic's `metadata.user_id`). */
+  endUser?: string;
   /** Provider connection that served (or last tried) the request. */
   provider: string;
   upstreamModel: string;

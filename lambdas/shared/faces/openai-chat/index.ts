@@ -13,4 +13,4 @@ export {
   type GatewayFacts,
 } from './response';
 export { createChunkEncoder, sseFrame, type ChunkEncoderOptions } from './stream';
-export { routedFacts, routingHeaders } from './headers';
+export { routedFacts, routingHeaders } from '../routing-headers';

@@ -77,7 +77,12 @@ export function createChunkEncoder(options: ChunkEncoderOptions): (event: Served
         if (finishSent) return [];
         finishSent = true;
         return chunk({}, event.finishReason);
+      // Chat Completions has no place for Anthropic's reasoning blocks (only models behind
+      // the Messages face produce them there).
       case 'usage':
+      case 'thinking':
+      case 'thinking_signature':
+      case 'redacted_thinking':
         return [];
       case 'settled': {
         const frames = finishSent ? [] : ((finishSent = true), chunk({}, 'stop'));

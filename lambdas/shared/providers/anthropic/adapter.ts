@@ -1,4 +1,5 @@
 import type { ChatRequest } from '../../chat/types';
+import { acceptedBetas } from '../betas';
 import { ProviderError } from '../errors';
 import { parseEventJson, postJson, serverSentEvents } from '../http';
 import { readApiKey } from '../secrets';
@@ -15,12 +16,18 @@ import {
 
 const PROVIDER = 'Anthropic';
 
-async function endpoint(target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
+async function endpoint(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
   const connection = target.connection;
   const key = await readApiKey(PROVIDER, connection.apiKeySecret, options.secrets);
+  const betas = acceptedBetas(connection, request.betas);
   return {
     url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/messages`,
-    headers: { ...connection.headers, 'x-api-key': key, 'anthropic-version': connection.version },
+    headers: {
+      ...connection.headers,
+      'x-api-key': key,
+      'anthropic-version': connection.version,
+      ...(betas.length > 0 ? { 'anthropic-beta': betas.join(',') } : {}),
+    },
   };
 }
 
@@ -29,7 +36,7 @@ async function* messagesStream(
   target: ProviderTarget<'anthropic'>,
   options: ProviderCallOptions,
 ) {
-  const { url, headers } = await endpoint(target, options);
+  const { url, headers } = await endpoint(request, target, options);
   const body = toAnthropicBody(request, target.upstreamModel, true);
   const response = await postJson(PROVIDER, url, body, { ...headers, accept: 'text/event-stream' }, options.signal);
   const state = newAnthropicStreamState();
@@ -51,7 +58,7 @@ export const anthropicAdapter: ProviderAdapter<'anthropic'> = {
 
   async complete(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
     const { request: forced, toolName } = withStructuredOutputTool(request);
-    const { url, headers } = await endpoint(target, options);
+    const { url, headers } = await endpoint(forced, target, options);
     const response = await postJson(
       PROVIDER,
       url,

@@ -11,7 +11,19 @@ export const anthropicOptionsSchema = z.strictObject({
   apiKeySecret: z.string().min(1),
   /** The `anthropic-version` header. */
   version: z.string().default('2023-06-01'),
-  /** Extra headers on every call (e.g. `anthropic-beta`). */
+  /**
+   * `anthropic-beta` values this connection passes on (`*`: all); the rest are dropped and the
+   * response header `x-gateway-dropped-betas` names them. Default: every beta except those that reprice the call (`context-1m-…`).
+   */
+  betas: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z0-9*][a-z0-9._*-]{0,99}$/, 'beta names are lower-case, e.g. interleaved-thinking-2025-05-14'),
+    )
+    .max(100)
+    .optional(),
+  /** Extra headers on every call (e.g. an organization header). */
   headers: z.record(z.string(), z.string()).optional(),
 });
 

@@ -1,4 +1,4 @@
-import type { ChatCompletion, ChatStreamEvent, FinishReason, TokenUsage } from '../../chat/types';
+import type { ChatCompletion, ChatStreamEvent, FinishReason, ThinkingBlock, TokenUsage } from '../../chat/types';
 import { failureOfStatus, ProviderError } from '../errors';
 
 /** Anthropic's usage object. */
@@ -12,8 +12,18 @@ export interface AnthropicUsage {
 /** The parts of a Message the gateway reads. */
 export interface AnthropicMessage {
   type?: string;
-  content?: { type: string; text?: string; id?: string; name?: string; input?: unknown }[];
+  content?: {
+    type: string;
+    text?: string;
+    id?: string;
+    name?: string;
+    input?: unknown;
+    thinking?: string;
+    signature?: string;
+    data?: string;
+  }[];
   stop_reason?: string | null;
+  stop_sequence?: string | null;
   usage?: AnthropicUsage;
 }
 
@@ -59,7 +69,19 @@ export function fromAnthropicMessage(message: AnthropicMessage): ChatCompletion 
       .map((b) => ({ id: b.id ?? '', name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) })),
     finishReason: finishReasonOf(message.stop_reason),
     usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, ...usage },
+    ...thinkingOf(blocks),
+    ...(message.stop_sequence ? { stopSequence: message.stop_sequence } : {}),
   };
+}
+
+/** The reasoning blocks of a message, unchanged (their signatures must survive), when it has any. */
+function thinkingOf(blocks: NonNullable<AnthropicMessage['content']>): { thinking?: ThinkingBlock[] } {
+  const thinking = blocks.flatMap((b): ThinkingBlock[] => {
+    if (b.type === 'thinking') return [{ type: 'thinking', thinking: b.thinking ?? '', signature: b.signature ?? '' }];
+    if (b.type === 'redacted_thinking') return [{ type: 'redacted_thinking', data: b.data ?? '' }];
+    return [];
+  });
+  return thinking.length > 0 ? { thinking } : {};
 }
 
 /** What the stream decoder remembers: which content blocks are tool calls. */
@@ -77,8 +99,16 @@ export interface AnthropicStreamEvent {
   type: string;
   index?: number;
   message?: AnthropicMessage;
-  content_block?: { type: string; id?: string; name?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  content_block?: { type: string; id?: string; name?: string; data?: string };
+  delta?: {
+    type?: string;
+    text?: string;
+    partial_json?: string;
+    thinking?: string;
+    signature?: string;
+    stop_reason?: string | null;
+    stop_sequence?: string | null;
+  };
   usage?: AnthropicUsage;
   error?: { type?: string; message?: string };
 }
@@ -107,6 +137,7 @@ export function fromAnthropicStreamEvent(state: AnthropicStreamState, event: Ant
       return [{ type: 'usage', usage: usageOf(event.message?.usage) }];
     case 'content_block_start': {
       const block = event.content_block;
+      if (block?.type === 'redacted_thinking') return [{ type: 'redacted_thinking', data: block.data ?? '' }];
       if (block?.type !== 'tool_use') return [];
       const index = state.toolIndexByBlock.size;
       state.toolIndexByBlock.set(event.index ?? index, index);
@@ -115,6 +146,10 @@ export function fromAnthropicStreamEvent(state: AnthropicStreamState, event: Ant
     case 'content_block_delta': {
       const delta = event.delta;
       if (delta?.type === 'text_delta' && delta.text) return [{ type: 'text', text: delta.text }];
+      if (delta?.type === 'thinking_delta' && delta.thinking) return [{ type: 'thinking', text: delta.thinking }];
+      if (delta?.type === 'signature_delta' && delta.signature) {
+        return [{ type: 'thinking_signature', signature: delta.signature }];
+      }
       if (delta?.type === 'input_json_delta' && delta.partial_json) {
         const index = state.toolIndexByBlock.get(event.index ?? -1);
         return index === undefined ? [] : [{ type: 'tool_call_delta', index, arguments: delta.partial_json }];
@@ -124,7 +159,13 @@ export function fromAnthropicStreamEvent(state: AnthropicStreamState, event: Ant
     case 'message_delta':
       return [
         ...(event.delta?.stop_reason
-          ? [{ type: 'finish' as const, finishReason: finishReasonOf(event.delta.stop_reason) }]
+          ? [
+              {
+                type: 'finish' as const,
+                finishReason: finishReasonOf(event.delta.stop_reason),
+                ...(event.delta.stop_sequence ? { stopSequence: event.delta.stop_sequence } : {}),
+              },
+            ]
           : []),
         { type: 'usage', usage: usageOf(event.usage) },
       ];

@@ -1,7 +1,9 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { ChatRequest, ChatStreamEvent } from '../../chat/types';
 import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
+import { speaksAnthropicMessages } from '../capabilities';
 import { ProviderError } from '../errors';
+import { invokeAnthropic, invokeAnthropicStream } from './anthropic-messages';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
 import { toProviderError } from './errors';
 import type { BedrockOptions } from './options';
@@ -66,13 +68,20 @@ async function* converseStream(
 
 /**
  * Amazon Bedrock through the Converse and ConverseStream APIs: any model Converse serves, by
- * model id, inference profile id or ARN. JSON response formats are served through a forced tool.
+ * model id, inference profile id or ARN. A Claude model asked through Anthropic's Messages API is
+ * called with that body through InvokeModel instead, so what Converse cannot carry (thinking
+ * blocks, cache breakpoints, betas) reaches it. JSON response formats are served through a
+ * forced tool.
  */
 export const bedrockAdapter: ProviderAdapter<'bedrock'> = {
   id: 'bedrock',
 
   async complete(request: ChatRequest, target: ProviderTarget<'bedrock'>, options: ProviderCallOptions) {
     const { request: forced, toolName } = withStructuredOutputTool(request);
+    if (speaksAnthropicMessages(forced, target)) {
+      const completion = await invokeAnthropic(clientFor(target.connection), forced, target, options);
+      return toolName ? structuredOutputAsText(completion, toolName) : completion;
+    }
     try {
       const output = await clientFor(target.connection).send(
         new (bedrockRuntime().ConverseCommand)(toConverseInput(forced, target.upstreamModel)),
@@ -87,7 +96,9 @@ export const bedrockAdapter: ProviderAdapter<'bedrock'> = {
 
   stream(request: ChatRequest, target: ProviderTarget<'bedrock'>, options: ProviderCallOptions) {
     const { request: forced, toolName } = withStructuredOutputTool(request);
-    const events = converseStream(forced, target, options);
+    const events = speaksAnthropicMessages(forced, target)
+      ? invokeAnthropicStream(clientFor(target.connection), forced, target, options)
+      : converseStream(forced, target, options);
     return toolName ? structuredStreamAsText(events, toolName) : events;
   },
 };

@@ -13,6 +13,18 @@ export const bedrockOptionsSchema = z.strictObject({
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
     .optional(),
+  /**
+   * `anthropic-beta` values this connection passes on (`*`: all); the rest are dropped and the
+   * response header `x-gateway-dropped-betas` names them. Default: the betas Bedrock documents for Claude (`BEDROCK_DEFAULT_BETAS`).
+   */
+  betas: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z0-9*][a-z0-9._*-]{0,99}$/, 'beta names are lower-case, e.g. interleaved-thinking-2025-05-14'),
+    )
+    .max(100)
+    .optional(),
   /** Endpoint override (a VPC endpoint, or a local fake in tests). */
   endpoint: z.url().optional(),
 });

@@ -1,5 +1,6 @@
 import type {
   ContentBlock,
+  ImageBlock,
   ConverseCommandInput,
   ImageFormat,
   Message,
@@ -8,7 +9,8 @@ import type {
   ToolChoice as BedrockToolChoice,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { DocumentType } from '@smithy/types';
-import type { ChatRequest, ImageMediaType, ToolChoice } from '../../chat/types';
+import type { ChatRequest, ImageMediaType, ImagePart, ToolChoice } from '../../chat/types';
+import { ProviderError } from '../errors';
 
 const IMAGE_FORMATS: Record<ImageMediaType, ImageFormat> = {
   'image/png': 'png',
@@ -16,6 +18,10 @@ const IMAGE_FORMATS: Record<ImageMediaType, ImageFormat> = {
   'image/gif': 'gif',
   'image/webp': 'webp',
 };
+
+function imageBlock(part: ImagePart): { image: ImageBlock } {
+  return { image: { format: IMAGE_FORMATS[part.mediaType], source: { bytes: Buffer.from(part.base64, 'base64') } } };
+}
 
 function parseToolArguments(text: string): DocumentType {
   try {
@@ -58,16 +64,13 @@ export function toConverseInput(request: ChatRequest, modelId: string): Converse
       case 'user':
         push(
           'user',
-          message.content.map((part): ContentBlock =>
-            part.type === 'text'
-              ? { text: part.text }
-              : {
-                  image: {
-                    format: IMAGE_FORMATS[part.mediaType],
-                    source: { bytes: Buffer.from(part.base64, 'base64') },
-                  },
-                },
-          ),
+          message.content.map((part): ContentBlock => {
+            if (part.type === 'text') return { text: part.text };
+            // Refused before admission (providers/capabilities.ts): never sent to Converse.
+            if (part.type === 'document')
+              throw new ProviderError('invalid_request', 'Converse: document blocks are not supported');
+            return imageBlock(part);
+          }),
         );
         break;
       case 'assistant':
@@ -79,7 +82,15 @@ export function toConverseInput(request: ChatRequest, modelId: string): Converse
         ]);
         break;
       case 'tool':
-        push('user', [{ toolResult: { toolUseId: message.toolCallId, content: [{ text: message.content }] } }]);
+        push('user', [
+          {
+            toolResult: {
+              toolUseId: message.toolCallId,
+              content: [{ text: message.content }, ...(message.images ?? []).map(imageBlock)],
+              status: message.isError ? 'error' : undefined,
+            },
+          },
+        ]);
         break;
     }
   }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChatCompletion, ChatMessage, ChatRequest, ChatStreamEvent, ToolCall } from '../../chat/types';
+import type {
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ChatStreamEvent,
+  ThinkingBlock,
+  ToolCall,
+} from '../../chat/types';
 import { failureOfStatus, ProviderError } from '../errors';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
 
@@ -12,7 +19,7 @@ export function mockTokens(text: string): number {
 /** Text of a message as the mock sees it. */
 function messageText(message: ChatMessage): string {
   if (message.role === 'user') {
-    return message.content.map((part) => (part.type === 'text' ? part.text : '[image]')).join('\n');
+    return message.content.map((part) => (part.type === 'text' ? part.text : `[${part.type}]`)).join('\n');
   }
   return message.content;
 }
@@ -50,12 +57,25 @@ export function mockCompletion(request: ChatRequest, upstreamModel: string): Cha
   const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
   const userText = lastUser ? messageText(lastUser) : '';
   const inputTokens = request.messages.reduce((sum, m) => sum + 4 + mockTokens(messageText(m)), 0);
+  // With thinking on, the mock "reasons" first: a fixed sentence, signed with its digest.
+  const thinking: ThinkingBlock[] | undefined =
+    request.thinking && request.thinking.type !== 'disabled'
+      ? [{ type: 'thinking', thinking: `Mock reasoning about ${mockTokens(userText)} tokens of input.`, signature: '' }]
+      : undefined;
+  for (const block of thinking ?? [])
+    if (block.type === 'thinking') block.signature = digest(block.thinking).toString('base64');
+  const thinkingTokens = (thinking ?? []).reduce(
+    (sum, b) => sum + (b.type === 'thinking' ? mockTokens(b.thinking) : 0),
+    0,
+  );
   const usageFor = (text: string, calls: ToolCall[]) => ({
     inputTokens,
-    outputTokens: mockTokens(text) + calls.reduce((sum, c) => sum + mockTokens(c.name + c.arguments), 0),
+    outputTokens:
+      thinkingTokens + mockTokens(text) + calls.reduce((sum, c) => sum + mockTokens(c.name + c.arguments), 0),
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
   });
+  const reasoning = thinking ? { thinking } : {};
 
   const tool = last?.role === 'tool' ? undefined : toolToCall(request, userText);
   if (tool) {
@@ -64,7 +84,7 @@ export function mockCompletion(request: ChatRequest, upstreamModel: string): Cha
       name: tool,
       arguments: JSON.stringify({ input: userText }),
     };
-    return { text: '', toolCalls: [call], finishReason: 'tool_calls', usage: usageFor('', [call]) };
+    return { text: '', toolCalls: [call], finishReason: 'tool_calls', usage: usageFor('', [call]), ...reasoning };
   }
 
   let fullText: string;
@@ -76,15 +96,24 @@ export function mockCompletion(request: ChatRequest, upstreamModel: string): Cha
   const maxChars = request.maxOutputTokens * 4;
   const truncated = fullText.length > maxChars;
   let text = truncated ? fullText.slice(0, maxChars) : fullText;
-  let finishReason: ChatCompletion['finishReason'] = truncated ? 'length' : 'stop';
+  const finishReason: ChatCompletion['finishReason'] = truncated ? 'length' : 'stop';
+  let stopSequence: string | undefined;
   if (!truncated && request.stop) {
-    const cut = request.stop.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-    if (cut.length > 0) {
-      text = text.slice(0, Math.min(...cut));
-      finishReason = 'stop';
+    const cuts = request.stop.map((s) => ({ s, at: text.indexOf(s) })).filter((c) => c.at >= 0);
+    const first = cuts.sort((a, b) => a.at - b.at)[0];
+    if (first) {
+      text = text.slice(0, first.at);
+      stopSequence = first.s;
     }
   }
-  return { text, toolCalls: [], finishReason, usage: usageFor(text, []) };
+  return {
+    text,
+    toolCalls: [],
+    finishReason,
+    usage: usageFor(text, []),
+    ...reasoning,
+    ...(stopSequence !== undefined ? { stopSequence } : {}),
+  };
 }
 
 /** Waits for the configured latency, then fails if the connection is set to fail this request. */
@@ -121,6 +150,12 @@ export const mockAdapter: ProviderAdapter<'mock'> = {
     await simulateUpstream(request, target, options.signal);
     const completion = mockCompletion(request, target.upstreamModel);
     const breakAfter = target.connection.breakStreamAfterChunks;
+    for (const block of completion.thinking ?? []) {
+      if (block.type !== 'thinking') continue;
+      for (const text of block.thinking.match(/\S+\s*|\s+/g) ?? [])
+        yield { type: 'thinking', text } satisfies ChatStreamEvent;
+      yield { type: 'thinking_signature', signature: block.signature } satisfies ChatStreamEvent;
+    }
     const pieces = completion.text.match(/\S+\s*|\s+/g) ?? [];
     for (const [index, text] of pieces.entries()) {
       if (breakAfter !== undefined && index >= breakAfter) {
@@ -135,7 +170,11 @@ export const mockAdapter: ProviderAdapter<'mock'> = {
       yield { type: 'tool_call_delta', index, arguments: call.arguments.slice(0, half) } satisfies ChatStreamEvent;
       yield { type: 'tool_call_delta', index, arguments: call.arguments.slice(half) } satisfies ChatStreamEvent;
     }
-    yield { type: 'finish', finishReason: completion.finishReason } satisfies ChatStreamEvent;
+    yield {
+      type: 'finish',
+      finishReason: completion.finishReason,
+      ...(completion.stopSequence !== undefined ? { stopSequence: completion.stopSequence } : {}),
+    } satisfies ChatStreamEvent;
     yield { type: 'usage', usage: completion.usage } satisfies ChatStreamEvent;
   },
 };

@@ -1,5 +1,6 @@
 import type { ChatRequest, ResponseFormat, ToolChoice } from '../../chat/types';
 import type { OpenAiOptions } from './options';
+import { ProviderError } from '../errors';
 
 function toolChoiceOf(choice: ToolChoice | undefined) {
   if (choice === undefined || typeof choice === 'string') return choice;
@@ -22,6 +23,11 @@ function responseFormatOf(format: ResponseFormat | undefined) {
  * @example
  * const body = toOpenAiBody(request, 'gpt-4o-mini', options, true);
  */
+/** A request part this API cannot take, should one get past the capability check. */
+function unsupportedPart(feature: string): ProviderError {
+  return new ProviderError('invalid_request', `OpenAI-format providers do not support ${feature}`);
+}
+
 export function toOpenAiBody(request: ChatRequest, model: string, options: OpenAiOptions, stream: boolean) {
   const messages = request.messages.map((message) => {
     switch (message.role) {
@@ -33,11 +39,12 @@ export function toOpenAiBody(request: ChatRequest, model: string, options: OpenA
           content:
             message.content.length === 1 && message.content[0]!.type === 'text'
               ? message.content[0]!.text
-              : message.content.map((part) =>
-                  part.type === 'text'
-                    ? { type: 'text', text: part.text }
-                    : { type: 'image_url', image_url: { url: `data:${part.mediaType};base64,${part.base64}` } },
-                ),
+              : message.content.map((part) => {
+                  if (part.type === 'text') return { type: 'text', text: part.text };
+                  // Refused before admission (providers/capabilities.ts): never sent to this API.
+                  if (part.type === 'document') throw unsupportedPart('document blocks');
+                  return { type: 'image_url', image_url: { url: `data:${part.mediaType};base64,${part.base64}` } };
+                }),
         };
       case 'assistant':
         return {

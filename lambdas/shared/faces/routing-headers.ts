@@ -1,9 +1,9 @@
-import type { RoutingFacts } from '../../exchange/exchange-service';
-import { GATEWAY_HEADERS } from '../../http/headers';
-import { requestIdHeader } from '../../http/response';
-import type { AuthenticatedCaller } from '../../keys/authenticator';
-import { rateLimitHeaders } from '../../quota/limits';
-import type { GatewayFacts } from './response';
+import type { RoutingFacts } from '../exchange/exchange-service';
+import { GATEWAY_HEADERS } from '../http/headers';
+import { requestIdHeader } from '../http/response';
+import type { AuthenticatedCaller } from '../keys/authenticator';
+import { rateLimitHeaders } from '../quota/limits';
+import type { GatewayFacts } from './openai-chat/response';
 
 /**
  * Headers that say how a request was served, known as soon as routing is decided: the request
