@@ -11,9 +11,23 @@ export interface FakeAnthropicRequest {
   method: string;
   /** The path without the query string, e.g. '/v1/messages'. */
   path: string;
+  /** The query parameters (the SDK's beta resources add `?beta=true`). */
+  query?: Record<string, string>;
   headers: IncomingHttpHeaders;
   /** The parsed JSON body ({} when the body is empty or not JSON). */
   body: Record<string, unknown>;
+  /** The body exactly as received. */
+  raw?: string;
+}
+
+/** The `anthropic-beta` values of a request: the header's comma-separated list, trimmed ([] without one). */
+export function betasOf(request: { headers: IncomingHttpHeaders }): string[] {
+  const header = request.headers['anthropic-beta'];
+  const joined = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return joined
+    .split(',')
+    .map((beta) => beta.trim())
+    .filter(Boolean);
 }
 
 /** A token count block as Anthropic reports it. */
@@ -31,10 +45,26 @@ export interface FakeAnthropicToolUse {
   input: Record<string, unknown>;
 }
 
+/**
+ * One content block of an answer, as the API returns it. `thinking` blocks stream as
+ * thinking_delta pieces then one signature_delta; `redacted_thinking` blocks arrive whole in
+ * their content_block_start, without deltas.
+ */
+export type FakeAnthropicBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string }
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+
 /** What the fake answers: a Message (JSON or streamed), or an Anthropic error. */
 export type FakeAnthropicReply =
   | {
       kind: 'message';
+      /**
+       * The content blocks, in order (thinking, redacted_thinking, text, tool_use). When given,
+       * `text` and `toolUses` are ignored.
+       */
+      blocks?: FakeAnthropicBlock[];
       /** One text block when non-empty; default ''. */
       text?: string;
       toolUses?: FakeAnthropicToolUse[];
@@ -61,10 +91,12 @@ export type FakeAnthropicReply =
       cutAfterDeltas?: number;
       /**
        * Streaming: after this many content_block_delta events, send an `event: error`
-       * (overloaded_error) and end the response. A count above the number of deltas sends it
-       * after the last one, in place of message_delta.
+       * (`streamError`, default overloaded_error) and end the response. A count above the number
+       * of deltas sends it after the last one, in place of message_delta.
        */
       errorAfterDeltas?: number;
+      /** The in-stream error `errorAfterDeltas` sends; default overloaded_error "Overloaded". */
+      streamError?: { type: string; message: string };
       /**
        * Streaming: also repeat the cumulative input_tokens and cache counters in message_delta's
        * usage (the API documents them as cumulative and may send them there); by default
@@ -88,7 +120,9 @@ export type FakeAnthropicReply =
       headers?: Record<string, string>;
     };
 
-type MessageReply = Extract<FakeAnthropicReply, { kind: 'message' }>;
+/** The message kind of {@link FakeAnthropicReply}, which the Bedrock fake renders too (InvokeModel). */
+export type FakeAnthropicMessageReply = Extract<FakeAnthropicReply, { kind: 'message' }>;
+type MessageReply = FakeAnthropicMessageReply;
 
 /** One server-sent event as Anthropic writes it: `event: <name>\ndata: <json>\n\n`. */
 export interface FakeAnthropicEvent {
@@ -134,7 +168,8 @@ function stopFields(
   reply: MessageReply,
   request: FakeAnthropicRequest,
 ): { stop_reason: string; stop_sequence: string | null } {
-  const stopReason = reply.stopReason ?? (reply.toolUses?.length ? 'tool_use' : 'end_turn');
+  const hasToolUse = replyBlocks(reply).some((block) => block.type === 'tool_use');
+  const stopReason = reply.stopReason ?? (hasToolUse ? 'tool_use' : 'end_turn');
   let stopSequence = reply.stopSequence ?? null;
   if (reply.stopSequence === undefined && stopReason === 'stop_sequence') {
     const sequences = request.body['stop_sequences'];
@@ -156,13 +191,17 @@ function usageObject(usage: FakeAnthropicUsage, outputTokens: number): Record<st
   };
 }
 
-function contentBlocks(reply: MessageReply): Record<string, unknown>[] {
-  const blocks: Record<string, unknown>[] = [];
+/** The reply's content blocks, in order: `blocks`, else the text block then the tool uses. */
+export function replyBlocks(reply: MessageReply): FakeAnthropicBlock[] {
+  if (reply.blocks) return reply.blocks;
+  const blocks: FakeAnthropicBlock[] = [];
   if (reply.text) blocks.push({ type: 'text', text: reply.text });
-  for (const tool of reply.toolUses ?? []) {
-    blocks.push({ type: 'tool_use', id: tool.id, name: tool.name, input: tool.input });
-  }
+  for (const tool of reply.toolUses ?? []) blocks.push({ type: 'tool_use', ...tool });
   return blocks;
+}
+
+function contentBlocks(reply: MessageReply): Record<string, unknown>[] {
+  return replyBlocks(reply).map((block) => ({ ...block }));
 }
 
 /** The non-streamed Message object for a reply, as `POST /v1/messages` returns it. */
@@ -233,17 +272,30 @@ export function anthropicStreamEvents(
     events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
     index++;
   };
-  if (reply.text) {
-    block(
-      { type: 'text', text: '' },
-      textChunks(reply.text).map((text) => ({ type: 'text_delta', text })),
-    );
-  }
-  for (const tool of reply.toolUses ?? []) {
-    block(
-      { type: 'tool_use', id: tool.id, name: tool.name, input: {} },
-      jsonChunks(JSON.stringify(tool.input)).map((partial_json) => ({ type: 'input_json_delta', partial_json })),
-    );
+  for (const content of replyBlocks(reply)) {
+    switch (content.type) {
+      case 'thinking':
+        block({ type: 'thinking', thinking: '', signature: '' }, [
+          ...textChunks(content.thinking).map((thinking) => ({ type: 'thinking_delta', thinking })),
+          { type: 'signature_delta', signature: content.signature },
+        ]);
+        break;
+      case 'redacted_thinking':
+        block({ type: 'redacted_thinking', data: content.data }, []);
+        break;
+      case 'text':
+        block(
+          { type: 'text', text: '' },
+          textChunks(content.text).map((text) => ({ type: 'text_delta', text })),
+        );
+        break;
+      case 'tool_use':
+        block(
+          { type: 'tool_use', id: content.id, name: content.name, input: {} },
+          jsonChunks(JSON.stringify(content.input)).map((partial_json) => ({ type: 'input_json_delta', partial_json })),
+        );
+        break;
+    }
   }
   if (index === 0) events.push(ping);
   const deltaUsage: Record<string, unknown> = reply.cumulativeDeltaUsage
@@ -260,6 +312,46 @@ export function anthropicStreamEvents(
   });
   events.push({ event: 'message_stop', data: { type: 'message_stop' } });
   return events;
+}
+
+/**
+ * How a streamed reply goes out: the events to write, in order, and how the stream then ends:
+ * `complete` (message_stop was the last event), `error` (the last event is an `error` event, after
+ * which the response ends) or `cut` (the connection is to be dropped after the last event).
+ * `cutAfterDeltas` and `errorAfterDeltas` fire before the next content_block_delta once that many
+ * were sent, or at the latest in place of message_delta.
+ */
+export function plannedStreamEvents(
+  reply: MessageReply,
+  request: FakeAnthropicRequest,
+  id?: string,
+): { events: FakeAnthropicEvent[]; ending: 'complete' | 'cut' | 'error' } {
+  const all = anthropicStreamEvents(reply, request, id);
+  const events: FakeAnthropicEvent[] = [];
+  let deltas = 0;
+  for (const event of all) {
+    if (event.event === 'content_block_delta' || event.event === 'message_delta') {
+      if (reply.cutAfterDeltas !== undefined && deltas >= reply.cutAfterDeltas) return { events, ending: 'cut' };
+      if (reply.errorAfterDeltas !== undefined && deltas >= reply.errorAfterDeltas) {
+        const error = reply.streamError ?? { type: 'overloaded_error', message: 'Overloaded' };
+        events.push({ event: 'error', data: { type: 'error', error } });
+        return { events, ending: 'error' };
+      }
+    }
+    events.push(event);
+    if (event.event === 'content_block_delta') deltas++;
+  }
+  return { events, ending: 'complete' };
+}
+
+/**
+ * A deterministic token count of a request, as count_tokens and the default usage report it:
+ * about one token per four characters of the messages, system prompt and tools (at least 1), so
+ * it grows with the input.
+ */
+export function estimateInputTokens(body: Record<string, unknown>): number {
+  const counted = JSON.stringify([body['system'] ?? null, body['messages'] ?? null, body['tools'] ?? null]);
+  return Math.max(1, Math.ceil(counted.length / 4));
 }
 
 /** `{"type":"error","error":{"type","message"},"request_id"}`, the body of every API error. */
@@ -283,7 +375,8 @@ function rejection(request: FakeAnthropicRequest, bodyIsJson: boolean): FakeAnth
     type: 'invalid_request_error',
     message,
   });
-  if (request.method !== 'POST' || request.path !== '/v1/messages') {
+  const countTokens = request.path === '/v1/messages/count_tokens';
+  if (request.method !== 'POST' || (request.path !== '/v1/messages' && !countTokens)) {
     return { kind: 'error', status: 404, type: 'not_found_error', message: 'Not found' };
   }
   const apiKey = request.headers['x-api-key'];
@@ -302,11 +395,18 @@ function rejection(request: FakeAnthropicRequest, bodyIsJson: boolean): FakeAnth
   if (typeof body['model'] !== 'string' || body['model'] === '')
     return invalid('model: Input should be a valid string');
   const maxTokens = body['max_tokens'];
-  if (maxTokens === undefined) return invalid('max_tokens: Field required');
-  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens)) {
-    return invalid('max_tokens: Input should be a valid integer');
+  if (countTokens) {
+    // count_tokens takes the Messages body without the generation controls.
+    for (const name of ['max_tokens', 'stream']) {
+      if (name in body) return invalid(`${name}: Extra inputs are not permitted`);
+    }
+  } else {
+    if (maxTokens === undefined) return invalid('max_tokens: Field required');
+    if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens)) {
+      return invalid('max_tokens: Input should be a valid integer');
+    }
+    if (maxTokens < 1) return invalid('max_tokens: Input should be greater than or equal to 1');
   }
-  if (maxTokens < 1) return invalid('max_tokens: Input should be greater than or equal to 1');
   const messages = body['messages'];
   if (messages === undefined) return invalid('messages: Field required');
   if (!Array.isArray(messages)) return invalid('messages: Input should be a valid list');
@@ -328,8 +428,21 @@ function rejection(request: FakeAnthropicRequest, bodyIsJson: boolean): FakeAnth
  * `event: error`. It checks the key, the version header and the required body fields like the API.
  */
 export class FakeAnthropic extends FakeHttpServer<FakeAnthropicRequest, FakeAnthropicReply> {
+  /** The `input_tokens` count_tokens answers; default {@link estimateInputTokens}. */
+  private countTokens: (request: FakeAnthropicRequest) => number = (request) => estimateInputTokens(request.body);
+
   constructor(respond: (request: FakeAnthropicRequest) => FakeAnthropicReply = echoResponder) {
     super(respond);
+  }
+
+  /** Replaces what `POST /v1/messages/count_tokens` answers (per test). */
+  setTokenCounter(count: (request: FakeAnthropicRequest) => number): void {
+    this.countTokens = count;
+  }
+
+  /** The `/v1/messages` requests received (count_tokens calls and others left out). */
+  get messageRequests(): FakeAnthropicRequest[] {
+    return this.requests.filter((request) => request.path === '/v1/messages');
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
@@ -344,15 +457,24 @@ export class FakeAnthropic extends FakeHttpServer<FakeAnthropicRequest, FakeAnth
         bodyIsJson = false;
       }
     }
+    const url = new URL(req.url ?? '/', 'http://fake');
     const request: FakeAnthropicRequest = {
       method: req.method ?? 'GET',
-      path: (req.url ?? '/').split('?')[0]!,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams.entries()),
       headers: req.headers,
       body,
+      raw,
     };
     this.requests.push(request);
 
     let reply = rejection(request, bodyIsJson);
+    if (!reply && request.path === '/v1/messages/count_tokens') {
+      const requestId = anthropicId('req');
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': requestId });
+      res.end(JSON.stringify({ input_tokens: this.countTokens(request) }));
+      return;
+    }
     if (!reply) {
       try {
         reply = this.respond(request);
@@ -397,29 +519,18 @@ export class FakeAnthropic extends FakeHttpServer<FakeAnthropicRequest, FakeAnth
       'request-id': requestId,
       ...reply.headers,
     });
-    const events = anthropicStreamEvents(reply, request);
-    let deltas = 0;
+    const { events, ending } = plannedStreamEvents(reply, request);
     let first = true;
     for (const event of events) {
       if (!first) await sleep(reply.chunkDelayMs ?? 0);
       first = false;
       if (res.destroyed || !this.running) return;
-      // A cut or an error fires before the next delta once the count is reached, or at the latest
-      // in place of message_delta.
-      if (event.event === 'content_block_delta' || event.event === 'message_delta') {
-        if (reply.cutAfterDeltas !== undefined && deltas >= reply.cutAfterDeltas) {
-          res.socket?.destroy();
-          return;
-        }
-        if (reply.errorAfterDeltas !== undefined && deltas >= reply.errorAfterDeltas) {
-          const error = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
-          await writeChunk(res, sseFrame({ event: 'error', data: error }));
-          res.end();
-          return;
-        }
-      }
       await writeChunk(res, sseFrame(event));
-      if (event.event === 'content_block_delta') deltas++;
+    }
+    if (ending === 'cut') {
+      await sleep(reply.chunkDelayMs ?? 0);
+      res.socket?.destroy();
+      return;
     }
     res.end();
   }

@@ -10,14 +10,37 @@ import {
 import { createServer as createHttp1Server, type Server as Http1Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
+import {
+  anthropicMessage,
+  plannedStreamEvents,
+  replyBlocks,
+  type FakeAnthropicEvent,
+  type FakeAnthropicMessageReply,
+  type FakeAnthropicRequest,
+} from './anthropic-server';
 import { sleep } from './fake-http-server';
 
 /** A request the fake received, decoded. */
 export interface FakeBedrockRequest {
-  operation: 'converse' | 'converse-stream';
+  /**
+   * Converse, ConverseStream, InvokeModel (`invoke`) or InvokeModelWithResponseStream
+   * (`invoke-stream`). The invoke operations carry the model's native body: for Claude, the
+   * Anthropic Messages body with `anthropic_version` (and `anthropic_beta`), without `model` or
+   * `stream`.
+   */
+  operation: 'converse' | 'converse-stream' | 'invoke' | 'invoke-stream';
   modelId: string;
   headers: IncomingHttpHeaders;
+  /** The parsed JSON body ({} when it is empty or not a JSON object). */
   body: Record<string, unknown>;
+  /** The body exactly as received. */
+  raw?: string;
+}
+
+/** The `anthropic_beta` list of an InvokeModel body ([] without one). */
+export function bedrockBetasOf(request: FakeBedrockRequest): string[] {
+  const betas = request.body['anthropic_beta'];
+  return Array.isArray(betas) ? betas.filter((beta): beta is string => typeof beta === 'string') : [];
 }
 
 /** An ApplyGuardrail call the fake received. */
@@ -79,7 +102,22 @@ export type FakeBedrockReply =
        * whichever comes first wins (the cut on a tie).
        */
       exceptionAfterDeltas?: { count: number; exceptionType: string; message: string };
-    };
+    }
+  | FakeBedrockAnthropicReply;
+
+/**
+ * An Anthropic message reply (the Anthropic fake's structure), rendered as the InvokeModel JSON
+ * body or as InvokeModelWithResponseStream `chunk` events (each Anthropic streaming event's JSON,
+ * base64 in `bytes`); on Converse operations, its text and tool uses as a Converse answer. The
+ * reply's `cutAfterDeltas` resets the stream; its `errorAfterDeltas` sends an exception message
+ * (`exceptionType`, default `modelStreamErrorException`, with the reply's `streamError` message)
+ * where the Anthropic API would send an `error` event.
+ */
+export interface FakeBedrockAnthropicReply {
+  kind: 'anthropic';
+  message: FakeAnthropicMessageReply;
+  exceptionType?: string;
+}
 
 /** The structured kind of {@link FakeBedrockReply}. */
 export type FakeBedrockMessageReply = Extract<FakeBedrockReply, { kind: 'message' }>;
@@ -300,10 +338,17 @@ async function writeStream(
  * - `POST /model/{modelId}/converse-stream`: JSON in, HTTP 200 with a binary AWS event stream
  *   (`application/vnd.amazon.eventstream`) out: messageStart, contentBlock{Start,Delta,Stop},
  *   messageStop, metadata, or in-stream exception messages;
+ * - `POST /model/{modelId}/invoke` (InvokeModel): for Claude, the Anthropic Messages body with
+ *   `anthropic_version: "bedrock-2023-05-31"` (optional `anthropic_beta`, no `model`, no
+ *   `stream`; anything else is a 400 ValidationException) in, the Anthropic Message JSON out;
+ * - `POST /model/{modelId}/invoke-with-response-stream` (InvokeModelWithResponseStream): the same
+ *   body in, a binary event stream out whose `chunk` events carry each Anthropic streaming event
+ *   as base64 JSON in `bytes`, or exception messages (`modelStreamErrorException`, ...);
  * - `POST /guardrail/{id}/version/{version}/apply` (ApplyGuardrail): JSON in and out, answered
  *   by the guardrail responder (no intervention by default);
  * - errors before the answer as an HTTP status with the exception name in `x-amzn-errortype`;
- * exactly what `@aws-sdk/client-bedrock-runtime` parses (ConverseCommand, ConverseStreamCommand);
+ * exactly what `@aws-sdk/client-bedrock-runtime` parses (ConverseCommand, ConverseStreamCommand,
+ * InvokeModelCommand, InvokeModelWithResponseStreamCommand);
  * - and, on its own HTTP/1.1 endpoint ({@link FakeBedrock.startControlPlane}), the control
  *   plane's `GET /foundation-models` (ListFoundationModels of `@aws-sdk/client-bedrock`).
  */
@@ -430,19 +475,44 @@ export class FakeBedrock {
           this.applyGuardrail(guardrail, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), res);
           return;
         }
-        const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? '');
+        const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(
+          req.url ?? '',
+        );
         if (req.method !== 'POST' || !match) {
           res.writeHead(404, { 'x-amzn-errortype': 'UnknownOperationException' });
           res.end('{}');
           return;
         }
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let body: Record<string, unknown> = {};
+        let rawIsJson = true;
+        try {
+          const parsed: unknown = JSON.parse(raw || '{}');
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+          else rawIsJson = false;
+        } catch {
+          rawIsJson = false;
+        }
+        const operations = {
+          converse: 'converse',
+          'converse-stream': 'converse-stream',
+          invoke: 'invoke',
+          'invoke-with-response-stream': 'invoke-stream',
+        } as const;
         const request: FakeBedrockRequest = {
-          operation: match[2] as FakeBedrockRequest['operation'],
+          operation: operations[match[2] as keyof typeof operations],
           modelId: decodeURIComponent(match[1]!),
           headers: req.headers,
-          body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
+          body,
+          raw,
         };
         this.requests.push(request);
+        const invoke = request.operation === 'invoke' || request.operation === 'invoke-stream';
+        const problem = invoke ? invokeBodyProblem(body, rawIsJson) : undefined;
+        if (problem !== undefined) {
+          sendError(res, 400, 'ValidationException', problem);
+          return;
+        }
         let reply: FakeBedrockReply;
         try {
           reply = this.respond(request);
@@ -450,19 +520,26 @@ export class FakeBedrock {
           sendError(res, 500, 'FakeBedrockResponderError', `FakeBedrock: the responder threw: ${String(error)}`);
           return;
         }
+        const delayMs = reply.kind === 'anthropic' ? reply.message.delayMs : reply.delayMs;
         setTimeout(() => {
           if (gone(res)) return;
           if (reply.kind === 'error') {
             sendError(res, reply.status, reply.errorType, reply.message);
             return;
           }
+          if (invoke) {
+            this.answerInvoke(res, request, reply, receivedAt);
+            return;
+          }
+          // Converse operations: an Anthropic reply renders as its Converse equivalent.
+          const converse = reply.kind === 'anthropic' ? converseFromAnthropic(reply.message) : reply;
           if (request.operation === 'converse') {
-            const body = reply.kind === 'ok' ? reply.body : converseBody(reply, Date.now() - receivedAt);
+            const body = converse.kind === 'ok' ? converse.body : converseBody(converse, Date.now() - receivedAt);
             res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': REQUEST_ID });
             res.end(JSON.stringify(body));
             return;
           }
-          if (reply.kind === 'ok') {
+          if (converse.kind === 'ok') {
             const message =
               "FakeBedrock: an 'ok' reply (a raw Converse JSON body) cannot answer converse-stream; " +
               "use a 'message' reply (messageReply) instead";
@@ -470,11 +547,11 @@ export class FakeBedrock {
             sendError(res, 500, 'FakeBedrockMisuseException', message);
             return;
           }
-          writeStream(res, reply, receivedAt).catch((error: unknown) => {
+          writeStream(res, converse, receivedAt).catch((error: unknown) => {
             console.error('FakeBedrock: writing the event stream failed', error);
             if (!gone(res)) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
           });
-        }, reply.delayMs ?? 0).unref();
+        }, delayMs ?? 0).unref();
       });
     });
     this.server.on('session', (session: Http2Session) => {
@@ -483,6 +560,38 @@ export class FakeBedrock {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Answers InvokeModel / InvokeModelWithResponseStream: an Anthropic reply as is, a Converse
+   * structured reply as its Anthropic equivalent, an `ok` body as the raw InvokeModel JSON.
+   */
+  private answerInvoke(
+    res: Http2ServerResponse,
+    request: FakeBedrockRequest,
+    reply: Exclude<FakeBedrockReply, { kind: 'error' }>,
+    receivedAt: number,
+  ): void {
+    if (reply.kind === 'ok') {
+      if (request.operation === 'invoke') {
+        writeInvoke(res, reply.body, receivedAt);
+        return;
+      }
+      const message = "FakeBedrock: an 'ok' reply (a raw JSON body) cannot answer invoke-with-response-stream";
+      console.error(message);
+      sendError(res, 500, 'FakeBedrockMisuseException', message);
+      return;
+    }
+    const anthropic: FakeBedrockAnthropicReply =
+      reply.kind === 'anthropic' ? reply : { kind: 'anthropic', message: anthropicFromConverse(reply) };
+    if (request.operation === 'invoke') {
+      writeInvoke(res, anthropicMessage(anthropic.message, anthropicView(request)), receivedAt);
+      return;
+    }
+    writeInvokeStream(res, anthropic, request, receivedAt).catch((error: unknown) => {
+      console.error('FakeBedrock: writing the invoke event stream failed', error);
+      if (!gone(res)) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    });
   }
 
   async stop(): Promise<void> {
@@ -522,4 +631,201 @@ export function messageReply(
   stopReason?: string,
 ): FakeBedrockMessageReply {
   return { kind: 'message', text, usage, ...(stopReason === undefined ? {} : { stopReason }) };
+}
+
+/**
+ * A Converse structured reply as the Anthropic reply the invoke operations render (the same
+ * answer on either API): text, tool uses, stop reason, and the counters (Converse's
+ * cacheWriteInputTokens is Anthropic's cache_creation_input_tokens).
+ */
+export function anthropicFromConverse(reply: FakeBedrockMessageReply): FakeAnthropicMessageReply {
+  return {
+    kind: 'message',
+    ...(reply.text ? { text: reply.text } : {}),
+    toolUses: (reply.toolUses ?? []).map((use) => ({ id: use.toolUseId, name: use.name, input: use.input })),
+    ...(reply.stopReason === undefined
+      ? {}
+      : { stopReason: reply.stopReason as NonNullable<FakeAnthropicMessageReply['stopReason']> }),
+    usage: {
+      input_tokens: reply.usage.inputTokens,
+      output_tokens: reply.usage.outputTokens,
+      ...(reply.usage.cacheReadInputTokens === undefined
+        ? {}
+        : { cache_read_input_tokens: reply.usage.cacheReadInputTokens }),
+      ...(reply.usage.cacheWriteInputTokens === undefined
+        ? {}
+        : { cache_creation_input_tokens: reply.usage.cacheWriteInputTokens }),
+    },
+    ...(reply.delayMs === undefined ? {} : { delayMs: reply.delayMs }),
+    ...(reply.chunkDelayMs === undefined ? {} : { chunkDelayMs: reply.chunkDelayMs }),
+    ...(reply.cutAfterDeltas === undefined ? {} : { cutAfterDeltas: reply.cutAfterDeltas }),
+  };
+}
+
+/** An Anthropic reply as a Converse structured reply (its text blocks joined and its tool uses; thinking left out). */
+export function converseFromAnthropic(reply: FakeAnthropicMessageReply): FakeBedrockMessageReply {
+  const blocks = replyBlocks(reply);
+  const text = blocks.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('');
+  const toolUses = blocks.flatMap((block) =>
+    block.type === 'tool_use' ? [{ toolUseId: block.id, name: block.name, input: block.input }] : [],
+  );
+  return {
+    kind: 'message',
+    text,
+    toolUses,
+    ...(reply.stopReason === undefined ? {} : { stopReason: reply.stopReason }),
+    usage: {
+      inputTokens: reply.usage.input_tokens,
+      outputTokens: reply.usage.output_tokens,
+      ...(reply.usage.cache_read_input_tokens === undefined
+        ? {}
+        : { cacheReadInputTokens: reply.usage.cache_read_input_tokens }),
+      ...(reply.usage.cache_creation_input_tokens === undefined
+        ? {}
+        : { cacheWriteInputTokens: reply.usage.cache_creation_input_tokens }),
+    },
+    ...(reply.delayMs === undefined ? {} : { delayMs: reply.delayMs }),
+    ...(reply.chunkDelayMs === undefined ? {} : { chunkDelayMs: reply.chunkDelayMs }),
+    ...(reply.cutAfterDeltas === undefined ? {} : { cutAfterDeltas: reply.cutAfterDeltas }),
+  };
+}
+
+/** A structured Anthropic reply for the Bedrock fake (InvokeModel and InvokeModelWithResponseStream). */
+export function anthropicReply(
+  message: Omit<FakeAnthropicMessageReply, 'kind'>,
+  exceptionType?: string,
+): FakeBedrockAnthropicReply {
+  return {
+    kind: 'anthropic',
+    message: { kind: 'message', ...message },
+    ...(exceptionType === undefined ? {} : { exceptionType }),
+  };
+}
+
+/**
+ * Why Bedrock refuses an InvokeModel body for a Claude model, in its words (a 400
+ * ValidationException "Malformed input request"), or undefined when it takes it.
+ */
+export function invokeBodyProblem(body: Record<string, unknown>, rawIsJson: boolean): string | undefined {
+  if (!rawIsJson) return 'Malformed input request, please reformat your input and try again.';
+  for (const key of ['anthropic_version', 'max_tokens', 'messages']) {
+    if (!(key in body))
+      return `Malformed input request: #: required key [${key}] not found, please reformat your input and try again.`;
+  }
+  for (const key of ['model', 'stream']) {
+    if (key in body)
+      return `Malformed input request: #: extraneous key [${key}] is not permitted, please reformat your input and try again.`;
+  }
+  if (body['anthropic_version'] !== 'bedrock-2023-05-31') {
+    return 'Malformed input request: #/anthropic_version: bedrock-2023-05-31 is the supported version, please reformat your input and try again.';
+  }
+  const betas = body['anthropic_beta'];
+  if (betas !== undefined && !(Array.isArray(betas) && betas.every((beta) => typeof beta === 'string'))) {
+    return 'Malformed input request: #/anthropic_beta: expected type: JSONArray, please reformat your input and try again.';
+  }
+  return undefined;
+}
+
+/** The Anthropic-API-shaped request the reply builders read (model and stop sequences). */
+function anthropicView(request: FakeBedrockRequest): FakeAnthropicRequest {
+  return {
+    method: 'POST',
+    path: `/model/${request.modelId}/${request.operation}`,
+    headers: request.headers,
+    body: { ...request.body, model: request.modelId },
+  };
+}
+
+/** One Anthropic streaming event as the `chunk` frame InvokeModelWithResponseStream carries it. */
+export function chunkFrame(event: FakeAnthropicEvent): StreamFrame {
+  return {
+    messageType: 'event',
+    eventType: 'chunk',
+    payload: { bytes: Buffer.from(JSON.stringify(event.data), 'utf8').toString('base64') },
+  };
+}
+
+/**
+ * Writes an InvokeModelWithResponseStream answer: HTTP 200 `application/vnd.amazon.eventstream`,
+ * one `chunk` message per Anthropic event (message_stop carrying Bedrock's
+ * `amazon-bedrock-invocationMetrics`), then the end of the HTTP/2 stream, or a reset (cut), or
+ * an exception message (the Anthropic reply's in-stream error).
+ */
+async function writeInvokeStream(
+  res: Http2ServerResponse,
+  reply: FakeBedrockAnthropicReply,
+  request: FakeBedrockRequest,
+  receivedAt: number,
+): Promise<void> {
+  const message = reply.message;
+  const { events, ending } = plannedStreamEvents(message, anthropicView(request));
+  res.writeHead(200, {
+    'content-type': 'application/vnd.amazon.eventstream',
+    'x-amzn-requestid': REQUEST_ID,
+    'x-amzn-bedrock-content-type': 'application/json',
+  });
+  let sequence = 0;
+  let firstByteAt: number | undefined;
+  for (const event of events) {
+    if (sequence > 0) await sleep(message.chunkDelayMs ?? 0);
+    if (gone(res)) return;
+    if (event.event === 'error') {
+      const error = event.data['error'] as { message: string };
+      res.end(
+        encodeFrame(
+          {
+            messageType: 'exception',
+            exceptionType: reply.exceptionType ?? 'modelStreamErrorException',
+            payload: { message: error.message },
+          },
+          sequence,
+        ),
+      );
+      return;
+    }
+    firstByteAt ??= Date.now();
+    let data = event.data;
+    if (event.event === 'message_stop') {
+      const usage = message.usage;
+      data = {
+        ...data,
+        'amazon-bedrock-invocationMetrics': {
+          inputTokenCount: usage.input_tokens,
+          outputTokenCount: usage.output_tokens,
+          invocationLatency: Date.now() - receivedAt,
+          firstByteLatency: firstByteAt - receivedAt,
+          ...(usage.cache_read_input_tokens === undefined
+            ? {}
+            : { cacheReadInputTokenCount: usage.cache_read_input_tokens }),
+          ...(usage.cache_creation_input_tokens === undefined
+            ? {}
+            : { cacheWriteInputTokenCount: usage.cache_creation_input_tokens }),
+        },
+      };
+    }
+    res.write(encodeFrame(chunkFrame({ event: event.event, data }), sequence++));
+  }
+  if (ending === 'cut') {
+    await sleep(Math.max(message.chunkDelayMs ?? 0, 10));
+    if (!gone(res)) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  res.end();
+}
+
+/** Writes an InvokeModel answer: HTTP 200 with the Anthropic Message JSON and Bedrock's token-count headers. */
+function writeInvoke(res: Http2ServerResponse, body: Record<string, unknown>, receivedAt: number): void {
+  const usage = (body['usage'] ?? {}) as Record<string, unknown>;
+  const count = (name: string) => (typeof usage[name] === 'number' ? String(usage[name]) : undefined);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-amzn-requestid': REQUEST_ID,
+    'x-amzn-bedrock-invocation-latency': String(Date.now() - receivedAt),
+  };
+  const input = count('input_tokens');
+  const output = count('output_tokens');
+  if (input !== undefined) headers['x-amzn-bedrock-input-token-count'] = input;
+  if (output !== undefined) headers['x-amzn-bedrock-output-token-count'] = output;
+  res.writeHead(200, headers);
+  res.end(JSON.stringify(body));
 }

@@ -1,5 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { FakeAnthropic, newToolUseId, type FakeAnthropicReply } from '../fakes/anthropic-server';
+import {
+  betasOf,
+  FakeAnthropic,
+  newToolUseId,
+  type FakeAnthropicBlock,
+  type FakeAnthropicReply,
+} from '../fakes/anthropic-server';
 
 /**
  * Self-test of the Anthropic fake: the official SDK must read everything the fake sends exactly as
@@ -343,5 +349,185 @@ describe('FakeAnthropic speaks the Messages API wire format (checked with @anthr
     await slow.stop();
     await expect(pending).rejects.toThrow();
     expect(slow.requests).toHaveLength(1);
+  });
+});
+
+describe('FakeAnthropic: thinking, redacted thinking, every stream event, count_tokens, recorded headers', () => {
+  const fake = new FakeAnthropic();
+  let base: string;
+  let client: Anthropic;
+  const params = {
+    model: 'claude-sonnet-4-5',
+    max_tokens: 2048,
+    thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+    messages: [{ role: 'user' as const, content: 'What is the weather in Paris?' }],
+  };
+  const toolId = newToolUseId();
+  const toolInput = { city: 'Paris', units: 'metric', days: [1, 2, 3], note: 'a "quoted" value, long enough to split' };
+  const blocks: FakeAnthropicBlock[] = [
+    {
+      type: 'thinking',
+      thinking: 'The user wants the weather. I should call the tool.',
+      signature: 'EqQBCgIYAhIM1gbcDa9GJwZA',
+    },
+    { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP' },
+    { type: 'text', text: 'Let me check the weather for you.' },
+    { type: 'tool_use', id: toolId, name: 'get_weather', input: toolInput },
+  ];
+  const usage = {
+    input_tokens: 420,
+    output_tokens: 96,
+    cache_creation_input_tokens: 300,
+    cache_read_input_tokens: 1200,
+  };
+
+  beforeAll(async () => {
+    base = await fake.start();
+    client = new Anthropic({ baseURL: base, apiKey: 'test', maxRetries: 0 });
+  });
+  afterAll(() => fake.stop());
+  beforeEach(() => fake.setResponder(() => ({ kind: 'message', blocks, usage })));
+
+  it('answers thinking, redacted_thinking, text and tool_use blocks in order, with cache usage', async () => {
+    const message = await client.messages.create(params);
+    expect(message.content).toEqual(blocks);
+    expect(message.stop_reason).toBe('tool_use');
+    expect(message.usage).toMatchObject(usage);
+  });
+
+  it('streams every block type with its own deltas, pings, and a final message the SDK assembles', async () => {
+    const stream = client.messages.stream(params);
+    const raw: Anthropic.MessageStreamEvent[] = [];
+    const thinking: string[] = [];
+    const signatures: string[] = [];
+    const json: string[] = [];
+    const text: string[] = [];
+    stream.on('streamEvent', (event) => raw.push(event));
+    stream.on('thinking', (delta) => thinking.push(delta));
+    stream.on('signature', (signature) => signatures.push(signature));
+    stream.on('inputJson', (partial) => json.push(partial));
+    stream.on('text', (delta) => text.push(delta));
+    const message = await stream.finalMessage();
+
+    expect(message.content).toEqual(blocks);
+    expect(message.usage).toMatchObject(usage);
+    expect(message.stop_reason).toBe('tool_use');
+    expect(thinking.length).toBeGreaterThan(1);
+    expect(thinking.join('')).toBe((blocks[0] as { thinking: string }).thinking);
+    expect(signatures).toEqual([(blocks[0] as { signature: string }).signature]);
+    expect(json.length).toBeGreaterThan(2);
+    expect(JSON.parse(json.join(''))).toEqual(toolInput);
+    expect(text.join('')).toBe('Let me check the weather for you.');
+
+    const types = raw.map((event) =>
+      event.type === 'content_block_delta' ? `${event.type}:${event.index}:${event.delta.type}` : event.type,
+    );
+    expect(types[0]).toBe('message_start');
+    expect(types.at(-2)).toBe('message_delta');
+    expect(types.at(-1)).toBe('message_stop');
+    expect(new Set(types)).toEqual(
+      new Set([
+        'message_start',
+        'content_block_start',
+        'content_block_stop',
+        'content_block_delta:0:thinking_delta',
+        'content_block_delta:0:signature_delta',
+        'content_block_delta:2:text_delta',
+        'content_block_delta:3:input_json_delta',
+        'message_delta',
+        'message_stop',
+      ]),
+    );
+    // The signature closes the thinking block; the redacted block has no deltas.
+    const signatureAt = types.indexOf('content_block_delta:0:signature_delta');
+    expect(raw[signatureAt + 1]).toEqual({ type: 'content_block_stop', index: 0 });
+    expect(raw.filter((e) => e.type === 'content_block_start').map((e) => e.content_block)).toEqual([
+      { type: 'thinking', thinking: '', signature: '' },
+      blocks[1],
+      { type: 'text', text: '' },
+      { type: 'tool_use', id: toolId, name: 'get_weather', input: {} },
+    ]);
+  });
+
+  it('sends ping events between the SSE frames (the SDK skips them)', async () => {
+    const response = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ ...params, stream: true }),
+    });
+    const names = [...(await response.text()).matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    expect(names).toContain('ping');
+    expect(names.filter((n) => n === 'content_block_start')).toHaveLength(4);
+  });
+
+  it('sends a mid-stream error event that the SDK raises with its type', async () => {
+    fake.setResponder(() => ({
+      kind: 'message',
+      text: 'one two three four',
+      usage: { input_tokens: 5, output_tokens: 4 },
+      errorAfterDeltas: 2,
+      streamError: { type: 'api_error', message: 'Internal server error' },
+    }));
+    const stream = client.messages.stream(params);
+    const error = await stream.finalMessage().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(error).toMatchObject({ type: 'api_error', error: { type: 'error', error: { type: 'api_error' } } });
+  });
+
+  it('answers count_tokens with input_tokens that grow with the input, and records the call', async () => {
+    const short = await client.messages.countTokens({ model: params.model, messages: params.messages });
+    const long = await client.messages.countTokens({
+      model: params.model,
+      system: 'You are a meteorologist. '.repeat(20),
+      messages: params.messages,
+    });
+    expect(short.input_tokens).toBeGreaterThan(0);
+    expect(long.input_tokens).toBeGreaterThan(short.input_tokens);
+    expect(fake.requests.at(-1)).toMatchObject({ path: '/v1/messages/count_tokens' });
+    expect(fake.messageRequests.every((r) => r.path === '/v1/messages')).toBe(true);
+
+    fake.setTokenCounter(() => 4242);
+    expect(await client.messages.countTokens({ model: params.model, messages: params.messages })).toEqual({
+      input_tokens: 4242,
+    });
+    const refused = await client.messages
+      .countTokens({ model: params.model, messages: params.messages, max_tokens: 5 } as never)
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+
+  it('records betas, the query, the raw body and both auth styles', async () => {
+    await client.beta.messages.create({
+      ...params,
+      betas: ['interleaved-thinking-2025-05-14', 'fine-grained-tool-streaming-2025-05-14'],
+    });
+    const sent = fake.requests.at(-1)!;
+    expect(betasOf(sent)).toEqual(['interleaved-thinking-2025-05-14', 'fine-grained-tool-streaming-2025-05-14']);
+    expect(sent.query).toEqual({});
+    expect(JSON.parse(sent.raw!)).toEqual(sent.body);
+    expect(sent.headers['authorization']).toBe('Bearer test');
+
+    // x-api-key, as clients of API version 2023-06-01 send it (the SDK sends a bearer token by default).
+    const keyed = new Anthropic({
+      baseURL: base,
+      apiKey: 'unused',
+      maxRetries: 0,
+      defaultHeaders: { authorization: null, 'x-api-key': 'sk-ant-header' },
+    });
+    await keyed.messages.create(params, { headers: { 'anthropic-beta': 'a-2025-01-01, b-2025-02-02' } });
+    const keyedSent = fake.requests.at(-1)!;
+    expect(keyedSent.headers['x-api-key']).toBe('sk-ant-header');
+    expect(keyedSent.headers['authorization']).toBeUndefined();
+    expect(betasOf(keyedSent)).toEqual(['a-2025-01-01', 'b-2025-02-02']);
+    expect(betasOf({ headers: {} })).toEqual([]);
+
+    await client.beta.messages.countTokens({ model: params.model, messages: params.messages });
+    expect(betasOf(fake.requests.at(-1)!)).toEqual(['token-counting-2024-11-01']);
+    await fetch(`${base}/v1/messages/count_tokens?beta=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: params.model, messages: params.messages }),
+    });
+    expect(fake.requests.at(-1)).toMatchObject({ path: '/v1/messages/count_tokens', query: { beta: 'true' } });
   });
 });
