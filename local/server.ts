@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { STREAM_DOOR_RESPONSES } from '../lambdas/shared/http/door-responses';
+import { errorBody, type ErrorShape } from '../lambdas/shared/http/error-shapes';
 import { ERROR_CODES, GatewayError, forbidden, notFound, payloadTooLarge } from '../lambdas/shared/http/errors';
 import { MAX_BODY_BYTES, type GatewayEvent } from '../lambdas/shared/http/request';
 import { HttpResponseStream } from './awslambda';
@@ -231,13 +232,18 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(payloadTooLarge(`The request body exceeds ${MAX_BODY_BYTES} bytes.`));
-        request.destroy();
+        // Answer once the client has sent everything (as API Gateway does): a reset mid-upload
+        // would reach the client as a network error instead of the 413.
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('end', () =>
+      size > limit
+        ? reject(payloadTooLarge(`The request body exceeds ${MAX_BODY_BYTES} bytes.`))
+        : resolve(Buffer.concat(chunks)),
+    );
     request.on('error', reject);
   });
 }
@@ -280,9 +286,15 @@ function sameSecret(presented: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function sendError(response: ServerResponse, error: GatewayError): void {
+function sendError(response: ServerResponse, error: GatewayError, shape: ErrorShape = 'openai'): void {
   response.writeHead(error.status, { 'content-type': 'application/json', ...error.headers });
-  response.end(JSON.stringify(error.toBody()));
+  response.end(JSON.stringify(errorBody(error, shape)));
+}
+
+/** The error shape of the route a request was meant for. */
+function shapeOf(request: IncomingMessage): ErrorShape {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  return matchRoute(request.method ?? 'GET', path)?.route.errors ?? 'openai';
 }
 
 function sendResult(response: ServerResponse, result: APIGatewayProxyResultV2): void {
@@ -329,7 +341,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
         const result = await handler(event, lambdaContext(`llm-gateway-${matched.route.function}`));
         sendResult(response, result);
       } catch (error) {
-        if (error instanceof GatewayError) return sendError(response, error);
+        if (error instanceof GatewayError) return sendError(response, error, shapeOf(request));
         process.stderr.write(`local server error: ${(error as Error).stack ?? String(error)}\n`);
         sendError(response, new GatewayError(502, 'server_error', 'The Lambda failed (see the local server log).'));
       }
@@ -378,7 +390,7 @@ export function createLocalStreamServer(handler: StreamingLambdaHandler): Server
           response.destroy();
           return;
         }
-        if (error instanceof GatewayError) return sendError(response, error);
+        if (error instanceof GatewayError) return sendError(response, error, shapeOf(request));
         process.stderr.write(`local stream server error: ${(error as Error).stack ?? String(error)}\n`);
         sendError(response, new GatewayError(502, 'server_error', 'The Lambda failed (see the local server log).'));
       }

@@ -912,7 +912,21 @@ describe('Anthropic Messages face with the official client', () => {
     });
 
     it('upstream errors keep their Anthropic type: 429 rate_limit_error, 529 overloaded_error, 500 api_error', async () => {
-      const sdk = anthropicClient(face.gateway.url, face.gateway.demoKey);
+      // A team of its own: these failures open its circuit to the fake Anthropic (breakers are per
+      // team), which must not skip the demo team's later calls.
+      const admin = { 'content-type': 'application/json', authorization: `Bearer ${face.gateway.adminToken}` };
+      const team = await fetch(`${face.gateway.url}/v1/admin/teams`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ id: 'upstream-errors', name: 'Upstream errors' }),
+      });
+      expect(team.status).toBe(201);
+      const issued = await fetch(`${face.gateway.url}/v1/admin/teams/upstream-errors/keys`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: 'errors' }),
+      });
+      const sdk = anthropicClient(face.gateway.url, ((await issued.json()) as { key: string }).key);
       const params = {
         model: 'claude-sonnet-4-5',
         max_tokens: 10,
@@ -924,7 +938,6 @@ describe('Anthropic Messages face with the official client', () => {
         status: 429,
         type: 'rate_limit_error',
         message: 'slow down',
-        retryAfterSeconds: 7,
       }));
       const limited = await sdk.messages.create(params).catch((e: unknown) => e);
       expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
@@ -938,7 +951,9 @@ describe('Anthropic Messages face with the official client', () => {
       }));
       const overloaded = await sdk.messages.create(params).catch((e: unknown) => e);
       expect(overloaded).toBeInstanceOf(Anthropic.APIError);
-      expect(overloaded).toMatchObject({ status: 529, error: anthropicError('overloaded_error') });
+      // The gateway keeps one status vocabulary on every face (an unavailable upstream is its 503);
+      // the type is the face's own.
+      expect(overloaded).toMatchObject({ status: 503, error: anthropicError('overloaded_error') });
 
       face.anthropic.setResponder(() => ({
         kind: 'error',

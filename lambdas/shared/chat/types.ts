@@ -60,7 +60,12 @@ export type ThinkingBlock =
  */
 export type ChatMessage =
   | { role: 'system'; content: string; cacheControl?: CacheControl }
-  | { role: 'user'; content: ContentPart[] }
+  | {
+      role: 'user';
+      content: ContentPart[];
+      /** Form only: the caller sent the turn as a bare string (Anthropic's API is sent it back so). */
+      contentAsString?: boolean;
+    }
   | {
       role: 'assistant';
       content: string;
@@ -77,6 +82,8 @@ export type ChatMessage =
       isError?: boolean;
       /** Images the tool returned with its text. */
       images?: ImagePart[];
+      /** Form only: the caller sent the result as content blocks, not a string (Anthropic's API is sent it back so). */
+      contentAsBlocks?: boolean;
       cacheControl?: CacheControl;
     };
 

@@ -30,6 +30,9 @@ export function anthropicErrorType(status: number): string {
       return 'rate_limit_error';
     case 504:
       return 'timeout_error';
+    // The gateway's 503 (no provider could take the call now, a guardrail or the store briefly
+    // unavailable) is what Anthropic calls overloaded: clients retry it the same way.
+    case 503:
     case 529:
       return 'overloaded_error';
     default:

@@ -210,7 +210,9 @@ function textOfToolResult(content: z.infer<typeof toolResultBlock>['content']): 
 
 /** A user turn: its tool results become tool messages, its other blocks one user message, in order. */
 function userMessages(content: MessagesRequest['messages'][number]['content'], index: number): ChatMessage[] {
-  if (typeof content === 'string') return [{ role: 'user', content: [{ type: 'text', text: content }] }];
+  if (typeof content === 'string') {
+    return [{ role: 'user', content: [{ type: 'text', text: content }], contentAsString: true }];
+  }
   const out: ChatMessage[] = [];
   let parts: ContentPart[] = [];
   const flush = () => {
@@ -260,6 +262,7 @@ function userMessages(content: MessagesRequest['messages'][number]['content'], i
           content: textOfToolResult(block.content),
           ...(block.is_error ? { isError: true } : {}),
           ...(images.length > 0 ? { images } : {}),
+          ...(Array.isArray(block.content) ? { contentAsBlocks: true } : {}),
           ...cacheOf(block),
         });
         break;

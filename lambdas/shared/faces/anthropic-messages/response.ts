@@ -68,7 +68,7 @@ export function toAnthropicMessage(options: { id: string; model: string; complet
     model: options.model,
     content: [
       ...(completion.thinking ?? []),
-      ...(completion.text !== '' ? [{ type: 'text', text: completion.text, citations: null }] : []),
+      ...(completion.text !== '' ? [{ type: 'text', text: completion.text }] : []),
       ...completion.toolCalls.map((call) => ({
         type: 'tool_use',
         id: call.id,

@@ -92,12 +92,23 @@ function toolResultBlock(message: Extract<ChatMessage, { role: 'tool' }>): Block
     type: 'tool_result',
     tool_use_id: message.toolCallId,
     content:
-      images.length === 0
+      images.length === 0 && !message.contentAsBlocks
         ? message.content
         : [...(message.content ? [{ type: 'text', text: message.content }] : []), ...images.map(imageBlock)],
     ...(message.isError ? { is_error: true } : {}),
     ...cached(message.cacheControl),
   };
+}
+
+/**
+ * A turn that is one text the caller sent as a bare string, as that string; a marker block
+ * merged with other blocks (consecutive turns of one role) is an ordinary text block.
+ */
+function bareText(content: Block[]): string | undefined {
+  const [only] = content;
+  if (content.length === 1 && only?.bare === true) return only.text as string;
+  for (const block of content) delete block.bare;
+  return undefined;
 }
 
 /** The system prompt: one string, or blocks when a breakpoint must sit on one of them. */
@@ -130,9 +141,17 @@ export function anthropicMessagesBody(request: ChatRequest): Record<string, unkn
     switch (message.role) {
       case 'system':
         break;
-      case 'user':
-        push('user', message.content.map(contentBlock));
+      case 'user': {
+        const only = message.content[0];
+        const bare = message.contentAsString && message.content.length === 1 && only?.type === 'text';
+        push(
+          'user',
+          bare && !only.cacheControl
+            ? [{ type: 'text', text: only.text, bare: true }]
+            : message.content.map(contentBlock),
+        );
         break;
+      }
       case 'assistant':
         push('assistant', assistantBlocks(message));
         break;
@@ -143,7 +162,7 @@ export function anthropicMessagesBody(request: ChatRequest): Record<string, unkn
   }
   return {
     max_tokens: request.maxOutputTokens,
-    messages,
+    messages: messages.map(({ role, content }) => ({ role, content: bareText(content) ?? content })),
     system: systemOf(request),
     temperature: request.temperature,
     top_p: request.topP,
