@@ -12,6 +12,11 @@ import {
   toChatCompletionResponse,
   toExchangeRequest,
 } from '../shared/faces/openai-chat';
+import {
+  parseEmbeddingsRequest,
+  toEmbeddingExchangeRequest,
+  toEmbeddingsResponse,
+} from '../shared/faces/openai-embeddings';
 import type { RequestContext } from '../shared/exchange';
 import type { Door } from './doors';
 import type { GatewayHandlerDeps } from './wiring';
@@ -24,7 +29,7 @@ type ChatRoute = RouteContext<'POST /v1/chat/completions' | 'POST /v1/chat'>;
 
 /**
  * The gateway function's routes, shared by both doors: the door only decides how a streamed
- * answer is delivered. Each route parses (the OpenAI face), calls the exchange core, formats.
+ * answer is delivered. Each route parses (an OpenAI face), calls the exchange core, formats.
  * Authentication is the router's: `key` routes get their `caller` checked before the body is read.
  *
  * @example
@@ -85,6 +90,25 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     });
   }
 
+  async function embeddings({ request, caller }: RouteContext<'POST /v1/embeddings'>): Promise<R> {
+    const body = parseEmbeddingsRequest(parseJsonBody(request));
+    const served = await deps.exchanges.embed(caller, toEmbeddingExchangeRequest(body), {
+      requestId: request.apiRequestId,
+      receivedAt: request.receivedAt,
+      invocationDeadline: request.lambdaDeadline,
+    });
+    await door.afterAnswer(served.recorded);
+    const payload = toEmbeddingsResponse({
+      model: served.model.id,
+      vectors: served.vectors,
+      usage: served.usage,
+      encoding: body.encoding_format ?? 'float',
+    });
+    const headers = routingHeaders(request.apiRequestId, caller, served);
+    headers[GATEWAY_HEADERS.costUsd] = formatPicos(served.cost.totalPicos);
+    return answer(jsonResponse(200, payload, headers));
+  }
+
   return {
     'GET /health': async () => answer(jsonResponse(200, { status: 'ok' })),
     'GET /v1/models': async ({ request, caller }) => {
@@ -96,5 +120,6 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     },
     'POST /v1/chat/completions': chatCompletions,
     'POST /v1/chat': chatCompletions,
+    'POST /v1/embeddings': embeddings,
   };
 }

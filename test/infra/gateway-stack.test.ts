@@ -234,7 +234,13 @@ describe('GatewayStack', () => {
       .map((route) => `${route.method} ${route.path}`)
       .sort();
     expect(methods.map((m) => m.route)).toEqual(gatewayRoutes);
-    expect(gatewayRoutes).toEqual(['GET /health', 'GET /v1/models', 'POST /v1/chat', 'POST /v1/chat/completions']);
+    expect(gatewayRoutes).toEqual([
+      'GET /health',
+      'GET /v1/models',
+      'POST /v1/chat',
+      'POST /v1/chat/completions',
+      'POST /v1/embeddings',
+    ]);
     for (const method of methods) {
       expect(method).toMatchObject({ auth: 'NONE', type: 'AWS_PROXY', mode: 'STREAM', timeoutMs: 900_000 });
       // InvokeWithResponseStream, on the streaming function.

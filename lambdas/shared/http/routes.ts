@@ -30,6 +30,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/models', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key' },
+  { method: 'POST', path: '/v1/embeddings', function: 'gateway', auth: 'key' },
   { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key' },
   { method: 'GET', path: '/v1/audit', function: 'usage', auth: 'key' },
   { method: 'GET', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
