@@ -128,26 +128,28 @@ export const gatewayConfig = defineGatewayConfig({
     // (not among the stored sources). $0.02/MTok for Titan V2 agrees with a third-party price table
     // (aitot.net/en/blog/embeddings-pricing-comparison-2026, seen 2026-11-29) and $0.10/MTok for Cohere
     // Embed English v3 with Cohere's own list price quoted there and by deploybase.ai (seen 2026-11-29);
-    // check both on aws.amazon.com/bedrock/pricing before relying on them for chargeback.
-    {
-      id: 'titan-embed-text-v2',
-      kind: 'embedding',
-      provider: 'bedrock',
-      // One text per call, up to 8,192 tokens or 50,000 characters; vectors of 1024 (default), 512 or 256.
-      upstreamModel: 'amazon.titan-embed-text-v2:0',
-      description: 'Amazon Titan Text Embeddings V2 on Amazon Bedrock',
-      prices: { input: 0.02, output: 0 },
-      dimensions: [1024, 512, 256],
-    },
-    {
-      id: 'cohere-embed-english-v3',
-      kind: 'embedding',
-      provider: 'bedrock',
-      // Up to 96 texts per call (the adapter batches), 2,048 characters each; 1024-dimensional vectors.
-      upstreamModel: 'cohere.embed-english-v3',
-      description: 'Cohere Embed English v3 on Amazon Bedrock',
-      prices: { input: 0.1, output: 0 },
-    },
+    // check both on aws.amazon.com/bedrock/pricing before relying on them for chargeback. With
+    // their prices unconfirmed they are not enabled by default (as Nova 2 Lite below); uncomment to
+    // serve them (the construct then grants InvokeModel on their foundation models).
+    // {
+    //   id: 'titan-embed-text-v2',
+    //   kind: 'embedding',
+    //   provider: 'bedrock',
+    //   // One text per call, up to 8,192 tokens or 50,000 characters; vectors of 1024 (default), 512 or 256.
+    //   upstreamModel: 'amazon.titan-embed-text-v2:0',
+    //   description: 'Amazon Titan Text Embeddings V2 on Amazon Bedrock',
+    //   prices: { input: 0.02, output: 0 },
+    //   dimensions: [1024, 512, 256],
+    // },
+    // {
+    //   id: 'cohere-embed-english-v3',
+    //   kind: 'embedding',
+    //   provider: 'bedrock',
+    //   // Up to 96 texts per call (the adapter batches), 2,048 characters each; 1024-dimensional vectors.
+    //   upstreamModel: 'cohere.embed-english-v3',
+    //   description: 'Cohere Embed English v3 on Amazon Bedrock',
+    //   prices: { input: 0.1, output: 0 },
+    // },
     // Amazon Nova 2 Lite (the second generation, 1M-token context) is served through inference
     // profiles only: global.amazon.nova-2-lite-v1:0 (Amazon Nova 2 user guide, core inference) and
     // us.amazon.nova-2-lite-v1:0 (AWS console guidance). No other geography and no Bedrock price
