@@ -42,6 +42,16 @@ export const gatewayConfig = defineGatewayConfig({
       prices: { input: 2, output: 8, cacheRead: 0.5, cacheWrite: 2.5 },
       maxOutputTokens: 8192,
     },
+    {
+      id: 'mock-embed',
+      kind: 'embedding',
+      provider: 'mock',
+      upstreamModel: 'mock-embed',
+      description:
+        'Deterministic mock embedding model (unit vectors from SHA-256 of the text), for tests and local use',
+      prices: { input: 0.02, output: 0 },
+      dimensions: [256, 64],
+    },
     // Bedrock models name their base model id and how they are served; the construct derives the
     // inference-profile prefix from the deploy region at synth (eu-west-1 -> `eu.…`, us-east-1 ->
     // `us.…`, ap-northeast-1 -> `jp.…`) and fails synth, saying why, where a model is not offered.
@@ -110,6 +120,36 @@ export const gatewayConfig = defineGatewayConfig({
       prices: { input: 0.06, output: 0.24 },
       maxOutputTokens: 5000,
     },
+    // Embedding models (`POST /v1/embeddings`), priced per input token (no output tokens). Both are
+    // called in-region by their base id through InvokeModel (no inference profile).
+    // Ids and request formats: the Bedrock user guide's model parameter pages (docs.aws.amazon.com/
+    // bedrock/latest/userguide/model-parameters-titan-embed-text.html and model-parameters-embed-v3.html,
+    // seen 2026-11-29 through stored copies). Prices: NOT confirmed from the Amazon Bedrock pricing page
+    // (not among the stored sources). $0.02/MTok for Titan V2 agrees with a third-party price table
+    // (aitot.net/en/blog/embeddings-pricing-comparison-2026, seen 2026-11-29) and $0.10/MTok for Cohere
+    // Embed English v3 with Cohere's own list price quoted there and by deploybase.ai (seen 2026-11-29);
+    // check both on aws.amazon.com/bedrock/pricing before relying on them for chargeback. With
+    // their prices unconfirmed they are not enabled by default (as Nova 2 Lite below); uncomment to
+    // serve them (the construct then grants InvokeModel on their foundation models).
+    // {
+    //   id: 'titan-embed-text-v2',
+    //   kind: 'embedding',
+    //   provider: 'bedrock',
+    //   // One text per call, up to 8,192 tokens or 50,000 characters; vectors of 1024 (default), 512 or 256.
+    //   upstreamModel: 'amazon.titan-embed-text-v2:0',
+    //   description: 'Amazon Titan Text Embeddings V2 on Amazon Bedrock',
+    //   prices: { input: 0.02, output: 0 },
+    //   dimensions: [1024, 512, 256],
+    // },
+    // {
+    //   id: 'cohere-embed-english-v3',
+    //   kind: 'embedding',
+    //   provider: 'bedrock',
+    //   // Up to 96 texts per call (the adapter batches), 2,048 characters each; 1024-dimensional vectors.
+    //   upstreamModel: 'cohere.embed-english-v3',
+    //   description: 'Cohere Embed English v3 on Amazon Bedrock',
+    //   prices: { input: 0.1, output: 0 },
+    // },
     // Amazon Nova 2 Lite (the second generation, 1M-token context) is served through inference
     // profiles only: global.amazon.nova-2-lite-v1:0 (Amazon Nova 2 user guide, core inference) and
     // us.amazon.nova-2-lite-v1:0 (AWS console guidance). No other geography and no Bedrock price

@@ -25,6 +25,11 @@ import {
   toExchangeRequest as toMessagesExchange,
 } from '../shared/faces/anthropic-messages';
 import { droppedBetas } from '../shared/providers/betas';
+import {
+  parseEmbeddingsRequest,
+  toEmbeddingExchangeRequest,
+  toEmbeddingsResponse,
+} from '../shared/faces/openai-embeddings';
 import type { Door } from './doors';
 import type { GatewayHandlerDeps } from './wiring';
 
@@ -48,7 +53,7 @@ function contextOf(request: RouteRequest, stream: boolean): RequestContext {
 
 /**
  * The gateway function's routes, shared by both doors: the door only decides how a streamed
- * answer is delivered. Each route parses (the OpenAI face), calls the exchange core, formats.
+ * answer is delivered. Each route parses (an OpenAI face), calls the exchange core, formats.
  * Authentication is the router's: `key` routes get their `caller` checked before the body is read.
  *
  * @example
@@ -135,6 +140,22 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     return door.stream({ headers: headersOf(start), frames: frames(), abort, recorded: start.recorded });
   }
 
+  /** OpenAI's embeddings: the same core's embed path. */
+  async function embeddings({ request, caller }: RouteContext<'POST /v1/embeddings'>): Promise<R> {
+    const body = parseEmbeddingsRequest(parseJsonBody(request));
+    const served = await deps.exchanges.embed(caller, toEmbeddingExchangeRequest(body), contextOf(request, false));
+    await door.afterAnswer(served.recorded);
+    const payload = toEmbeddingsResponse({
+      model: served.model.id,
+      vectors: served.vectors,
+      usage: served.usage,
+      encoding: body.encoding_format ?? 'float',
+    });
+    const headers = routingHeaders(request.apiRequestId, caller, served);
+    headers[GATEWAY_HEADERS.costUsd] = formatPicos(served.cost.totalPicos);
+    return answer(jsonResponse(200, payload, headers));
+  }
+
   return {
     'GET /health': async () => answer(jsonResponse(200, { status: 'ok' })),
     'GET /v1/models': async ({ request, caller }) => {
@@ -154,5 +175,6 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
       const inputTokens = deps.exchanges.countTokens(caller, { model: body.model, chat, stream: false });
       return answer(jsonResponse(200, { input_tokens: inputTokens }, requestIdHeader(request.apiRequestId)));
     },
+    'POST /v1/embeddings': embeddings,
   };
 }

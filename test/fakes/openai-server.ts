@@ -306,9 +306,34 @@ function rejection(request: FakeOpenAiRequest, bodyIsJson: boolean): FakeOpenAiR
   return undefined;
 }
 
+/** What the fake answers to `POST …/embeddings`. */
+export type FakeOpenAiEmbeddingsReply =
+  | { kind: 'embeddings'; vectors: number[][]; promptTokens: number }
+  | { kind: 'error'; status: number; type: string; message: string; code?: string | null };
+
+/**
+ * The default embeddings answer: for each input, the vector [characters, words, 1] scaled to unit
+ * length, and one prompt token per word plus one per input, so tests can predict both.
+ */
+export function fakeEmbeddingsReply(request: FakeOpenAiRequest): FakeOpenAiEmbeddingsReply {
+  const input = request.body['input'];
+  const texts = (typeof input === 'string' ? [input] : input) as string[];
+  const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
+  const dimensions = typeof request.body['dimensions'] === 'number' ? request.body['dimensions'] : 3;
+  return {
+    kind: 'embeddings',
+    vectors: texts.map((text) => {
+      const raw = [text.length, words(text), ...Array<number>(Math.max(0, dimensions - 2)).fill(1)];
+      const norm = Math.hypot(...raw);
+      return raw.map((v) => v / norm);
+    }),
+    promptTokens: texts.reduce((n, text) => n + words(text) + 1, 0),
+  };
+}
+
 /**
  * A local stand-in for OpenAI's Chat Completions API (and Azure OpenAI's deployment paths) that
- * speaks its wire format over HTTP/1.1:
+ * speaks its wire format over HTTP/1.1 (and `POST <anything>/embeddings`, see `embeddings`):
  * - `POST <anything>/chat/completions` (`/v1/chat/completions`,
  *   `/openai/deployments/<d>/chat/completions?api-version=…`, `/openai/v1/chat/completions`);
  * - the `chat.completion` object as JSON, or (with `stream: true`) `chat.completion.chunk`
@@ -351,6 +376,10 @@ export class FakeOpenAi extends FakeHttpServer<FakeOpenAiRequest, FakeOpenAiRepl
       body,
     };
     this.requests.push(request);
+    if (request.method === 'POST' && request.path.endsWith('/embeddings')) {
+      this.embeddings(request, bodyIsJson, res);
+      return;
+    }
 
     let reply = rejection(request, bodyIsJson);
     if (!reply) {
@@ -460,5 +489,47 @@ export class FakeOpenAi extends FakeHttpServer<FakeOpenAiRequest, FakeOpenAiRepl
       await writeChunk(res, chunk([], openAiUsage(reply.usage)));
     }
     res.end('data: [DONE]\n\n');
+  }
+
+  /** Replaces the embeddings reply logic (per test); the default is {@link fakeEmbeddingsReply}. */
+  setEmbeddingsResponder(respond: (request: FakeOpenAiRequest) => FakeOpenAiEmbeddingsReply): void {
+    this.embeddingsResponder = respond;
+  }
+  private embeddingsResponder: (request: FakeOpenAiRequest) => FakeOpenAiEmbeddingsReply = fakeEmbeddingsReply;
+
+  /**
+   * `POST …/embeddings`: checks the key, the JSON, `model` and `input` as the API does, then
+   * answers the `list` of `embedding` objects (floats, or base64 float32 when asked) and usage.
+   */
+  private embeddings(request: FakeOpenAiRequest, bodyIsJson: boolean, res: ServerResponse): void {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': newRequestId() });
+      res.end(JSON.stringify(body));
+    };
+    const hasKey = /^Bearer\s+\S+/i.test(request.headers['authorization'] ?? '') || Boolean(request.headers['api-key']);
+    if (!hasKey) return send(401, openAiErrorBody('invalid_request_error', "You didn't provide an API key."));
+    const { model, input } = request.body;
+    if (!bodyIsJson || typeof model !== 'string' || model === '') {
+      return send(400, openAiErrorBody('invalid_request_error', 'you must provide a model parameter'));
+    }
+    const texts = typeof input === 'string' ? [input] : input;
+    if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === 'string' && t !== '')) {
+      return send(400, openAiErrorBody('invalid_request_error', "'$.input' is invalid.", null, 'input'));
+    }
+    const reply = this.embeddingsResponder(request);
+    if (reply.kind === 'error') {
+      return send(reply.status, openAiErrorBody(reply.type, reply.message, reply.code ?? null));
+    }
+    const base64 = request.body['encoding_format'] === 'base64';
+    send(200, {
+      object: 'list',
+      data: reply.vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+      })),
+      model,
+      usage: { prompt_tokens: reply.promptTokens, total_tokens: reply.promptTokens },
+    });
   }
 }

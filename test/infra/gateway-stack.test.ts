@@ -239,6 +239,7 @@ describe('GatewayStack', () => {
       'GET /v1/models',
       'POST /v1/chat',
       'POST /v1/chat/completions',
+      'POST /v1/embeddings',
       'POST /v1/messages',
       'POST /v1/messages/count_tokens',
     ]);

@@ -93,7 +93,7 @@ describe('bounds across three gateway processes sharing DynamoDB Local', () => {
       expect(answers.filter((a) => a.status === 200)).toHaveLength(limit);
       expect(answers.filter((a) => a.status === 429)).toHaveLength(2 * limit);
     }
-  });
+  }, 30_000); // may first wait up to 11 s for the next minute
 
   it('never spends past a budget, with requests priced at their whole reservation', async () => {
     // 4 output tokens at $1000/MTok: each request reserves and costs exactly $0.004; $0.01 pays for two.

@@ -93,7 +93,7 @@ describe('official OpenAI client against the local gateway', () => {
   });
 
   it('answers unknown routes with an OpenAI-shaped 404', async () => {
-    const res = await fetch(`${gateway.url}/v1/embeddings`, {
+    const res = await fetch(`${gateway.url}/v1/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gateway.demoKey}` },
     });

@@ -21,8 +21,8 @@ import { picosOf } from '../../lambdas/shared/cost/money';
 
 /**
  * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
- * several models, streamed and not, throttled, blocked by policy, failed, broken off after
- * partial output, served by a fallback) through the local gateway; then, for the month, the sum
+ * several models, streamed and not, embeddings, throttled, blocked by policy, failed, broken off
+ * after partial output, served by a fallback) through the local gateway; then, for the month, the sum
  * of the ledger entries equals the aggregates (usage reports) equals the chargeback, JSON and
  * CSV, to the pico-dollar and the token.
  */
@@ -94,6 +94,13 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
         { id: 'mock-small', provider: 'mock', upstreamModel: 'mock-small', prices: { input: 0.1, output: 0.4 } },
         // Each of its calls costs a micro-dollar or two and a fraction: exact in pico-dollars, not if rounded.
         { id: 'nano', provider: 'openai', upstreamModel: 'gpt-nano', prices: { input: 0.035, output: 0.06 } },
+        {
+          id: 'embed',
+          kind: 'embedding',
+          provider: 'openai',
+          upstreamModel: 'text-embedding-3-small',
+          prices: { input: 0.02, output: 0 },
+        },
       ],
       teamDefaults: GENEROUS_TEAM_DEFAULTS,
       policies: {
@@ -130,15 +137,21 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
             ? `#${n} CUT please`
             : `#${n} hi`;
       const base = stream ? gateway.streamUrl : gateway.url;
-      const response = await fetch(`${base}/v1/chat/completions`, {
+      // Every seventh request embeds its text instead (on either door), priced like any other.
+      const embed = n % 7 === 3;
+      const response = await fetch(`${base}/v1/${embed ? 'embeddings' : 'chat/completions'}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model,
-          stream,
-          ...(stream ? { stream_options: { include_usage: true } } : {}),
-          messages: [{ role: 'user', content }],
-        }),
+        body: JSON.stringify(
+          embed
+            ? { model: 'embed', input: [content, `${content} again`] }
+            : {
+                model,
+                stream,
+                ...(stream ? { stream_options: { include_usage: true } } : {}),
+                messages: [{ role: 'user', content }],
+              },
+        ),
       });
       await response.text(); // read to the end (a cut stream ends with an error frame)
       outcomes.set(response.status, (outcomes.get(response.status) ?? 0) + 1);
@@ -200,6 +213,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     expect(all.some((r) => r.streamed && r.status === 'error' && r.usage.outputTokens > 0)).toBe(true);
     expect(all.some((r) => r.requestedModel === 'primary' && r.model === 'gpt-big')).toBe(true);
     expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
+    expect(all.filter((r) => r.model === 'embed' && r.status === 'ok').length).toBeGreaterThan(20);
     // The cheap model's calls each cost a few micro-dollars at most, with a fraction of one kept.
     const nano = all.filter((r) => r.model === 'nano' && r.status === 'ok');
     expect(nano.length).toBeGreaterThan(10);

@@ -36,6 +36,7 @@ describe('tenant isolation on every route', () => {
       'GET /v1/usage',
       'POST /v1/chat',
       'POST /v1/chat/completions',
+      'POST /v1/embeddings',
       'POST /v1/messages',
       'POST /v1/messages/count_tokens',
     ]);

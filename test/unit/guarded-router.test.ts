@@ -245,6 +245,7 @@ describe('the guarded router: each route is checked as the route table declares'
         'GET /v1/models': async ({ caller }) => caller.team.teamId,
         'POST /v1/chat/completions': chat,
         'POST /v1/chat': chat,
+        'POST /v1/embeddings': async ({ caller }) => caller.key.keyId,
         'POST /v1/messages': async () => 'messages',
         'POST /v1/messages/count_tokens': async () => 'count',
       },

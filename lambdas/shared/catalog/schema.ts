@@ -3,7 +3,7 @@ import { ADMIN_PRINCIPAL_ARN } from '../config/admin-principals';
 import { usdToMicros } from '../cost/money';
 import { INFERENCE_GEOGRAPHIES, INFERENCE_PROFILE_MODES } from './inference-profiles';
 import { auditConfigSchema, policiesSchema } from '../policy/schema';
-import { providerConnectionSchema } from '../providers/options';
+import { EMBEDDING_ADAPTER_IDS, providerConnectionSchema } from '../providers/options';
 import { modelPatternSchema } from '../teams/schema';
 
 /** Public model ids and aliases: what clients send as `model`. */
@@ -53,10 +53,15 @@ const pricesSchema = z
     cacheWriteMicrosPerMTok: p.cacheWrite ?? p.input,
   }));
 
+/** What a model does: chat completions, or text embeddings (priced per input token only). */
+export const MODEL_KINDS = ['chat', 'embedding'] as const;
+
 /** One entry of the model catalog. */
 const modelSchema = z.strictObject({
   /** The id clients send as `model`. */
   id: modelId,
+  /** `chat` (the default, so configs written before embeddings keep their meaning) or `embedding`. */
+  kind: z.enum(MODEL_KINDS).default('chat'),
   /** Name of the provider connection (a key of `providers`) that serves it. */
   provider: connectionName,
   /** The provider's own model id (a Bedrock model id, inference profile id or ARN; an OpenAI model name). */
@@ -76,6 +81,11 @@ const modelSchema = z.strictObject({
   /** Human description shown by `GET /v1/models`. */
   description: z.string().max(500).optional(),
   prices: pricesSchema,
+  /**
+   * Embedding models only: the vector sizes a caller may ask for with `dimensions` (Titan Text
+   * Embeddings V2: 256, 512, 1024). Absent: the model has one size and `dimensions` is refused.
+   */
+  dimensions: z.array(z.number().int().positive().max(100_000)).min(1).optional(),
   /** The most output tokens one call may produce; also the cap used when a request names none. */
   maxOutputTokens: z.number().int().positive().max(1_000_000).default(4096),
   /** Other names clients may use for this model (e.g. `sonnet`, `gpt-4o-mini`). */
@@ -148,6 +158,7 @@ export const gatewayConfigSchema = z
     (config, ctx) => {
       const seen = new Set<string>();
       const ids = new Set(config.models.map((m) => m.id));
+      const kinds = new Map(config.models.map((m) => [m.id, m.kind ?? 'chat']));
       config.models.forEach((model, index) => {
         if (seen.has(model.id)) {
           ctx.addIssue({ code: 'custom', path: ['models', index, 'id'], message: `duplicate model id "${model.id}"` });
@@ -170,8 +181,30 @@ export const gatewayConfigSchema = z
               path: ['models', index, 'fallbacks', fallbackIndex],
               message: fallback === model.id ? 'a model cannot fall back to itself' : `unknown model id "${fallback}"`,
             });
+          } else if (kinds.get(fallback) !== (model.kind ?? 'chat')) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', index, 'fallbacks', fallbackIndex],
+              message: `"${fallback}" is a ${kinds.get(fallback)} model; a ${model.kind ?? 'chat'} model falls back to its own kind`,
+            });
           }
         });
+        if (model.kind === 'embedding') {
+          const adapter = config.providers[model.provider]?.adapter;
+          if (adapter !== undefined && !(EMBEDDING_ADAPTER_IDS as readonly string[]).includes(adapter)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', index, 'kind'],
+              message: `provider "${model.provider}" (${adapter}) cannot embed; embedding models use ${EMBEDDING_ADAPTER_IDS.join(', ')}`,
+            });
+          }
+        } else if (model.dimensions !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', index, 'dimensions'],
+            message: 'dimensions is for embedding models (kind: embedding)',
+          });
+        }
         if (model.inferenceProfile !== undefined) {
           const adapter = config.providers[model.provider]?.adapter;
           // The mock is allowed: the local runtime stands it in for a Bedrock connection without credentials.
@@ -210,7 +243,7 @@ function isBaseBedrockModelId(id: string): boolean {
 
 function isConfigShaped(
   value: unknown,
-): value is { models: { id?: unknown; provider?: unknown }[]; providers: object } {
+): value is { models: { id?: unknown; provider?: unknown; kind?: unknown }[]; providers: object } {
   const v = value as { models?: { aliases?: unknown; fallbacks?: unknown }[]; providers?: unknown } | null;
   return (
     typeof v === 'object' &&
@@ -234,6 +267,8 @@ export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 /** One validated catalog entry. */
 export type ModelEntry = GatewayConfig['models'][number];
+/** What a model does. */
+export type ModelKind = ModelEntry['kind'];
 /** Prices of one model in integer µ$ per million tokens. */
 export type ModelPrices = ModelEntry['prices'];
 

@@ -3,7 +3,7 @@ import type { GuardrailChecker } from '../policy/guardrail';
 import type { Redactor } from '../policy/redactor';
 import { StreamTextFilter } from '../policy/stream-filter';
 import { guardrailRuleId } from './request-policy';
-import type { ChatCompletion, ChatStreamEvent } from '../chat/types';
+import type { ChatCompletion, ChatStreamEvent, ThinkingBlock } from '../chat/types';
 
 /** A streamed answer is released to an output guardrail in segments of at least this many characters. */
 const GUARDRAIL_SEGMENT_CHARS = 500;
@@ -58,6 +58,20 @@ export class AnswerPolicy {
     const text = this.policy.checkText(completion.text, 'output', this.redactor);
     this.decision = combine(this.decision, text.decision);
     if (text.blockedBy) return this.filtered(completion);
+    // Reasoning shown to the caller is checked like the answer. A redaction changes the text its
+    // signature covers, so the provider refuses that block if it is passed back: the policy's
+    // protection of the caller comes first.
+    const thinking: ThinkingBlock[] = [];
+    for (const block of completion.thinking ?? []) {
+      if (block.type !== 'thinking') {
+        thinking.push(block);
+        continue;
+      }
+      const checked = this.policy.checkText(block.thinking, 'output', this.redactor);
+      this.decision = combine(this.decision, checked.decision);
+      if (checked.blockedBy) return this.filtered(completion);
+      thinking.push({ ...block, thinking: checked.text });
+    }
     const toolCalls = [];
     for (const call of completion.toolCalls) {
       const args = this.policy.checkText(call.arguments, 'output', this.redactor);
@@ -78,12 +92,12 @@ export class AnswerPolicy {
         answer = verdict.text;
       }
     }
-    return { ...completion, text: answer, toolCalls };
+    return { ...completion, text: answer, toolCalls, ...(completion.thinking ? { thinking } : {}) };
   }
 
   private filtered(completion: ChatCompletion): ChatCompletion {
     if (this.decision.action !== 'block') this.decision = { ...this.decision, action: 'block' };
-    return { ...completion, text: '', toolCalls: [], finishReason: 'content_filter' };
+    return { ...completion, text: '', toolCalls: [], thinking: undefined, finishReason: 'content_filter' };
   }
 
   /**
@@ -106,6 +120,19 @@ export class AnswerPolicy {
     }
     const text = new StreamTextFilter(this.policy, this.redactor);
     const tools = new Map<number, StreamTextFilter>();
+    // One filter per reasoning block (a block ends with its signature).
+    const reasoning: StreamTextFilter[] = [];
+    let thinking: StreamTextFilter | undefined;
+    const filters = () => [text, ...tools.values(), ...reasoning];
+    /** Releases the rest of the open reasoning block, checked; undefined if that blocks the answer. */
+    const closeThinking = (): ChatStreamEvent[] | undefined => {
+      if (!thinking) return [];
+      const rest = thinking.end();
+      const blocked = thinking.blockedBy !== undefined;
+      thinking = undefined;
+      if (blocked) return undefined;
+      return rest ? [{ type: 'thinking', text: rest }] : [];
+    };
     let segment = '';
     const guarded = async (released: string, final: boolean): Promise<string | undefined> => {
       if (!this.guardrail) return released;
@@ -126,7 +153,7 @@ export class AnswerPolicy {
     const blockedFinish = (): ChatStreamEvent => {
       this.decision = combine(this.decision, {
         action: 'block',
-        ruleIds: [text.blockedBy, ...[...tools.values()].map((f) => f.blockedBy)].flatMap((b) => (b ? [b.ruleId] : [])),
+        ruleIds: filters().flatMap((f) => (f.blockedBy ? [f.blockedBy.ruleId] : [])),
       });
       return { type: 'finish', finishReason: 'content_filter' };
     };
@@ -150,6 +177,22 @@ export class AnswerPolicy {
           return;
         }
         if (out) yield { type: 'text', text: out };
+      } else if (event.type === 'thinking') {
+        if (!thinking) reasoning.push((thinking = new StreamTextFilter(this.policy, this.redactor)));
+        const released = thinking.push(event.text);
+        if (thinking.blockedBy) {
+          yield blockedFinish();
+          return;
+        }
+        if (released) yield { type: 'thinking', text: released };
+      } else if (event.type === 'thinking_signature') {
+        const rest = closeThinking();
+        if (rest === undefined) {
+          yield blockedFinish();
+          return;
+        }
+        yield* rest;
+        yield event;
       } else if (event.type === 'tool_call_start') {
         tools.set(event.index, new StreamTextFilter(this.policy, this.redactor));
         yield event;
@@ -163,6 +206,12 @@ export class AnswerPolicy {
         }
         if (released) yield { ...event, arguments: released };
       } else if (event.type === 'finish') {
+        const reasoningRest = closeThinking();
+        if (reasoningRest === undefined) {
+          yield blockedFinish();
+          return;
+        }
+        yield* reasoningRest;
         const rest = await flushText(true);
         if (rest === undefined) {
           yield blockedFinish();
@@ -177,19 +226,25 @@ export class AnswerPolicy {
           }
           if (released) yield { type: 'tool_call_delta', index, arguments: released };
         }
-        this.decision = [text, ...tools.values()].reduce((decision, f) => combine(decision, f.decision), this.decision);
+        this.decision = filters().reduce((decision, f) => combine(decision, f.decision), this.decision);
         yield event;
       } else {
         yield event;
       }
     }
     // A stream that ended without a finish event: release what is held, checked.
+    const reasoningRest = closeThinking();
+    if (reasoningRest === undefined) {
+      yield blockedFinish();
+      return;
+    }
+    yield* reasoningRest;
     const rest = await flushText(true);
     if (rest === undefined) {
       yield blockedFinish();
       return;
     }
     yield* rest;
-    this.decision = [text, ...tools.values()].reduce((decision, f) => combine(decision, f.decision), this.decision);
+    this.decision = filters().reduce((decision, f) => combine(decision, f.decision), this.decision);
   }
 }

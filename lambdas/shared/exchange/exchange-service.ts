@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry } from '../catalog/schema';
 import { billedUsage } from '../chat/stream-meter';
-import { ZERO_USAGE, type ChatCompletion } from '../chat/types';
+import { ZERO_USAGE, type ChatCompletion, type TokenUsage } from '../chat/types';
 import { toClientError } from '../chat/upstream-errors';
 import type { CostBreakdown } from '../cost/pricing';
 import type { GatewayError } from '../http/errors';
@@ -13,9 +13,11 @@ import { observeRequest, type RequestObservation } from '../observability/metric
 import { combine, type PolicyDecision, type PolicyEngine } from '../policy/engine';
 import { guardrailUnavailable, PolicyViolationError } from '../policy/errors';
 import type { GuardrailChecker } from '../policy/guardrail';
+import { embedderFor } from '../providers/embedders';
+import { ProviderError } from '../providers/errors';
 import { adapterFor } from '../providers/registry';
 import type { SecretResolver } from '../providers/secrets';
-import type { ProviderAdapter, ProviderTarget } from '../providers/types';
+import type { EmbeddingAdapter, ProviderAdapter, ProviderTarget } from '../providers/types';
 import { BudgetExhaustedError, RateLimitExceededError } from '../quota/errors';
 import type { RateLimitStatus } from '../quota/limits';
 import type { Admission, QuotaService } from '../quota/quota-service';
@@ -23,7 +25,13 @@ import { RouteFailedError, type AttemptRecord, type RouteCandidate, type Router 
 import type { DurableUsageRecorder } from '../usage/durable-recorder';
 import { admissionRequestOf } from './admission';
 import { AnswerPolicy } from './answer-policy';
-import type { Exchange, ExchangeRequest, RequestContext } from './exchange';
+import {
+  applyEmbeddingPolicy,
+  checkEmbeddingGuardrail,
+  resolveEmbeddingExchange,
+  type EmbeddingExchangeRequest,
+} from './embedding';
+import type { Exchange, ExchangeBase, ExchangeRequest, RequestContext } from './exchange';
 import { meteredEvents, type ServedStreamEvent, type StartedStream } from './metered-stream';
 import type { Outcome, RouteTaken } from './outcome';
 import { applyLocalPolicy, mayUse, policyOf, resolveExchange } from './planning';
@@ -49,6 +57,8 @@ export interface ExchangeServiceDeps {
   guardrails?: GuardrailChecker;
   audit: AuditLog;
   adapters?: (id: ProviderTarget['connection']['adapter']) => ProviderAdapter;
+  /** The embedder of a connection type (undefined: it cannot embed). */
+  embedders?: (id: ProviderTarget['connection']['adapter']) => EmbeddingAdapter | undefined;
   /** Where each request's metrics and summary log go (EMF on stdout by default). */
   observe?: (observation: RequestObservation) => void;
   now?: () => number;
@@ -93,8 +103,19 @@ export interface StreamingExchange extends RoutingFacts {
   recorded: Promise<void>;
 }
 
+/** A served embeddings request: one vector per input, in order. */
+export interface EmbeddedExchange extends RoutingFacts {
+  vectors: number[][];
+  /** The billed usage: input tokens only. */
+  usage: TokenUsage;
+  cost: CostBreakdown;
+  latencyMs: number;
+  /** As {@link CompletedExchange.recorded}. */
+  recorded: Promise<void>;
+}
+
 /** An admitted exchange (its admission is set). */
-type Admitted = Exchange & { admission: Admission };
+type Admitted<E extends ExchangeBase = Exchange> = E & { admission: Admission };
 
 /**
  * The request path after a face has parsed and the caller is authenticated, for every API face:
@@ -110,11 +131,13 @@ type Admitted = Exchange & { admission: Admission };
 export class ExchangeService {
   private readonly now: () => number;
   private readonly adapters: NonNullable<ExchangeServiceDeps['adapters']>;
+  private readonly embedders: NonNullable<ExchangeServiceDeps['embedders']>;
   private readonly recording: ExchangeRecording;
 
   constructor(private readonly deps: ExchangeServiceDeps) {
     this.now = deps.now ?? Date.now;
     this.adapters = deps.adapters ?? adapterFor;
+    this.embedders = deps.embedders ?? embedderFor;
     this.recording = new ExchangeRecording({
       usage: deps.usage,
       audit: deps.audit,
@@ -255,6 +278,60 @@ export class ExchangeService {
   }
 
   /**
+   * Serves one embeddings request through the same steps as a chat: the profile's local checks
+   * on each input before admission (a block writes only its audit record), admission with an
+   * output of 0 tokens, the billed guardrail, routing with retries and fallbacks, then one
+   * ledger entry priced on the input tokens the provider reported (the gateway's estimate when
+   * it reported none, as for a chat prompt); its usage write is under way (`recorded`).
+   *
+   * @example
+   * const served = await exchanges.embed(caller, { model: 'mock-embed', inputs: ['hello'] }, { requestId, receivedAt });
+   */
+  async embed(
+    caller: AuthenticatedCaller,
+    request: EmbeddingExchangeRequest,
+    context: RequestContext,
+  ): Promise<EmbeddedExchange> {
+    const exchange = resolveEmbeddingExchange(this.deps, caller, request, context);
+    try {
+      applyEmbeddingPolicy(exchange);
+    } catch (error) {
+      if (!(error instanceof PolicyViolationError)) throw error;
+      await this.refused(exchange, error);
+      throw error;
+    }
+    // Embeddings produce no output tokens: the reservation is the input bound alone.
+    const admitted = Object.assign(exchange, { admission: await this.admit(exchange, 0) });
+    await this.guard(admitted, () => checkEmbeddingGuardrail(admitted, this.deps.guardrails));
+    const { route, value, upstreamMs } = await this.route(admitted, (candidate, signal) => {
+      const embedder = this.embedders(candidate.target.connection.adapter);
+      if (!embedder) {
+        throw new ProviderError('misconfigured', `${candidate.target.connectionName} cannot embed`);
+      }
+      return embedder.embed(admitted.upstream, candidate.target, { signal, secrets: this.deps.secrets });
+    });
+    const usage: TokenUsage = {
+      ...ZERO_USAGE,
+      inputTokens: value.inputTokens > 0 ? value.inputTokens : admitted.promptTokens,
+    };
+    const { outcome, recorded } = this.recording.settle(admitted, route, {
+      usage,
+      kind: 'ok',
+      httpStatus: 200,
+      decision: admitted.decision,
+      upstreamMs,
+    });
+    return {
+      ...routingFacts(admitted, route),
+      vectors: value.vectors,
+      usage,
+      cost: outcome.cost!,
+      latencyMs: outcome.latencyMs,
+      recorded,
+    };
+  }
+
+  /**
    * Resolves, checks and admits a request: the local policy before admission (a request it
    * blocks counts against no limit), the billed guardrail after it (a refused request never
    * costs one). Refusals are recorded here and thrown as the client's error.
@@ -272,18 +349,29 @@ export class ExchangeService {
       await this.refused(exchange, error);
       throw error;
     }
-    const admitted = Object.assign(exchange, { admission: await this.admit(exchange) });
-    await this.guard(admitted);
+    const admitted = Object.assign(exchange, {
+      admission: await this.admit(exchange, exchange.upstream.maxOutputTokens),
+    });
+    await this.guard(admitted, async () => {
+      const checked = await checkInputGuardrail(
+        admitted.policy,
+        { request: admitted.upstream, decision: admitted.decision },
+        this.deps.guardrails,
+      );
+      admitted.upstream = checked.request;
+      admitted.decision = checked.decision;
+    });
     return admitted;
   }
 
   /**
    * Admits the request against the team's and key's per-minute limits and, for a team with a
-   * budget, reserves its worst-case cost (see {@link admissionRequestOf}).
+   * budget, reserves its worst-case cost (see {@link admissionRequestOf}) with `maxOutputTokens`
+   * of output.
    */
-  private async admit(exchange: Exchange): Promise<Admission> {
+  private async admit(exchange: ExchangeBase, maxOutputTokens: number): Promise<Admission> {
     try {
-      return await this.deps.quota.admit(admissionRequestOf(exchange));
+      return await this.deps.quota.admit(admissionRequestOf(exchange, maxOutputTokens));
     } catch (error) {
       // Refusals by quota are counted, not audited: a client hammering a spent limit would
       // otherwise turn every refused request into a DynamoDB write.
@@ -307,19 +395,13 @@ export class ExchangeService {
   }
 
   /**
-   * Applies the profile's billed Bedrock guardrail to an admitted request. A request the
-   * guardrail blocks (or cannot judge) gives its admission back, is audited as refused and
-   * writes no ledger entry.
+   * Applies the profile's billed Bedrock guardrail to an admitted request (`check` applies it and
+   * updates the exchange). A request the guardrail blocks (or cannot judge) gives its admission
+   * back, is audited as refused and writes no ledger entry.
    */
-  private async guard(exchange: Admitted): Promise<void> {
+  private async guard(exchange: Admitted<ExchangeBase>, check: () => Promise<void>): Promise<void> {
     try {
-      const checked = await checkInputGuardrail(
-        exchange.policy,
-        { request: exchange.upstream, decision: exchange.decision },
-        this.deps.guardrails,
-      );
-      exchange.upstream = checked.request;
-      exchange.decision = checked.decision;
+      await check();
     } catch (error) {
       const refusal = error instanceof PolicyViolationError ? error : guardrailUnavailable(error);
       try {
@@ -337,7 +419,7 @@ export class ExchangeService {
   }
 
   /** Audits and observes a request the policy refused (or could not judge) before it was served. */
-  private async refused(exchange: Exchange, refusal: GatewayError): Promise<void> {
+  private async refused(exchange: ExchangeBase, refusal: GatewayError): Promise<void> {
     const blocked = refusal instanceof PolicyViolationError;
     const outcome: Outcome = refusalOutcome(
       exchange,
@@ -359,7 +441,7 @@ export class ExchangeService {
    * rethrown.
    */
   private async route<T>(
-    exchange: Admitted,
+    exchange: Admitted<ExchangeBase>,
     call: (candidate: RouteCandidate, signal: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<{ route: RouteTaken; value: T; upstreamMs: number }> {
@@ -408,7 +490,7 @@ export class ExchangeService {
 }
 
 /** How a request was routed, for the face's headers and body. */
-function routingFacts(exchange: Admitted, route: RouteTaken): RoutingFacts {
+function routingFacts(exchange: Admitted<ExchangeBase>, route: RouteTaken): RoutingFacts {
   return {
     model: route.model,
     requestedModel: exchange.request.model,

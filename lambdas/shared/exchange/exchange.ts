@@ -45,14 +45,16 @@ export interface RequestContext {
 }
 
 /**
- * One request's state as it moves through the core: who asked, what, in which context, and what
- * the planning decided (model, policy, the request as it goes upstream, the candidates). Later
- * steps add to it (the admission) instead of passing values along by position.
+ * What admission, routing and recording read of a request, whatever it asks for (a chat, an
+ * embedding): who asked, in which context, and what the planning decided. Later steps add to it
+ * (the admission) instead of passing values along by position.
  */
-export interface Exchange {
+export interface ExchangeBase {
   readonly caller: AuthenticatedCaller;
-  readonly request: ExchangeRequest;
+  readonly request: { readonly model: string; readonly stream: boolean };
   readonly context: RequestContext;
+  /** The caller's end user, when it named one (OpenAI's `user`, Anthropic's `metadata.user_id`). */
+  readonly endUser?: string;
   readonly requested: ModelEntry;
   readonly policy: CompiledPolicy;
   /** One per request: the same value gets the same placeholder in prompt, answer and audit. */
@@ -66,11 +68,19 @@ export interface Exchange {
   promptTokenBound: number;
   readonly promptExcerpt?: string;
   readonly candidates: RouteCandidate[];
-  /** The request as it goes upstream (checked and redacted as the profile says). */
-  upstream: ChatRequest;
   /** What the policy decided about the request so far. */
   decision: PolicyDecision;
   admission?: Admission;
+}
+
+/**
+ * One chat request's state as it moves through the core: an {@link ExchangeBase} with the chat
+ * as the caller sent it and as it goes upstream.
+ */
+export interface Exchange extends ExchangeBase {
+  readonly request: ExchangeRequest;
+  /** The request as it goes upstream (checked and redacted as the profile says). */
+  upstream: ChatRequest;
 }
 
 /**

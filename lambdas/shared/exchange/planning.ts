@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog';
-import type { ModelEntry } from '../catalog/schema';
+import type { ModelEntry, ModelKind } from '../catalog/schema';
 import { estimatePromptTokens, promptTokenBound } from '../chat/token-estimate';
 import { ERROR_CODES, forbidden, invalidRequest, notFound } from '../http/errors';
 import { unsupportedFeatures } from '../providers/capabilities';
@@ -48,6 +48,54 @@ export function undated(model: string): string {
 }
 
 /**
+ * The catalog model a request names, the caller's policy, and the candidates it may be routed to
+ * (the model, then the fallbacks the caller may use). An unknown model is a 404, a forbidden one
+ * a 403, a model of another kind (an embedding model asked for a chat) a 400; nothing to audit:
+ * no policy has judged anything yet.
+ *
+ * @example
+ * const { policy, requested, candidates } = resolveModel(deps, caller, 'mock-small', 'chat');
+ */
+export function resolveModel(
+  deps: PlanningDeps,
+  caller: AuthenticatedCaller,
+  model: string,
+  kind: ModelKind,
+): { policy: CompiledPolicy; requested: ModelEntry; candidates: RouteCandidate[] } {
+  const policy = policyOf(deps, caller);
+  const requested = deps.catalog.findModel(model) ?? deps.catalog.findModel(undated(model));
+  if (!requested) {
+    throw notFound(`The model '${model}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
+  }
+  if (!mayUse(caller, requested, policy)) {
+    throw forbidden(`This key may not use the model '${model}'.`, ERROR_CODES.modelNotAllowed, 'model');
+  }
+  if (requested.kind !== kind) {
+    throw invalidRequest(`The model '${model}' is ${article(requested.kind)} model, not ${article(kind)} model.`, {
+      code: ERROR_CODES.unsupportedModel,
+      param: 'model',
+    });
+  }
+  const candidates: RouteCandidate[] = deps.catalog
+    .routeOf(requested)
+    .filter((entry, index) => index === 0 || mayUse(caller, entry, policy))
+    .map((entry) => ({
+      model: entry,
+      target: {
+        connectionName: entry.provider,
+        connection: deps.catalog.connectionOf(entry),
+        upstreamModel: entry.upstreamModel,
+      },
+    }));
+  return { policy, requested, candidates };
+}
+
+/** 'a chat', 'an embedding'. */
+function article(kind: ModelKind): string {
+  return kind === 'embedding' ? 'an embedding' : 'a chat';
+}
+
+/**
  * Resolves a request against the catalog and the caller's permissions: the model, the output
  * cap, the prompt estimate, the audit excerpt, the candidates it may be routed to. Unknown or
  * forbidden models and impossible output caps are thrown as 4xx (nothing to audit: no policy
@@ -62,31 +110,13 @@ export function resolveExchange(
   request: ExchangeRequest,
   context: RequestContext,
 ): Exchange {
-  const policy = policyOf(deps, caller);
-  const requested = deps.catalog.findModel(request.model) ?? deps.catalog.findModel(undated(request.model));
-  if (!requested) {
-    throw notFound(`The model '${request.model}' does not exist.`, ERROR_CODES.modelNotFound, 'model');
-  }
-  if (!mayUse(caller, requested, policy)) {
-    throw forbidden(`This key may not use the model '${request.model}'.`, ERROR_CODES.modelNotAllowed, 'model');
-  }
+  const { policy, requested, candidates: routes } = resolveModel(deps, caller, request.model, 'chat');
   const outputCap = Math.min(requested.maxOutputTokens, policy.profile.maxOutputTokens ?? Infinity);
   const upstream = { ...request.chat, maxOutputTokens: outputTokenLimit(request, outputCap) };
   const redactor = policy.newRedactor();
   const excerptChars = policy.profile.audit.promptExcerptChars;
   const promptExcerpt =
     excerptChars > 0 ? policy.redactAll(lastUserText(upstream), redactor).slice(0, excerptChars) : undefined;
-  const routes: RouteCandidate[] = deps.catalog
-    .routeOf(requested)
-    .filter((model, index) => index === 0 || mayUse(caller, model, policy))
-    .map((model) => ({
-      model,
-      target: {
-        connectionName: model.provider,
-        connection: deps.catalog.connectionOf(model),
-        upstreamModel: model.upstreamModel,
-      },
-    }));
   // What the model's own provider cannot serve is the caller's 400; fallbacks that cannot are skipped.
   const missing = unsupportedFeatures(upstream, routes[0]!.target);
   if (missing.length > 0) {
@@ -102,6 +132,7 @@ export function resolveExchange(
     caller,
     request,
     context,
+    endUser: request.chat.user,
     requested,
     policy,
     redactor,

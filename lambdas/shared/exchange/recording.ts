@@ -7,7 +7,7 @@ import type { PolicyDecision } from '../policy/engine';
 import type { QuotaService } from '../quota/quota-service';
 import { singleItemWrite, type DurableUsageRecorder } from '../usage/durable-recorder';
 import type { QuotaSettlement } from '../usage/recorder';
-import type { Exchange } from './exchange';
+import type { ExchangeBase } from './exchange';
 import { auditRecordOf, observationOf, usageRecordOf, type Outcome, type RouteTaken } from './outcome';
 
 /** What recording needs; the exchange service hands it its own dependencies. */
@@ -37,7 +37,8 @@ export interface Ending {
  * recording.observe(refusalOutcome(exchange, { kind: 'throttled', httpStatus: 429, ... }))
  */
 export function refusalOutcome(
-  exchange: Pick<Exchange, 'caller' | 'request' | 'context'> & Partial<Pick<Exchange, 'requested' | 'promptExcerpt'>>,
+  exchange: Pick<ExchangeBase, 'caller' | 'request' | 'context'> &
+    Partial<Pick<ExchangeBase, 'requested' | 'promptExcerpt' | 'endUser'>>,
   refusal: Pick<Outcome, 'kind' | 'httpStatus' | 'decision' | 'limitType'>,
   now: number,
 ): Outcome {
@@ -48,7 +49,7 @@ export function refusalOutcome(
     teamId: caller.team.teamId,
     keyId: caller.key.keyId,
     requestedModel: request.model,
-    endUser: request.chat.user,
+    endUser: exchange.endUser,
     requestedEntry: exchange.requested?.id,
     streamed: request.stream,
     latencyMs: now - context.receivedAt,
@@ -88,7 +89,7 @@ export class ExchangeRecording {
    * @example
    * const { outcome, recorded } = recording.settle(exchange, route, ending);
    */
-  settle(exchange: Exchange, route: RouteTaken, ending: Ending): { outcome: Outcome; recorded: Promise<void> } {
+  settle(exchange: ExchangeBase, route: RouteTaken, ending: Ending): { outcome: Outcome; recorded: Promise<void> } {
     const { caller, request, context, admission } = exchange;
     const cost = priceUsage(ending.usage, route.model.prices);
     const outcome: Outcome = {
@@ -97,7 +98,7 @@ export class ExchangeRecording {
       teamId: caller.team.teamId,
       keyId: caller.key.keyId,
       requestedModel: request.model,
-      endUser: request.chat.user,
+      endUser: exchange.endUser,
       requestedEntry: exchange.requested.id,
       streamed: request.stream,
       kind: ending.kind,

@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   requestBlocked: 'request_blocked',
   modelNotFound: 'model_not_found',
   modelNotAllowed: 'model_not_allowed',
+  /** The model exists but does another job (an embedding model asked for a chat, or the reverse). */
+  unsupportedModel: 'unsupported_model',
   notFound: 'not_found',
   conflict: 'conflict',
   rateLimitExceeded: 'rate_limit_exceeded',

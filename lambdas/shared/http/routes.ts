@@ -34,6 +34,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/models', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key' },
+  { method: 'POST', path: '/v1/embeddings', function: 'gateway', auth: 'key' },
   { method: 'POST', path: '/v1/messages', function: 'gateway', auth: 'key', errors: 'anthropic' },
   { method: 'POST', path: '/v1/messages/count_tokens', function: 'gateway', auth: 'key', errors: 'anthropic' },
   { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key' },

@@ -35,3 +35,12 @@ export type ConnectionOf<A extends ProviderAdapterId> = Extract<ProviderConnecti
 export function secretOf(connection: ProviderConnection): string | undefined {
   return 'apiKeySecret' in connection ? connection.apiKeySecret : undefined;
 }
+
+/**
+ * Adapters that can embed text (`embedders.ts` registers one embedder for each, which the
+ * compiler checks); the config refuses an embedding model on any other connection.
+ */
+export const EMBEDDING_ADAPTER_IDS = ['mock', 'bedrock', 'openai'] as const satisfies readonly ProviderAdapterId[];
+
+/** An adapter that can embed text. */
+export type EmbeddingAdapterId = (typeof EMBEDDING_ADAPTER_IDS)[number];

@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatRequest, ChatStreamEvent } from '../chat/types';
+import type { EmbeddingRequest, EmbeddingResult } from '../embeddings/types';
 import type { ConnectionOf, ProviderAdapterId } from './options';
 import type { SecretResolver } from './secrets';
 
@@ -31,4 +32,14 @@ export interface ProviderAdapter<A extends ProviderAdapterId = ProviderAdapterId
    * it end the stream, and the caller meters what was delivered.
    */
   stream(request: ChatRequest, target: ProviderTarget<A>, options: ProviderCallOptions): AsyncIterable<ChatStreamEvent>;
+}
+
+/**
+ * The embeddings capability of a provider: the gateway's texts in, one vector per text out (in
+ * order), failures as {@link ProviderError}. Each adapter that can embed has one, in its folder,
+ * registered in `embedders.ts`.
+ */
+export interface EmbeddingAdapter<A extends ProviderAdapterId = ProviderAdapterId> {
+  readonly id: A;
+  embed(request: EmbeddingRequest, target: ProviderTarget<A>, options: ProviderCallOptions): Promise<EmbeddingResult>;
 }

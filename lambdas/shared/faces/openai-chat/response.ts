@@ -108,7 +108,7 @@ export function toChatCompletionResponse(args: {
 
 /**
  * A catalog model as OpenAI's `GET /v1/models` lists it, with the gateway's facts (provider,
- * aliases, fallbacks, output cap, prices) in a `gateway` field OpenAI clients ignore.
+ * kind, vector sizes, aliases, fallbacks, output cap, prices) in a `gateway` field OpenAI clients ignore.
  *
  * @example
  * jsonResponse(200, { object: 'list', data: models.map(modelView) })
@@ -121,6 +121,8 @@ export function modelView(model: ModelEntry) {
     owned_by: model.provider,
     gateway: {
       provider: model.provider,
+      kind: model.kind,
+      dimensions: model.dimensions ?? null,
       description: model.description ?? null,
       aliases: model.aliases,
       fallbacks: model.fallbacks,

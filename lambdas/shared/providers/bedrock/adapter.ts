@@ -18,7 +18,7 @@ const clients = new Map<string, BedrockRuntimeClient>();
  * request of the Lambda instance so connections stay warm. The SDK's own retries are off: the
  * gateway's router retries with a deadline and may fall back to another provider instead.
  */
-function clientFor(options: BedrockOptions): BedrockRuntimeClient {
+export function clientFor(options: BedrockOptions): BedrockRuntimeClient {
   const cacheKey = `${options.region ?? ''}|${options.endpoint ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {

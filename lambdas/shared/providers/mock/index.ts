@@ -1,2 +1,3 @@
 export { mockAdapter, mockCompletion, mockTokens } from './adapter';
+export { MOCK_EMBEDDING_DIMENSIONS, mockEmbedder, mockEmbedding } from './embeddings';
 export { mockOptionsSchema, type MockOptions } from './options';

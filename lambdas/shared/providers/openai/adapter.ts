@@ -6,12 +6,12 @@ import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../ty
 import { toOpenAiBody } from './request';
 import { fromOpenAiChunk, fromOpenAiCompletion, type OpenAiChunk, type OpenAiCompletion } from './response';
 
-const PROVIDER = 'OpenAI';
+export const PROVIDER = 'OpenAI';
 
-/** URL and headers of a call, with the API key read from Secrets Manager. */
-async function endpoint(target: ProviderTarget<'openai'>, options: ProviderCallOptions) {
+/** URL and headers of a call to `path` (`/chat/completions`, `/embeddings`), with the API key read from Secrets Manager. */
+export async function endpoint(target: ProviderTarget<'openai'>, options: ProviderCallOptions, path: string) {
   const connection = target.connection;
-  const url = new URL(`${connection.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+  const url = new URL(`${connection.baseUrl.replace(/\/+$/, '')}${path}`);
   for (const [name, value] of Object.entries(connection.query ?? {})) url.searchParams.set(name, value);
   const headers: Record<string, string> = { ...connection.headers };
   if (connection.apiKeySecret) {
@@ -30,7 +30,7 @@ export const openAiAdapter: ProviderAdapter<'openai'> = {
   id: 'openai',
 
   async complete(request: ChatRequest, target: ProviderTarget<'openai'>, options: ProviderCallOptions) {
-    const { url, headers } = await endpoint(target, options);
+    const { url, headers } = await endpoint(target, options, '/chat/completions');
     const body = toOpenAiBody(request, target.upstreamModel, target.connection, false);
     const response = await postJson(PROVIDER, url, body, headers, options.signal);
     let json: OpenAiCompletion;
@@ -43,7 +43,7 @@ export const openAiAdapter: ProviderAdapter<'openai'> = {
   },
 
   async *stream(request: ChatRequest, target: ProviderTarget<'openai'>, options: ProviderCallOptions) {
-    const { url, headers } = await endpoint(target, options);
+    const { url, headers } = await endpoint(target, options, '/chat/completions');
     const body = toOpenAiBody(request, target.upstreamModel, target.connection, true);
     const response = await postJson(PROVIDER, url, body, { ...headers, accept: 'text/event-stream' }, options.signal);
     let finished = false;

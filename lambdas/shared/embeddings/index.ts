@@ -1,0 +1,2 @@
+export { embeddingTokenBound, estimateEmbeddingTokens } from './token-bound';
+export type { EmbeddingRequest, EmbeddingResult } from './types';
