@@ -95,6 +95,8 @@ export type FakeAnthropicReply =
        * of deltas sends it after the last one, in place of message_delta.
        */
       errorAfterDeltas?: number;
+      /** Streaming: text and thinking in deltas of this many characters (default: word-sized), to split words across deltas. */
+      deltaChars?: number;
       /** The in-stream error `errorAfterDeltas` sends; default overloaded_error "Overloaded". */
       streamError?: { type: string; message: string };
       /**
@@ -221,9 +223,12 @@ export function anthropicMessage(
   };
 }
 
-/** Splits text into word-sized deltas ("Hello ", "world") that join back to the text. */
-function textChunks(text: string): string[] {
-  return text.split(/(?<=\s)(?=\S)/);
+/** Splits text into word-sized deltas ("Hello ", "world"), or deltas of `size` characters, that join back to the text. */
+function textChunks(text: string, size?: number): string[] {
+  if (size === undefined) return text.split(/(?<=\s)(?=\S)/);
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+  return chunks;
 }
 
 /** Splits serialized JSON into small fragments, after the empty first fragment the API sends. */
@@ -276,7 +281,7 @@ export function anthropicStreamEvents(
     switch (content.type) {
       case 'thinking':
         block({ type: 'thinking', thinking: '', signature: '' }, [
-          ...textChunks(content.thinking).map((thinking) => ({ type: 'thinking_delta', thinking })),
+          ...textChunks(content.thinking, reply.deltaChars).map((thinking) => ({ type: 'thinking_delta', thinking })),
           { type: 'signature_delta', signature: content.signature },
         ]);
         break;
@@ -286,7 +291,7 @@ export function anthropicStreamEvents(
       case 'text':
         block(
           { type: 'text', text: '' },
-          textChunks(content.text).map((text) => ({ type: 'text_delta', text })),
+          textChunks(content.text, reply.deltaChars).map((text) => ({ type: 'text_delta', text })),
         );
         break;
       case 'tool_use':

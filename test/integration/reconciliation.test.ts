@@ -11,6 +11,7 @@ import {
   type UsageTotals,
 } from '../../lambdas/shared/usage/record';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import { FakeAnthropic, type FakeAnthropicReply, type FakeAnthropicRequest } from '../fakes/anthropic-server';
 import { FakeOpenAi, lastUserText, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
@@ -54,9 +55,29 @@ function respond(request: FakeOpenAiRequest): FakeOpenAiReply {
   };
 }
 
+/**
+ * The fake Anthropic's answer to a Messages request: every third writes the prompt cache, every
+ * fifth reads it, so cache tokens are priced as their own lines.
+ */
+function respondAnthropic(request: FakeAnthropicRequest): FakeAnthropicReply {
+  const said = JSON.stringify(request.body['messages']);
+  const n = Number(/#(\d+)/.exec(said)?.[1] ?? 1);
+  return {
+    kind: 'message',
+    text: `Claude ${n}: ` + 'sed do eiusmod '.repeat(1 + (n % 5)),
+    usage: {
+      input_tokens: 30 + (n % 11),
+      output_tokens: 7 + (n % 13),
+      ...(n % 3 === 0 ? { cache_creation_input_tokens: 1_000 + n } : {}),
+      ...(n % 5 === 0 ? { cache_read_input_tokens: 2_000 + n } : {}),
+    },
+  };
+}
+
 describe('reconciliation: ledger = aggregates = chargeback', () => {
   let gateway: LocalGateway;
   const upstream = new FakeOpenAi(respond);
+  const claude = new FakeAnthropic(respondAnthropic);
   const savedEnv = { ...process.env };
   let catalog: Catalog;
   const outcomes = new Map<number, number>();
@@ -66,10 +87,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
 
   beforeAll(async () => {
     const url = await upstream.start();
+    const claudeUrl = await claude.start();
     const config: GatewayConfigInput = {
       providers: {
         openai: { adapter: 'openai', baseUrl: `${url}/v1`, apiKeySecret: 'test/openai' },
         mock: { adapter: 'mock' },
+        anthropic: { adapter: 'anthropic', baseUrl: claudeUrl, apiKeySecret: 'test/anthropic' },
       },
       models: [
         {
@@ -95,6 +118,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
         // Each of its calls costs a micro-dollar or two and a fraction: exact in pico-dollars, not if rounded.
         { id: 'nano', provider: 'openai', upstreamModel: 'gpt-nano', prices: { input: 0.035, output: 0.06 } },
         {
+          id: 'claude',
+          provider: 'anthropic',
+          upstreamModel: 'claude-sonnet-4-6',
+          prices: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+        },
+        {
           id: 'embed',
           kind: 'embedding',
           provider: 'openai',
@@ -109,6 +138,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     };
     catalog = new Catalog(parseGatewayConfig(config));
     process.env.OPENAI_API_KEY = 'sk-test';
+    process.env.ANTHROPIC_API_KEY = 'sk-ant-test';
     gateway = await startLocalGateway({
       port: 0,
       dynamodbEndpoint: testEndpoint(),
@@ -137,21 +167,32 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
             ? `#${n} CUT please`
             : `#${n} hi`;
       const base = stream ? gateway.streamUrl : gateway.url;
-      // Every seventh request embeds its text instead (on either door), priced like any other.
-      const embed = n % 7 === 3;
-      const response = await fetch(`${base}/v1/${embed ? 'embeddings' : 'chat/completions'}`, {
+      // Every seventh request embeds its text instead (on either door), priced like any other, and
+      // every seventh (another residue) goes through Anthropic's Messages face: to Claude, or
+      // translated to an OpenAI-format model.
+      const face = n % 7 === 3 ? 'embeddings' : n % 7 === 5 ? 'messages' : 'chat/completions';
+      const bodies = {
+        embeddings: { model: 'embed', input: [content, `${content} again`] },
+        messages: {
+          model: n % 2 === 0 ? 'claude' : model,
+          max_tokens: 200,
+          stream,
+          messages: [{ role: 'user', content }],
+        },
+        'chat/completions': {
+          model,
+          stream,
+          ...(stream ? { stream_options: { include_usage: true } } : {}),
+          messages: [{ role: 'user', content }],
+        },
+      };
+      const response = await fetch(`${base}/v1/${face}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify(
-          embed
-            ? { model: 'embed', input: [content, `${content} again`] }
-            : {
-                model,
-                stream,
-                ...(stream ? { stream_options: { include_usage: true } } : {}),
-                messages: [{ role: 'user', content }],
-              },
-        ),
+        headers:
+          face === 'messages'
+            ? { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }
+            : { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(bodies[face]),
       });
       await response.text(); // read to the end (a cut stream ends with an error frame)
       outcomes.set(response.status, (outcomes.get(response.status) ?? 0) + 1);
@@ -174,6 +215,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     process.env = savedEnv;
     await gateway?.stop();
     await upstream.stop();
+    await claude.stop();
   });
 
   /** Every ledger entry of a team this month (today and, near midnight, yesterday). */
@@ -214,6 +256,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     expect(all.some((r) => r.requestedModel === 'primary' && r.model === 'gpt-big')).toBe(true);
     expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
     expect(all.filter((r) => r.model === 'embed' && r.status === 'ok').length).toBeGreaterThan(20);
+    // The Messages face: Claude with cache writes and reads, and translated calls to the other models.
+    const claudeCalls = all.filter((r) => r.model === 'claude' && r.status === 'ok');
+    expect(claudeCalls.length).toBeGreaterThan(10);
+    expect(claudeCalls.some((r) => r.usage.cacheWriteTokens > 0 && r.cost.cacheWritePicos > 0n)).toBe(true);
+    expect(claudeCalls.some((r) => r.usage.cacheReadTokens > 0 && r.cost.cacheReadPicos > 0n)).toBe(true);
+    expect(claude.requests.length).toBe(claudeCalls.length);
     // The cheap model's calls each cost a few micro-dollars at most, with a fraction of one kept.
     const nano = all.filter((r) => r.model === 'nano' && r.status === 'ok');
     expect(nano.length).toBeGreaterThan(10);
