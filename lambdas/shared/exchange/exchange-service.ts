@@ -37,6 +37,7 @@ import type { Outcome, RouteTaken } from './outcome';
 import { applyLocalPolicy, mayUse, policyOf, resolveExchange } from './planning';
 import { ExchangeRecording, refusalOutcome } from './recording';
 import { checkInputGuardrail } from './request-policy';
+import { restoreCompletion, restoresAnswer } from './restoration';
 
 /** What the exchange service needs; everything is injected so tests can point it anywhere. */
 export interface ExchangeServiceDeps {
@@ -204,6 +205,9 @@ export class ExchangeService {
         upstreamMs,
       }).recorded;
       throw failure;
+    }
+    if (restoresAnswer(exchange.policy, exchange.redactor, caller.key.keyId)) {
+      completion = restoreCompletion(completion, exchange.redactor);
     }
     const decision = combine(exchange.decision, answers.decision);
     const { outcome, recorded } = this.recording.settle(exchange, route, {

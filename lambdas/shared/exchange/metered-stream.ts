@@ -7,6 +7,7 @@ import { logger } from '../observability/logger';
 import { combine, type PolicyDecision } from '../policy/engine';
 import { ProviderError } from '../providers/errors';
 import { AnswerPolicy } from './answer-policy';
+import { restoreEvents, restoresAnswer } from './restoration';
 import type { Exchange } from './exchange';
 import type { RouteTaken } from './outcome';
 import type { ExchangeRecording } from './recording';
@@ -116,7 +117,9 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
   let failure: GatewayError | undefined;
   let ended: StreamEnding | undefined;
   try {
-    for await (const event of answers.filterStream(providerEvents())) yield event;
+    const checked = answers.filterStream(providerEvents());
+    const restoring = restoresAnswer(exchange.policy, exchange.redactor, exchange.caller.key.keyId);
+    for await (const event of restoring ? restoreEvents(checked, exchange.redactor) : checked) yield event;
     // Either the provider finished, or the policy blocked the answer (the upstream is stopped below).
     completed = true;
   } catch (error) {

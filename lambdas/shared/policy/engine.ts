@@ -128,6 +128,17 @@ export class CompiledPolicy {
     return new Redactor(this.labels);
   }
 
+  /**
+   * Whether a key gets `redact_reversible` values back in its answers.
+   *
+   * @example
+   * policy.restoresFor('kabcdefgh2345') // true with the default `restoreFor: ['*']`
+   */
+  restoresFor(keyId: string): boolean {
+    const allowed = this.profile.restoreFor;
+    return allowed.includes('*') || allowed.includes(keyId);
+  }
+
   /** Whether any rule looks at answers (if not, answers pass through untouched). */
   get checksOutput(): boolean {
     return this.outputDetectors.length > 0 || this.denyRules.some((rule) => appliesTo(rule.direction, 'output'));
@@ -172,6 +183,7 @@ export class CompiledPolicy {
   ): TextCheck {
     let decision = ALLOW;
     const toRedact: Finding[] = [];
+    const reversible = new Set<string>();
     for (const finding of findings) {
       const action = active.find((a) => a.detector.name === finding.detector)!.action;
       const ruleId = detectorRuleId(finding.detector);
@@ -185,10 +197,11 @@ export class CompiledPolicy {
           },
         };
       }
-      if (action === 'redact') toRedact.push(finding);
-      decision = combine(decision, { action, ruleIds: [ruleId] });
+      if (action === 'redact' || action === 'redact_reversible') toRedact.push(finding);
+      if (action === 'redact_reversible') reversible.add(finding.detector);
+      decision = combine(decision, { action: action === 'redact_reversible' ? 'redact' : action, ruleIds: [ruleId] });
     }
-    return { text: redactor.apply(text, toRedact), decision };
+    return { text: redactor.apply(text, toRedact, reversible), decision };
   }
 
   /**

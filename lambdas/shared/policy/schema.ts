@@ -2,8 +2,12 @@ import * as z from 'zod';
 import { modelPatternSchema } from '../teams/schema';
 import { BUILTIN_DETECTORS } from './detectors';
 
-/** What a policy does about a finding: refuse the request, replace the finding, or only record it. */
-export const policyActionSchema = z.enum(['block', 'redact', 'alert']);
+/**
+ * What a policy does about a finding: refuse the request, replace the finding, replace it and give
+ * it back to the caller in the answer (`redact_reversible`: the provider never sees it), or only
+ * record it.
+ */
+export const policyActionSchema = z.enum(['block', 'redact', 'redact_reversible', 'alert']);
 /** Which traffic a rule looks at: the prompt, the model's answer, or both. */
 export const directionSchema = z.enum(['input', 'output', 'both']);
 
@@ -79,6 +83,14 @@ export const policyProfileSchema = z.strictObject({
   detectors: z.array(detectorRuleSchema).default([]),
   guardrail: guardrailSchema.optional(),
   audit: auditExcerptSchema.prefault({}),
+  /**
+   * The keys (key ids) whose answers get `redact_reversible` values back in place of their
+   * placeholders; `*` every key of the profile's teams. Other keys see the placeholders.
+   */
+  restoreFor: z
+    .array(z.union([z.literal('*'), z.string().regex(/^[a-z2-7]{12}$/, 'key ids are 12 characters, a-z and 2-7')]))
+    .max(1_000)
+    .default(['*']),
 });
 
 /** The config's `policies` section. */
