@@ -206,6 +206,25 @@ describe('Anthropic Messages face: request', () => {
     );
   });
 
+  it('passes cache_control fields of newer betas on as sent', () => {
+    const chat = toExchangeRequest(
+      parseMessagesRequest({
+        model: 'm',
+        max_tokens: 10,
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral', scope: 'global' } }],
+          },
+        ],
+      }),
+    ).chat;
+    const body = anthropicMessagesBody({ ...chat, maxOutputTokens: 10 } as ChatRequest);
+    expect(body['messages']).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral', scope: 'global' } }] },
+    ]);
+  });
+
   it('forwards the Messages parameters it does not model to Anthropic only', () => {
     const chat = toExchangeRequest(
       parseMessagesRequest({

@@ -11,6 +11,8 @@
 export interface CacheControl {
   type: 'ephemeral';
   ttl?: '5m' | '1h';
+  /** Fields of newer betas, passed on as the caller sent them. */
+  [field: string]: unknown;
 }
 
 /** An image, carried decoded from its data URI or base64 source. */

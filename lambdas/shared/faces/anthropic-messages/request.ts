@@ -20,7 +20,8 @@ import { parseWith } from '../../http/validation';
  * Anthropic (an unknown parameter is a 400 naming it); content blocks drop fields they do not
  * need (`citations: null` on a text block an SDK passes back from an earlier answer).
  */
-const cacheControl = z.strictObject({ type: z.literal('ephemeral'), ttl: z.enum(['5m', '1h']).optional() });
+// Loose: newer betas add fields (a cache scope, say), which are passed on as sent.
+const cacheControl = z.looseObject({ type: z.literal('ephemeral'), ttl: z.enum(['5m', '1h']).optional() });
 const cache = { cache_control: cacheControl.nullable().optional() };
 
 const textBlock = z.object({ type: z.literal('text'), text: z.string(), ...cache });
