@@ -5,6 +5,7 @@ import { AUTH_REFUSAL_REASONS } from '../lambdas/shared/keys/errors';
 import { DIMENSIONS, METRICS, METRICS_NAMESPACE, type MetricKey } from '../lambdas/shared/observability/metric-names';
 import { SERVICE_NAME } from '../lambdas/shared/config/constants';
 import { RATE_LIMIT_TYPES } from '../lambdas/shared/quota/errors';
+import { probedModels } from '../lambdas/shared/catalog/health-probe';
 import type { GatewayObservabilityProps } from './observability';
 
 /** The period of every dashboard graph and alarm. */
@@ -158,6 +159,21 @@ export function buildDashboard(
     ),
   );
   dashboard.addWidgets(graph('DynamoDB throttled requests', dynamoThrottles, 24));
+  const probed = probedModels(config).map((model) => model.id);
+  if (probed.length > 0) {
+    dashboard.addWidgets(
+      graph(
+        'Deployment health (probe: 1 answered, 0 failed)',
+        probed.map((model) => gatewayMetric('deploymentHealthy', { model }, { statistic: 'Minimum', label: model })),
+        12,
+      ),
+      graph(
+        'Probe latency (ms)',
+        probed.map((model) => gatewayMetric('probeLatency', { model }, { statistic: 'Maximum', label: model })),
+        12,
+      ),
+    );
+  }
   dashboard.addWidgets(
     graph(
       'Refused API keys by reason (401; 403 disabled team)',

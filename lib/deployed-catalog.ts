@@ -3,6 +3,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { HEALTH_PROBE_JOB } from '../lambdas/shared/catalog/health-probe';
 import { MODEL_LIFECYCLE_JOB } from '../lambdas/shared/catalog/model-lifecycle';
 import { needsRegion, resolveCatalog } from '../lambdas/shared/catalog/resolve';
 import { GatewayConfigError, type GatewayConfig } from '../lambdas/shared/catalog/schema';
@@ -34,6 +35,27 @@ export function deployedCatalog(scope: Construct, parsed: GatewayConfig, enableM
     );
   }
   return resolveCatalog(parsed, { region, includeMockModels });
+}
+
+/**
+ * The health probe's schedule, when the config has one: every 5 minutes the maintenance function
+ * is invoked with `{ "job": "health-probe" }` (its provider access is granted with the gateway's,
+ * for the probed models only).
+ *
+ * @example
+ * scheduleHealthProbe(this, functions.maintenance);
+ */
+export function scheduleHealthProbe(scope: Construct, maintenance: GatewayFunction): Rule {
+  return new Rule(scope, 'HealthProbeSchedule', {
+    description: 'LLM gateway maintenance: one-token health probe of the configured catalog models',
+    schedule: Schedule.rate(Duration.minutes(5)),
+    targets: [
+      new LambdaFunction(maintenance, {
+        event: RuleTargetInput.fromObject({ job: HEALTH_PROBE_JOB }),
+        retryAttempts: 0,
+      }),
+    ],
+  });
 }
 
 /**

@@ -17,7 +17,8 @@ import { FUNCTION_TABLES, type GatewayFunctionName } from '../lambdas/shared/con
 import { TABLES, type TableId } from '../lambdas/shared/store/schema';
 import { adminAllowListEnvironment } from './admin-allow-list';
 import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissions';
-import { deployedCatalog, scheduleModelLifecycleCheck } from './deployed-catalog';
+import { probedModels } from '../lambdas/shared/catalog/health-probe';
+import { deployedCatalog, scheduleHealthProbe, scheduleModelLifecycleCheck } from './deployed-catalog';
 import { GatewayFunction } from './gateway-function';
 import { createHttpApiDoor, createStreamDoor, DEFAULT_STREAM_RESERVED_CONCURRENCY } from './doors';
 import { GatewayTables } from './gateway-tables';
@@ -184,7 +185,7 @@ export class LlmGateway extends Construct {
       }
     }
     this.grantProviderAccess(config, props.createProviderSecrets === true, removalPolicy);
-    const usageReplay = this.scheduleBackgroundWork(removalPolicy);
+    const usageReplay = this.scheduleBackgroundWork(config, removalPolicy);
 
     // A stream holds a concurrency slot for its whole life: cap them (see `streamReservedConcurrency`).
     const streamReservedConcurrency = props.streamReservedConcurrency ?? DEFAULT_STREAM_RESERVED_CONCURRENCY;
@@ -299,6 +300,16 @@ export class LlmGateway extends Construct {
   private grantProviderAccess(config: GatewayConfig, createSecrets: boolean, removalPolicy: RemovalPolicy): void {
     // Both gateway faces call providers: Bedrock through IAM, the others with keys from Secrets Manager.
     const callers = [this.functions.gateway, this.functions.stream];
+    // The health probe (maintenance) calls the probed models only.
+    const probed = { ...config, models: probedModels(config) };
+    for (const statement of bedrockInvokeStatements(probed, {
+      partition: Aws.PARTITION,
+      region: Aws.REGION,
+      account: Aws.ACCOUNT_ID,
+    })) {
+      this.functions.maintenance.addToRolePolicy(statement);
+    }
+    const probedSecrets = new Set(probed.models.map((model) => secretOf(config.providers[model.provider]!)));
     for (const statement of bedrockInvokeStatements(config, {
       partition: Aws.PARTITION,
       region: Aws.REGION,
@@ -324,6 +335,7 @@ export class LlmGateway extends Construct {
           ? Secret.fromSecretCompleteArn(this, `ProviderSecret${index}`, secretName)
           : Secret.fromSecretNameV2(this, `ProviderSecret${index}`, secretName);
       for (const fn of callers) secret.grantRead(fn);
+      if (probedSecrets.has(secretName)) secret.grantRead(this.functions.maintenance);
     }
   }
 
@@ -332,7 +344,7 @@ export class LlmGateway extends Construct {
    * (reservation sweep, budget alerts, the daily model lifecycle check), and the usage replay
    * queue with its replay function.
    */
-  private scheduleBackgroundWork(removalPolicy: RemovalPolicy): UsageReplay {
+  private scheduleBackgroundWork(config: GatewayConfig, removalPolicy: RemovalPolicy): UsageReplay {
     // Budget alerts go to the account's default event bus, where rules route them.
     const eventBus = EventBus.fromEventBusName(this, 'DefaultEventBus', BUDGET_ALERT_EVENT_BUS);
     for (const fn of [this.functions.gateway, this.functions.stream, this.functions.maintenance]) {
@@ -345,6 +357,7 @@ export class LlmGateway extends Construct {
       targets: [new LambdaFunction(this.functions.maintenance, { retryAttempts: 0 })],
     });
     scheduleModelLifecycleCheck(this, this.functions.maintenance);
+    if (config.healthProbe) scheduleHealthProbe(this, this.functions.maintenance);
     // Usage DynamoDB refuses in time goes to a queue that does not depend on it, and lands later.
     return new UsageReplay(this, 'UsageReplay', {
       replay: this.functions.replay,

@@ -428,6 +428,51 @@ describe('GatewayStack', () => {
     });
   });
 
+  it('schedules the health probe only when configured, with Bedrock and secrets for the probed models only', () => {
+    expect(JSON.stringify(template.toJSON())).not.toContain('health-probe');
+    const probed = synth({
+      gateway: {
+        config: {
+          providers: {
+            bedrock: { adapter: 'bedrock' },
+            openai: { adapter: 'openai', apiKeySecret: 'llm-gateway/openai' },
+            anthropic: { adapter: 'anthropic', apiKeySecret: 'llm-gateway/anthropic' },
+          },
+          models: [
+            {
+              id: 'nova',
+              provider: 'bedrock',
+              upstreamModel: 'amazon.nova-lite-v1:0',
+              prices: { input: 1, output: 1 },
+            },
+            {
+              id: 'titan',
+              provider: 'bedrock',
+              upstreamModel: 'amazon.titan-text-lite-v1',
+              prices: { input: 1, output: 1 },
+            },
+            { id: 'gpt', provider: 'openai', upstreamModel: 'gpt-4o', prices: { input: 1, output: 1 } },
+            { id: 'claude', provider: 'anthropic', upstreamModel: 'claude', prices: { input: 1, output: 1 } },
+          ],
+          healthProbe: { models: ['nova', 'gpt'] },
+        },
+      },
+    });
+    probed.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ job: 'health-probe' }) })],
+    });
+    const grants = JSON.stringify(
+      Object.values(probed.toJSON().Resources as Resources).filter(
+        (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('MaintenanceFunction'),
+      ),
+    );
+    expect(grants).toContain('foundation-model/amazon.nova-lite-v1:0');
+    expect(grants).not.toContain('amazon.titan-text-lite-v1');
+    expect(grants).toContain('llm-gateway/openai');
+    expect(grants).not.toContain('llm-gateway/anthropic');
+  });
+
   it('outputs what a user needs', () => {
     for (const output of [
       'ApiUrl',

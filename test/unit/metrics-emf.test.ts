@@ -4,6 +4,7 @@ import {
   METRICS_NAMESPACE,
   observeAdminRefusal,
   observeAuthRefusal,
+  observeProbe,
   observeRequest,
   REQUEST_SUMMARY,
   requestSummary,
@@ -50,6 +51,7 @@ const EMITTED = {
   authRefusal: ['authRefusals'],
   adminRefusal: ['adminRefusals'],
   modelLifecycle: ['legacyModels'],
+  healthProbe: ['deploymentHealthy', 'probeLatency'],
 } as const satisfies Record<keyof typeof DIMENSION_SETS, readonly MetricKey[]>;
 
 const UNITS = new Set([
@@ -220,6 +222,27 @@ describe('refusal metrics as CloudWatch embedded metric format', () => {
     for (const value of ['abcdefghijkl', '203.0.113.7', '203.0.113.8', SAMPLE_REFUSALS.adminRefusal.principal]) {
       expect(JSON.stringify([auth, admin])).not.toContain(value);
     }
+  });
+});
+
+describe('health probe metrics as CloudWatch embedded metric format', () => {
+  it('writes DeploymentHealthy (1 or 0) and ProbeLatency by model', async () => {
+    const [up, down] = (await captureEmf(() => {
+      observeProbe({ model: 'claude-sonnet-4-6', provider: 'bedrock', healthy: true, latencyMs: 412 });
+      observeProbe({ model: 'gpt', provider: 'openai', healthy: false, latencyMs: 10_000, failure: 'timeout' });
+    })) as [EmfDocument, EmfDocument];
+    for (const doc of [up, down]) {
+      expect(emfViolations(doc)).toEqual([]);
+      const directive = doc._aws.CloudWatchMetrics[0]!;
+      expect(directive.Dimensions.map((set) => [...set].sort())).toEqual(
+        DIMENSION_SETS.healthProbe.map((set) => [...set].sort()),
+      );
+      expect(directive.Metrics).toEqual(
+        EMITTED.healthProbe.map((key) => ({ Name: METRICS[key].name, Unit: METRICS[key].unit })),
+      );
+    }
+    expect(up).toMatchObject({ model: 'claude-sonnet-4-6', DeploymentHealthy: 1, ProbeLatency: 412 });
+    expect(down).toMatchObject({ model: 'gpt', DeploymentHealthy: 0, ProbeLatency: 10_000 });
   });
 });
 

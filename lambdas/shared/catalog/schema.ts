@@ -153,6 +153,20 @@ export const gatewayConfigSchema = z
     audit: auditConfigSchema.prefault({}),
     /** The admin allow-list. */
     admins: adminsSchema.prefault({}),
+    /**
+     * An optional health probe: every 5 minutes the maintenance function sends each matching chat
+     * model a one-token request and records whether it answered, and how fast, as metrics on the
+     * dashboard. Each probe is a real (tiny) provider call, billed by the provider to the
+     * platform, not to a team; absent, nothing is probed.
+     */
+    healthProbe: z
+      .strictObject({
+        /** Catalog model ids or `*` patterns to probe. */
+        models: z.array(modelPatternSchema).min(1).default(['*']),
+        /** How long one probe may take before it counts as a failure. */
+        timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+      })
+      .optional(),
   })
   .superRefine(
     (config, ctx) => {

@@ -78,6 +78,10 @@ export const METRICS = {
   adminRefusals: { name: 'AdminRefusals', unit: count },
   /** Catalog Bedrock models Bedrock lists as LEGACY (daily lifecycle check, 1 per model); alarmed on. */
   legacyModels: { name: 'LegacyModels', unit: count },
+  /** Health probe of a catalog model: 1 if it answered a one-token request in time, else 0. */
+  deploymentHealthy: { name: 'DeploymentHealthy', unit: count },
+  /** How long that probe took. */
+  probeLatency: { name: 'ProbeLatency', unit: milliseconds },
 } as const satisfies Record<string, { name: string; unit: GatewayMetricUnit }>;
 
 /** One metric of {@link METRICS}. */
@@ -102,4 +106,6 @@ export const DIMENSION_SETS = {
   adminRefusal: [[DIMENSIONS.service]],
   /** A catalog model Bedrock lists as Legacy: in total (the alarm) and by catalog model id. */
   modelLifecycle: [[DIMENSIONS.service], [DIMENSIONS.service, DIMENSIONS.model]],
+  /** A health probe: by catalog model (its provider in the log line). */
+  healthProbe: [[DIMENSIONS.service, DIMENSIONS.model]],
 } as const satisfies Record<string, readonly (readonly Dimension[])[]>;

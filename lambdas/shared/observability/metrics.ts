@@ -232,6 +232,35 @@ function publishOne(
   metrics.publishStoredMetrics();
 }
 
+/** One health probe of a catalog model. */
+export interface ProbeObservation {
+  model: string;
+  provider: string;
+  healthy: boolean;
+  latencyMs: number;
+  /** Why it failed (a provider failure kind), when it did. */
+  failure?: string;
+}
+
+/**
+ * Records a health probe: `DeploymentHealthy` (1 or 0) and `ProbeLatency` by model, and one log
+ * line with the model, provider and failure kind.
+ *
+ * @example
+ * observeProbe({ model: 'claude-sonnet-4-6', provider: 'bedrock', healthy: true, latencyMs: 412 });
+ */
+export function observeProbe(o: ProbeObservation): void {
+  const log = o.healthy ? logger.info.bind(logger) : logger.warn.bind(logger);
+  log('deployment probed', { ...o });
+  const metrics = metricsSink();
+  for (const set of DIMENSION_SETS.healthProbe) {
+    metrics.addDimensions(Object.fromEntries(set.filter((d) => d !== 'service').map((d) => [d, o.model])));
+  }
+  metrics.addMetric(METRICS.deploymentHealthy.name, unitOf('deploymentHealthy'), o.healthy ? 1 : 0);
+  metrics.addMetric(METRICS.probeLatency.name, unitOf('probeLatency'), o.latencyMs);
+  metrics.publishStoredMetrics();
+}
+
 /** A team API key the gateway refused. */
 export interface AuthRefusalObservation {
   reason: AuthRefusalReason;
