@@ -1,7 +1,7 @@
 import type { GuardedRouteHandlers, RouteContext, RouteRequest } from '../shared/http';
 import { jsonResponse, parseJsonBody, requestIdHeader } from '../shared/http';
 import { formatPicos } from '../shared/cost/money';
-import { GATEWAY_HEADERS } from '../shared/http/headers';
+import { GATEWAY_HEADERS, GATEWAY_REQUEST_HEADERS } from '../shared/http/headers';
 import {
   createChunkEncoder,
   modelView,
@@ -48,6 +48,8 @@ function contextOf(request: RouteRequest, stream: boolean): RequestContext {
     invocationDeadline: deadline,
     // A stream still running this close to the end of the invocation is cut, so it is recorded.
     streamDeadline: deadline !== undefined && stream ? deadline - RECORDING_MARGIN_MS : undefined,
+    // An empty header names no session.
+    sessionKey: request.headers[GATEWAY_REQUEST_HEADERS.session] || undefined,
   };
 }
 

@@ -23,7 +23,8 @@ import { picosOf } from '../../lambdas/shared/cost/money';
 /**
  * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
  * several models, streamed and not, embeddings, throttled, blocked by policy, failed, broken off
- * after partial output, served by a fallback) through the local gateway; then, for the month, the sum
+ * after partial output, served by a fallback, by a weighted alias's deployments and by an
+ * experiment's variants) through the local gateway; then, for the month, the sum
  * of the ledger entries equals the aggregates (usage reports) equals the chargeback, JSON and
  * CSV, to the pico-dollar and the token.
  */
@@ -117,6 +118,29 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
         { id: 'mock-small', provider: 'mock', upstreamModel: 'mock-small', prices: { input: 0.1, output: 0.4 } },
         // Each of its calls costs a micro-dollar or two and a fraction: exact in pico-dollars, not if rounded.
         { id: 'nano', provider: 'openai', upstreamModel: 'gpt-nano', prices: { input: 0.035, output: 0.06 } },
+        // Half of its sessions to gpt, half to nano: each variant priced at its own model's prices.
+        {
+          id: 'ab',
+          provider: 'openai',
+          upstreamModel: 'gpt-4o-mini',
+          prices: { input: 0.15, output: 0.6 },
+          experiment: {
+            name: 'gpt-vs-nano',
+            variants: [
+              { model: 'gpt', percent: 50 },
+              { model: 'nano', percent: 50 },
+            ],
+          },
+        },
+        // A weighted alias: gpt or nano first, the other as its fallback.
+        {
+          id: 'split',
+          provider: 'openai',
+          upstreamModel: 'gpt-4o-mini',
+          prices: { input: 0.15, output: 0.6 },
+          fallbacks: ['gpt', 'nano'],
+          routing: { strategy: 'weighted', weights: { gpt: 1, nano: 1 } },
+        },
         {
           id: 'claude',
           provider: 'anthropic',
@@ -158,7 +182,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     // 240 requests, 8 at a time; the mix is a function of the request number.
     const send = async (n: number) => {
       const key = keys[n % keys.length]!;
-      const model = ['gpt', 'gpt-big', 'primary', 'mock-small', 'nano'][Math.floor(n / 4) % 5]!;
+      const model = ['gpt', 'gpt-big', 'primary', 'mock-small', 'nano', 'ab', 'split'][Math.floor(n / 4) % 7]!;
       const stream = n % 5 < 2;
       const content =
         n % 23 === 0
@@ -188,10 +212,14 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
       };
       const response = await fetch(`${base}/v1/${face}`, {
         method: 'POST',
-        headers:
-          face === 'messages'
-            ? { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }
-            : { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        headers: {
+          ...(face === 'messages'
+            ? { 'x-api-key': key, 'anthropic-version': '2023-06-01' }
+            : { authorization: `Bearer ${key}` }),
+          'content-type': 'application/json',
+          // Some requests name a session (sticky variant); the others are assigned by request.
+          ...(n % 3 === 0 ? { 'x-gateway-session': `session-${n % 6}` } : {}),
+        },
         body: JSON.stringify(bodies[face]),
       });
       await response.text(); // read to the end (a cut stream ends with an error frame)
@@ -254,6 +282,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     expect(all.length).toBe(admitted);
     expect(all.some((r) => r.streamed && r.status === 'error' && r.usage.outputTokens > 0)).toBe(true);
     expect(all.some((r) => r.requestedModel === 'primary' && r.model === 'gpt-big')).toBe(true);
+    // The experiment served both variants, each by its model; the weighted alias both deployments.
+    const variants = all.filter((r) => r.requestedModel === 'ab' && r.status === 'ok');
+    expect(new Set(variants.map((r) => `${r.variant}:${r.model}`))).toEqual(new Set(['gpt:gpt', 'nano:nano']));
+    expect(new Set(all.filter((r) => r.requestedModel === 'split').map((r) => r.model))).toEqual(
+      new Set(['gpt', 'nano']),
+    );
     expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
     expect(all.filter((r) => r.model === 'embed' && r.status === 'ok').length).toBeGreaterThan(20);
     // The Messages face: Claude with cache writes and reads, and translated calls to the other models.
@@ -300,8 +334,17 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
       const report = (await (await admin(`/v1/admin/teams/${team.id}/usage?days=2`)).json()) as {
         totals: Record<string, unknown>;
         by_model: ({ model: string } & Record<string, unknown>)[];
+        by_variant: ({ experiment: string; variant: string } & Record<string, unknown>)[];
       };
       expect(report.totals).toMatchObject(view(totals));
+      const variants = [...new Set(entries.flatMap((e) => (e.variant ? [e.variant] : [])))].sort();
+      expect(report.by_variant.map((row) => row.variant).sort()).toEqual(variants);
+      for (const variant of variants) {
+        expect(report.by_variant.find((row) => row.variant === variant)).toMatchObject({
+          experiment: 'gpt-vs-nano',
+          ...view(sum(entries.filter((e) => e.variant === variant))),
+        });
+      }
       expect(chargeback.teams.find((t) => t.team === team.id)).toMatchObject(view(totals));
 
       const models = [...new Set(entries.map((e) => e.model))].sort();

@@ -79,9 +79,9 @@ describe('router', () => {
     });
     expect(result).toMatchObject({ value: 'served by b', attempts: 3, candidate: { model: { id: 'b-model' } } });
     expect(result.log).toEqual([
-      { provider: 'a', model: 'a-model', outcome: 'failed', failure: 'unavailable', upstreamStatus: 503 },
-      { provider: 'a', model: 'a-model', outcome: 'failed', failure: 'unavailable', upstreamStatus: 503 },
-      { provider: 'b', model: 'b-model', outcome: 'ok' },
+      { provider: 'a', model: 'a-model', outcome: 'failed', failure: 'unavailable', upstreamStatus: 503, latencyMs: 0 },
+      { provider: 'a', model: 'a-model', outcome: 'failed', failure: 'unavailable', upstreamStatus: 503, latencyMs: 0 },
+      { provider: 'b', model: 'b-model', outcome: 'ok', latencyMs: 0 },
     ]);
   });
 

@@ -13,6 +13,9 @@ export interface AuditRecord {
   requestedModel: string;
   /** The caller's end user, when it named one (OpenAI's `user`, Anthropic's `metadata.user_id`). */
   endUser?: string;
+  /** The experiment the request took part in, and the variant it was assigned to (both or neither). */
+  experiment?: string;
+  variant?: string;
   /** The catalog model that served (or last tried); absent when blocked before routing. */
   model?: string;
   provider?: string;

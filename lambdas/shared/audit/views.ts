@@ -17,6 +17,8 @@ export function auditView(record: AuditRecord) {
     key_id: record.keyId,
     requested_model: record.requestedModel,
     end_user: record.endUser ?? null,
+    experiment: record.experiment ?? null,
+    variant: record.variant ?? null,
     model: record.model ?? null,
     provider: record.provider ?? null,
     decision: record.decision,

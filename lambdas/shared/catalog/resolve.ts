@@ -23,7 +23,8 @@ export function needsRegion(config: GatewayConfig): boolean {
 
 /**
  * The catalog as it will run: mock connections and models dropped unless enabled (and fallbacks
- * that named them removed, so every other model stays valid), and every Bedrock entry that
+ * that named them removed, and experiments with a variant among them, so every other model stays
+ * valid; a strategy's weight or rule for a dropped deployment has nothing to choose), and every Bedrock entry that
  * names a base model id with `inferenceProfile` rewritten to the exact id to call: the
  * geographic profile of the region (`eu.…` from eu-west-1), the global profile, or the
  * in-region model. The result has no `inferenceProfile` left, so the Lambdas, the IAM policy
@@ -50,7 +51,10 @@ export function resolveCatalog(config: GatewayConfig, target: CatalogTarget): Ga
   const problems: string[] = [];
   const models = kept.map((model): ModelEntry => {
     const fallbacks = model.fallbacks.filter((id) => keptIds.has(id));
-    const { inferenceProfile, geographies, ...rest } = model;
+    const { inferenceProfile, geographies, ...entry } = model;
+    // An experiment with a variant not deployed would send its share nowhere: it is not run.
+    const experimentKept = model.experiment?.variants.every((variant) => keptIds.has(variant.model));
+    const rest = { ...entry, experiment: experimentKept ? model.experiment : undefined };
     if (inferenceProfile === undefined) return { ...rest, fallbacks };
     const connection = providers[model.provider];
     // A mock standing in for Bedrock (the local runtime without AWS credentials) answers any id.

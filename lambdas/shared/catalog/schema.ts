@@ -5,6 +5,8 @@ import { INFERENCE_GEOGRAPHIES, INFERENCE_PROFILE_MODES } from './inference-prof
 import { auditConfigSchema, policiesSchema } from '../policy/schema';
 import { EMBEDDING_ADAPTER_IDS, providerConnectionSchema } from '../providers/options';
 import { modelPatternSchema } from '../teams/schema';
+import { experimentSchema } from '../routing/experiments';
+import { DEFAULT_ROUTING, namedDeployments, routingConfigSchema } from '../routing/strategies';
 
 /** Public model ids and aliases: what clients send as `model`. */
 const modelId = z
@@ -95,6 +97,21 @@ const modelSchema = z.strictObject({
    * priced at its own prices, and only used if the caller may use it.
    */
   fallbacks: z.array(modelId).default([]),
+  /**
+   * How the entry's deployments (itself, then its fallbacks) are ordered for each request:
+   * `fallback` (config order, the default), `weighted`, `round-robin`, `least-latency`, `cost`,
+   * `context`. The strategy picks the first; the others stay fallbacks in config order.
+   */
+  routing: routingConfigSchema.default(DEFAULT_ROUTING),
+  /** An A/B experiment: the entry's traffic split between other catalog models, sticky per session. */
+  experiment: experimentSchema.optional(),
+  /** The model's context window in tokens (prompt and output); the `cost` strategy skips deployments it would overflow. */
+  contextTokens: z.number().int().positive().max(100_000_000).optional(),
+  /**
+   * What the model takes besides text (both by default): a deployment marked without tools or
+   * images never gets a request that has them.
+   */
+  capabilities: z.strictObject({ tools: z.boolean().default(true), images: z.boolean().default(true) }).prefault({}),
 });
 
 /** Team settings a new team gets when the admin does not say otherwise. */
@@ -173,6 +190,7 @@ export const gatewayConfigSchema = z
       const seen = new Set<string>();
       const ids = new Set(config.models.map((m) => m.id));
       const kinds = new Map(config.models.map((m) => [m.id, m.kind ?? 'chat']));
+      const entries = new Map<unknown, RoutedEntry>(config.models.map((m) => [m.id, m]));
       config.models.forEach((model, index) => {
         if (seen.has(model.id)) {
           ctx.addIssue({ code: 'custom', path: ['models', index, 'id'], message: `duplicate model id "${model.id}"` });
@@ -203,6 +221,7 @@ export const gatewayConfigSchema = z
             });
           }
         });
+        checkRouting(model, index, entries, ctx);
         if (model.kind === 'embedding') {
           const adapter = config.providers[model.provider]?.adapter;
           if (adapter !== undefined && !(EMBEDDING_ADAPTER_IDS as readonly string[]).includes(adapter)) {
@@ -249,6 +268,54 @@ export const gatewayConfigSchema = z
     // Cross-checks run even when a field failed, so one run reports every problem.
     { when: ({ value }) => isConfigShaped(value) },
   );
+
+/** The part of a model entry {@link checkRouting} reads (the cross-checks run on partly invalid configs too). */
+interface RoutedEntry {
+  id?: unknown;
+  kind?: unknown;
+  fallbacks?: unknown[];
+  routing?: z.output<typeof routingConfigSchema>;
+  experiment?: z.output<typeof experimentSchema>;
+}
+
+/**
+ * Routing cross-checks of one entry: the deployments its strategy names are the entry itself or
+ * its fallbacks; its experiment's variants are other catalog models of the same kind, themselves
+ * without an experiment (one assignment per request).
+ */
+function checkRouting(
+  model: RoutedEntry,
+  index: number,
+  entries: ReadonlyMap<unknown, RoutedEntry>,
+  ctx: z.RefinementCtx,
+): void {
+  const deployments = new Set([model.id, ...(model.fallbacks ?? [])]);
+  for (const [path, id] of model.routing ? namedDeployments(model.routing) : []) {
+    if (!deployments.has(id)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['models', index, 'routing', ...path],
+        message: `"${id}" is not one of this model's deployments (the model itself or its fallbacks)`,
+      });
+    }
+  }
+  (model.experiment?.variants ?? []).forEach((variant, variantIndex) => {
+    const target = entries.get(variant.model);
+    const path = ['models', index, 'experiment', 'variants', variantIndex, 'model'];
+    if (target === undefined || variant.model === model.id) {
+      const message = target ? 'a variant is another catalog model' : `unknown model id "${variant.model}"`;
+      ctx.addIssue({ code: 'custom', path, message });
+    } else if ((target.kind ?? 'chat') !== (model.kind ?? 'chat')) {
+      ctx.addIssue({ code: 'custom', path, message: `"${variant.model}" is not a ${model.kind ?? 'chat'} model` });
+    } else if (target.experiment !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `"${variant.model}" runs its own experiment; variants do not nest`,
+      });
+    }
+  });
+}
 
 /** A foundation model id without a profile prefix or ARN (`anthropic.…`, not `us.anthropic.…`). */
 function isBaseBedrockModelId(id: string): boolean {

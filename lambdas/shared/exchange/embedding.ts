@@ -6,7 +6,7 @@ import { ALLOW, combine, type PolicyDecision } from '../policy/engine';
 import { PolicyViolationError } from '../policy/errors';
 import type { GuardrailChecker } from '../policy/guardrail';
 import type { ExchangeBase, RequestContext } from './exchange';
-import { resolveModel, type PlanningDeps } from './planning';
+import { planRoute, resolveModel, sessionKeyOf, type PlanningDeps } from './planning';
 import { guardrailRuleId } from './request-policy';
 
 /**
@@ -48,7 +48,7 @@ export function resolveEmbeddingExchange(
   request: EmbeddingExchangeRequest,
   context: RequestContext,
 ): EmbeddingExchange {
-  const { policy, requested, candidates } = resolveModel(deps, caller, request.model, 'embedding');
+  const { policy, requested } = resolveModel(deps, caller, request.model, 'embedding');
   const asked = request.dimensions;
   if (asked !== undefined && !(requested.dimensions ?? []).includes(asked.value)) {
     throw invalidRequest(
@@ -74,7 +74,8 @@ export function resolveEmbeddingExchange(
     promptTokens: estimateEmbeddingTokens(request.inputs),
     promptTokenBound: embeddingTokenBound(request.inputs),
     promptExcerpt,
-    candidates,
+    // Embedding models declare no capabilities a request could lack: every allowed deployment can serve.
+    ...planRoute(deps, caller, policy, requested, sessionKeyOf(context, request.user), () => true),
     upstream,
     decision: ALLOW,
   };

@@ -21,7 +21,9 @@ import type { EmbeddingAdapter, ProviderAdapter, ProviderTarget } from '../provi
 import { BudgetExhaustedError, RateLimitExceededError } from '../quota/errors';
 import type { RateLimitStatus } from '../quota/limits';
 import type { Admission, QuotaService } from '../quota/quota-service';
+import type { VariantAssignment } from '../routing/experiments';
 import { RouteFailedError, type AttemptRecord, type RouteCandidate, type Router } from '../routing/router';
+import { RouteSelector } from '../routing/selector';
 import type { DurableUsageRecorder } from '../usage/durable-recorder';
 import { admissionRequestOf } from './admission';
 import { AnswerPolicy } from './answer-policy';
@@ -62,6 +64,8 @@ export interface ExchangeServiceDeps {
   embedders?: (id: ProviderTarget['connection']['adapter']) => EmbeddingAdapter | undefined;
   /** Where each request's metrics and summary log go (EMF on stdout by default). */
   observe?: (observation: RequestObservation) => void;
+  /** Applies the catalog's routing strategies with this instance's state (a fresh one by default). */
+  selector?: RouteSelector;
   now?: () => number;
 }
 
@@ -74,6 +78,8 @@ export interface RoutingFacts {
   target: ProviderTarget;
   attempts: number;
   attemptLog: AttemptRecord[];
+  /** The experiment variant the request was assigned to, if its model runs one. */
+  variant?: VariantAssignment;
   rateLimit: RateLimitStatus;
   /** What the policy decided about the request (for a non-streamed answer, and the answer). */
   policy: PolicyDecision;
@@ -134,9 +140,11 @@ export class ExchangeService {
   private readonly adapters: NonNullable<ExchangeServiceDeps['adapters']>;
   private readonly embedders: NonNullable<ExchangeServiceDeps['embedders']>;
   private readonly recording: ExchangeRecording;
+  private readonly selector: RouteSelector;
 
   constructor(private readonly deps: ExchangeServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.selector = deps.selector ?? new RouteSelector();
     this.adapters = deps.adapters ?? adapterFor;
     this.embedders = deps.embedders ?? embedderFor;
     this.recording = new ExchangeRecording({
@@ -183,11 +191,14 @@ export class ExchangeService {
     context: RequestContext,
   ): Promise<CompletedExchange> {
     const exchange = await this.admitted(caller, request, context);
-    const { route, value, upstreamMs } = await this.route(exchange, (candidate, signal) =>
-      this.adapters(candidate.target.connection.adapter).complete(exchange.upstream, candidate.target, {
-        signal,
-        secrets: this.deps.secrets,
-      }),
+    const { route, value, upstreamMs } = await this.route(
+      exchange,
+      exchange.upstream.maxOutputTokens,
+      (candidate, signal) =>
+        this.adapters(candidate.target.connection.adapter).complete(exchange.upstream, candidate.target, {
+          signal,
+          secrets: this.deps.secrets,
+        }),
     );
     const answered = { ...value, usage: billedUsage(value, exchange.promptTokens) };
     const answers = new AnswerPolicy(exchange.policy, exchange.redactor, this.deps.guardrails);
@@ -250,6 +261,7 @@ export class ExchangeService {
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
     const { route, value, upstreamMs } = await this.route(
       exchange,
+      exchange.upstream.maxOutputTokens,
       async (candidate, attemptSignal): Promise<StartedStream> => {
         const events = this.adapters(candidate.target.connection.adapter).stream(exchange.upstream, candidate.target, {
           signal: attemptSignal,
@@ -307,7 +319,8 @@ export class ExchangeService {
     // Embeddings produce no output tokens: the reservation is the input bound alone.
     const admitted = Object.assign(exchange, { admission: await this.admit(exchange, 0) });
     await this.guard(admitted, () => checkEmbeddingGuardrail(admitted, this.deps.guardrails));
-    const { route, value, upstreamMs } = await this.route(admitted, (candidate, signal) => {
+    // No output tokens: the strategies weigh the input alone.
+    const { route, value, upstreamMs } = await this.route(admitted, 0, (candidate, signal) => {
       const embedder = this.embedders(candidate.target.connection.adapter);
       if (!embedder) {
         throw new ProviderError('misconfigured', `${candidate.target.connectionName} cannot embed`);
@@ -439,30 +452,40 @@ export class ExchangeService {
 
   /**
    * Routes an admitted request to a provider within the deadline (retries, fallbacks) and says
-   * how long the providers took (for a stream, until its first event). A route that fails is
+   * how long the providers took (for a stream, until its first event). The candidates are ordered
+   * here, by their entry's strategy for a request of `maxOutputTokens` output, so a request refused
+   * before routing takes no turn; the serving deployment's latency feeds the instance's averages
+   * (`least-latency`). A route that fails is
    * recorded (with zero usage, giving back what admission took) and thrown as the client's error;
    * anything that is not a routing failure (a bug, DynamoDB down) is recorded the same way and
    * rethrown.
    */
   private async route<T>(
     exchange: Admitted<ExchangeBase>,
+    maxOutputTokens: number,
     call: (candidate: RouteCandidate, signal: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<{ route: RouteTaken; value: T; upstreamMs: number }> {
     const start = this.now();
+    const candidates = this.selector.order(exchange.routedBy.id, exchange.routedBy.routing, exchange.candidates, {
+      promptTokens: exchange.promptTokens,
+      maxOutputTokens,
+    });
     try {
       const routed = await this.deps.router.route(
-        exchange.candidates,
+        candidates,
         start + this.deps.providerTimeoutMs,
         call,
         signal,
         exchange.caller.team.teamId,
       );
+      const served = routed.log.at(-1)?.latencyMs;
+      if (served !== undefined) this.selector.observe(routed.candidate.model.id, served);
       const route = { ...routed.candidate, attempts: routed.attempts, attemptLog: routed.log };
       return { route, value: routed.value, upstreamMs: this.now() - start };
     } catch (error) {
       const routeFailed = error instanceof RouteFailedError ? error : undefined;
-      const candidate = routeFailed?.lastCandidate ?? exchange.candidates[0]!;
+      const candidate = routeFailed?.lastCandidate ?? candidates[0]!;
       let clientError: GatewayError | undefined;
       if (routeFailed) {
         logger.warn('no provider served the request', {
@@ -476,6 +499,7 @@ export class ExchangeService {
           [GATEWAY_HEADERS.model]: candidate.model.id,
           [GATEWAY_HEADERS.provider]: candidate.target.connectionName,
           [GATEWAY_HEADERS.attempts]: String(routeFailed.attempts),
+          ...(exchange.variant ? { [GATEWAY_HEADERS.variant]: exchange.variant.variant } : {}),
         });
       }
       await this.recording.settle(
@@ -501,6 +525,7 @@ function routingFacts(exchange: Admitted<ExchangeBase>, route: RouteTaken): Rout
     target: route.target,
     attempts: route.attempts,
     attemptLog: [...route.attemptLog],
+    variant: exchange.variant,
     rateLimit: exchange.admission.status,
     policy: exchange.decision,
   };

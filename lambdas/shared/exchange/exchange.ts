@@ -5,6 +5,7 @@ import type { AuthenticatedCaller } from '../keys/authenticator';
 import type { CompiledPolicy, PolicyDecision } from '../policy/engine';
 import type { Redactor } from '../policy/redactor';
 import type { Admission } from '../quota/quota-service';
+import type { VariantAssignment } from '../routing/experiments';
 import type { RouteCandidate } from '../routing/router';
 
 /**
@@ -42,6 +43,8 @@ export interface RequestContext {
    * there is time left to hand them to the replay queue instead. None: no limit.
    */
   invocationDeadline?: number;
+  /** The caller's `x-gateway-session`: keeps a session in one experiment variant. */
+  sessionKey?: string;
 }
 
 /**
@@ -67,7 +70,12 @@ export interface ExchangeBase {
    */
   promptTokenBound: number;
   readonly promptExcerpt?: string;
+  /** The deployments it may be routed to, in config order (the strategy orders them at routing time). */
   readonly candidates: RouteCandidate[];
+  /** The entry whose routing strategy orders the candidates: the requested one, or its variant's model. */
+  readonly routedBy: ModelEntry;
+  /** The experiment variant the request was assigned to, if its entry runs one. */
+  readonly variant?: VariantAssignment;
   /** What the policy decided about the request so far. */
   decision: PolicyDecision;
   admission?: Admission;

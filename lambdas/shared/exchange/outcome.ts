@@ -6,6 +6,7 @@ import type { CostBreakdown } from '../cost/pricing';
 import type { RequestObservation } from '../observability/metrics';
 import type { PolicyDecision } from '../policy/engine';
 import type { ProviderTarget } from '../providers/types';
+import type { VariantAssignment } from '../routing/experiments';
 import type { AttemptRecord } from '../routing/router';
 import type { UsageRecord } from '../usage/record';
 
@@ -38,6 +39,8 @@ export interface Outcome {
   requestedEntry?: string;
   /** The caller's own end user (OpenAI's `user`, Anthropic's `metadata.user_id`), as the caller named them. */
   endUser?: string;
+  /** The experiment variant the request was assigned to, if its model runs one. */
+  variant?: VariantAssignment;
   streamed: boolean;
   kind: OutcomeKind;
   httpStatus: number;
@@ -60,6 +63,11 @@ function createdAt(outcome: Outcome): string {
   return new Date(outcome.receivedAt).toISOString();
 }
 
+/** The experiment and variant, as the ledger and audit record store them (absent outside experiments). */
+function variantFields(outcome: Outcome): { experiment?: string; variant?: string } {
+  return outcome.variant ? { experiment: outcome.variant.experiment, variant: outcome.variant.variant } : {};
+}
+
 /**
  * The ledger entry of an admitted request (one a provider was tried for).
  *
@@ -75,6 +83,7 @@ export function usageRecordOf(outcome: Outcome & Required<Pick<Outcome, 'route' 
     model: route.model.id,
     requestedModel: outcome.requestedModel,
     ...(outcome.endUser !== undefined ? { endUser: outcome.endUser } : {}),
+    ...variantFields(outcome),
     provider: route.target.connectionName,
     upstreamModel: route.target.upstreamModel,
     attempts: route.attempts,
@@ -102,6 +111,7 @@ export function auditRecordOf(outcome: Outcome): AuditRecord {
     keyId: outcome.keyId,
     requestedModel: outcome.requestedModel,
     ...(outcome.endUser !== undefined ? { endUser: outcome.endUser } : {}),
+    ...variantFields(outcome),
     model,
     provider: outcome.route?.target.connectionName,
     decision: outcome.decision.action,
@@ -145,7 +155,8 @@ export function observationOf(outcome: Outcome): RequestObservation {
           model: route.model.id,
           provider: route.target.connectionName,
           attempts: route.attempts,
-          fellBack: route.model.id !== outcome.requestedEntry,
+          // Against the first deployment tried, not the model asked for: a strategy or an experiment may pick another.
+          fellBack: route.attemptLog.length > 0 && route.attemptLog[0]!.model !== route.model.id,
           failedAttempts: route.attemptLog.filter((attempt) => attempt.outcome === 'failed').length,
           usage: outcome.usage,
           costMicros: picosToMicrosApprox(outcome.cost?.totalPicos ?? 0n),

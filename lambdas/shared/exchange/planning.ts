@@ -2,10 +2,11 @@ import type { Catalog } from '../catalog/catalog';
 import type { ModelEntry, ModelKind } from '../catalog/schema';
 import { estimatePromptTokens, promptTokenBound } from '../chat/token-estimate';
 import { ERROR_CODES, forbidden, invalidRequest, notFound } from '../http/errors';
-import { unsupportedFeatures } from '../providers/capabilities';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { ALLOW, type CompiledPolicy, type PolicyEngine } from '../policy/engine';
 import { isModelAllowed } from '../policy/model-access';
+import { missingCapabilities } from '../routing/capabilities';
+import { assignVariant, type VariantAssignment } from '../routing/experiments';
 import type { RouteCandidate } from '../routing/router';
 import { outputTokenLimit, type Exchange, type ExchangeRequest, type RequestContext } from './exchange';
 import { checkLocalPolicy, lastUserText } from './request-policy';
@@ -48,20 +49,19 @@ export function undated(model: string): string {
 }
 
 /**
- * The catalog model a request names, the caller's policy, and the candidates it may be routed to
- * (the model, then the fallbacks the caller may use). An unknown model is a 404, a forbidden one
- * a 403, a model of another kind (an embedding model asked for a chat) a 400; nothing to audit:
- * no policy has judged anything yet.
+ * The catalog model a request names and the caller's policy. An unknown model is a 404, a
+ * forbidden one a 403, a model of another kind (an embedding model asked for a chat) a 400;
+ * nothing to audit: no policy has judged anything yet.
  *
  * @example
- * const { policy, requested, candidates } = resolveModel(deps, caller, 'mock-small', 'chat');
+ * const { policy, requested } = resolveModel(deps, caller, 'mock-small', 'chat');
  */
 export function resolveModel(
   deps: PlanningDeps,
   caller: AuthenticatedCaller,
   model: string,
   kind: ModelKind,
-): { policy: CompiledPolicy; requested: ModelEntry; candidates: RouteCandidate[] } {
+): { policy: CompiledPolicy; requested: ModelEntry } {
   const policy = policyOf(deps, caller);
   const requested = deps.catalog.findModel(model) ?? deps.catalog.findModel(undated(model));
   if (!requested) {
@@ -76,18 +76,70 @@ export function resolveModel(
       param: 'model',
     });
   }
-  const candidates: RouteCandidate[] = deps.catalog
-    .routeOf(requested)
-    .filter((entry, index) => index === 0 || mayUse(caller, entry, policy))
-    .map((entry) => ({
-      model: entry,
-      target: {
-        connectionName: entry.provider,
-        connection: deps.catalog.connectionOf(entry),
-        upstreamModel: entry.upstreamModel,
-      },
-    }));
-  return { policy, requested, candidates };
+  return { policy, requested };
+}
+
+/** Where a request may go, before its strategy orders it (see `RouteSelector`). */
+export interface PlannedRoute {
+  /** The deployments, in config order: the variant's route first when there is one, then the entry's own. */
+  candidates: RouteCandidate[];
+  /** The entry whose routing strategy orders them: the variant's model, else the requested entry. */
+  routedBy: ModelEntry;
+  variant?: VariantAssignment;
+}
+
+/** A catalog model as a deployment to route to: the entry and the connection that serves it. */
+function deploymentOf(deps: PlanningDeps, entry: ModelEntry): RouteCandidate {
+  return {
+    model: entry,
+    target: {
+      connectionName: entry.provider,
+      connection: deps.catalog.connectionOf(entry),
+      upstreamModel: entry.upstreamModel,
+    },
+  };
+}
+
+/**
+ * The session a request belongs to for an experiment's sticky assignment: the caller's
+ * `x-gateway-session`, else its end user, else the request itself (a random assignment).
+ */
+export function sessionKeyOf(context: RequestContext, endUser: string | undefined): string {
+  return context.sessionKey ?? endUser ?? context.requestId;
+}
+
+/**
+ * The deployments a request may be routed to: the requested entry and its fallbacks or, when the
+ * entry runs an experiment, the session's variant's route followed by the entry's own. Every
+ * deployment but the requested entry (already checked) must pass the caller's allow-lists and
+ * `canServe`; a variant that does not is not assigned (the request is the entry's own, outside
+ * the experiment), so no session is refused for the variant it drew.
+ *
+ * @example
+ * const { candidates, routedBy, variant } = planRoute(deps, caller, policy, requested, 'user-42', () => true);
+ */
+export function planRoute(
+  deps: PlanningDeps,
+  caller: AuthenticatedCaller,
+  policy: CompiledPolicy,
+  requested: ModelEntry,
+  sessionKey: string,
+  canServe: (candidate: RouteCandidate) => boolean,
+): PlannedRoute {
+  const candidateOf = (entry: ModelEntry) => deploymentOf(deps, entry);
+  const usable = (candidate: RouteCandidate) =>
+    candidate.model === requested || (mayUse(caller, candidate.model, policy) && canServe(candidate));
+  const own = deps.catalog.routeOf(requested).map(candidateOf).filter(usable);
+  const assigned = requested.experiment && assignVariant(requested.experiment, sessionKey);
+  const entry = assigned && deps.catalog.findModel(assigned.model);
+  if (!assigned || !entry || !usable(candidateOf(entry))) return { candidates: own, routedBy: requested };
+  const variantRoute = deps.catalog.routeOf(entry).map(candidateOf).filter(usable);
+  const ids = new Set(variantRoute.map((candidate) => candidate.model.id));
+  return {
+    candidates: [...variantRoute, ...own.filter((candidate) => !ids.has(candidate.model.id))],
+    routedBy: entry,
+    variant: assigned,
+  };
 }
 
 /** 'a chat', 'an embedding'. */
@@ -97,7 +149,8 @@ function article(kind: ModelKind): string {
 
 /**
  * Resolves a request against the catalog and the caller's permissions: the model, the output
- * cap, the prompt estimate, the audit excerpt, the candidates it may be routed to. Unknown or
+ * cap, the prompt estimate, the audit excerpt, the deployments it may be routed to (and its
+ * experiment's variant; see {@link planRoute}). Unknown or
  * forbidden models and impossible output caps are thrown as 4xx (nothing to audit: no policy
  * has judged anything yet). The profile's checks are not applied yet: see {@link applyLocalPolicy}.
  *
@@ -110,23 +163,28 @@ export function resolveExchange(
   request: ExchangeRequest,
   context: RequestContext,
 ): Exchange {
-  const { policy, requested, candidates: routes } = resolveModel(deps, caller, request.model, 'chat');
+  const { policy, requested } = resolveModel(deps, caller, request.model, 'chat');
   const outputCap = Math.min(requested.maxOutputTokens, policy.profile.maxOutputTokens ?? Infinity);
   const upstream = { ...request.chat, maxOutputTokens: outputTokenLimit(request, outputCap) };
   const redactor = policy.newRedactor();
   const excerptChars = policy.profile.audit.promptExcerptChars;
   const promptExcerpt =
     excerptChars > 0 ? policy.redactAll(lastUserText(upstream), redactor).slice(0, excerptChars) : undefined;
-  // What the model's own provider cannot serve is the caller's 400; fallbacks that cannot are skipped.
-  const missing = unsupportedFeatures(upstream, routes[0]!.target);
+  // What the model's own provider cannot serve is the caller's 400; other deployments that cannot are skipped.
+  const missing = missingCapabilities(upstream, deploymentOf(deps, requested));
   if (missing.length > 0) {
     throw invalidRequest(
-      `The model '${request.model}' (provider ${routes[0]!.target.connectionName}) does not support ${missing.join(', ')}.`,
+      `The model '${request.model}' (provider ${requested.provider}) does not support ${missing.join(', ')}.`,
       { code: ERROR_CODES.unsupportedParameter },
     );
   }
-  const candidates = routes.filter(
-    (route, index) => index === 0 || unsupportedFeatures(upstream, route.target).length === 0,
+  const route = planRoute(
+    deps,
+    caller,
+    policy,
+    requested,
+    sessionKeyOf(context, request.chat.user),
+    (candidate) => missingCapabilities(upstream, candidate).length === 0,
   );
   return {
     caller,
@@ -139,7 +197,7 @@ export function resolveExchange(
     promptTokens: estimatePromptTokens(upstream),
     promptTokenBound: promptTokenBound(upstream),
     promptExcerpt,
-    candidates,
+    ...route,
     upstream,
     decision: ALLOW,
   };

@@ -38,7 +38,7 @@ export interface Ending {
  */
 export function refusalOutcome(
   exchange: Pick<ExchangeBase, 'caller' | 'request' | 'context'> &
-    Partial<Pick<ExchangeBase, 'requested' | 'promptExcerpt' | 'endUser'>>,
+    Partial<Pick<ExchangeBase, 'requested' | 'promptExcerpt' | 'endUser' | 'variant'>>,
   refusal: Pick<Outcome, 'kind' | 'httpStatus' | 'decision' | 'limitType'>,
   now: number,
 ): Outcome {
@@ -50,6 +50,7 @@ export function refusalOutcome(
     keyId: caller.key.keyId,
     requestedModel: request.model,
     endUser: exchange.endUser,
+    variant: exchange.variant,
     requestedEntry: exchange.requested?.id,
     streamed: request.stream,
     latencyMs: now - context.receivedAt,
@@ -99,6 +100,7 @@ export class ExchangeRecording {
       keyId: caller.key.keyId,
       requestedModel: request.model,
       endUser: exchange.endUser,
+      variant: exchange.variant,
       requestedEntry: exchange.requested.id,
       streamed: request.stream,
       kind: ending.kind,

@@ -26,6 +26,7 @@ export function routingHeaders(
   headers[GATEWAY_HEADERS.provider] = facts.target.connectionName;
   headers[GATEWAY_HEADERS.upstreamModel] = facts.target.upstreamModel;
   headers[GATEWAY_HEADERS.attempts] = String(facts.attempts);
+  if (facts.variant) headers[GATEWAY_HEADERS.variant] = facts.variant.variant;
   headers[GATEWAY_HEADERS.policy] = facts.policy.action;
   // absent, not undefined: every value of this map is written as a response header
   if (facts.policy.ruleIds.length) headers[GATEWAY_HEADERS.policyRules] = facts.policy.ruleIds.join(',');

@@ -10,6 +10,8 @@ export const GATEWAY_HEADERS = {
   upstreamModel: 'x-gateway-upstream-model',
   /** Provider calls made, retries and fallbacks included. */
   attempts: 'x-gateway-attempts',
+  /** The experiment variant the request was assigned to (absent outside experiments). */
+  variant: 'x-gateway-variant',
   costUsd: 'x-gateway-cost-usd',
   /**
    * The policy decision (allow, alert, redact; a block is a 400) and its rule ids, comma
@@ -22,6 +24,12 @@ export const GATEWAY_HEADERS = {
   droppedBetas: 'x-gateway-dropped-betas',
   /** Tells OpenAI's SDKs not to retry (they retry 429 and 5xx otherwise). */
   shouldRetry: 'x-should-retry',
+} as const;
+
+/** Request headers the gateway reads besides authentication, defined once. */
+export const GATEWAY_REQUEST_HEADERS = {
+  /** A session id: keeps the session's requests in one experiment variant (else the end user decides). */
+  session: 'x-gateway-session',
 } as const;
 
 /** OpenAI's rate-limit headers. */

@@ -18,6 +18,8 @@ export interface AttemptRecord {
   outcome: 'ok' | 'failed' | 'skipped';
   failure?: ProviderError['failure'];
   upstreamStatus?: number;
+  /** How long the call took (for a stream, to its first event); absent for a skipped candidate. */
+  latencyMs?: number;
 }
 
 /** A successful route. */
@@ -106,13 +108,14 @@ export class Router {
     let lastCandidate = candidates[0]!;
     for (const candidate of candidates) {
       const key = circuitKey(candidate.target);
-      const record = (outcome: AttemptRecord['outcome'], error?: ProviderError) =>
+      const record = (outcome: AttemptRecord['outcome'], error?: ProviderError, latencyMs?: number) =>
         log.push({
           provider: candidate.target.connectionName,
           model: candidate.model.id,
           outcome,
           failure: error?.failure,
           upstreamStatus: error?.upstreamStatus,
+          latencyMs,
         });
       if (!this.breakers.allows(key, team)) {
         record('skipped');
@@ -138,6 +141,7 @@ export class Router {
           attemptTimeout,
         );
         attempts += 1;
+        const startedAt = this.now();
         try {
           const value = await call(
             candidate,
@@ -145,7 +149,7 @@ export class Router {
           );
           clearTimeout(timer);
           this.breakers.recordSuccess(key);
-          record('ok');
+          record('ok', undefined, this.now() - startedAt);
           return { value, candidate, attempts, log };
         } catch (error) {
           clearTimeout(timer);
@@ -153,7 +157,7 @@ export class Router {
             ? new ProviderError('timeout', `${key} did not answer within ${attemptTimeout} ms`, { cause: error })
             : asProviderError(error);
           lastError = failure;
-          record('failed', failure);
+          record('failed', failure, this.now() - startedAt);
           if (failure.failure === 'invalid_request') throw new RouteFailedError(failure, candidate, attempts, log);
           // Only provider-side failures (throttling, 5xx, timeouts, connection errors) speak of the
           // deployment's health; a misconfigured connection fails fast and moves on by itself.

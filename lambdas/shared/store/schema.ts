@@ -123,10 +123,22 @@ export const itemKeys = {
    */
   aggregatePartitions: (teamId: string, month: string) =>
     allShards(USAGE_SHARDS).map((shard) => `AGG#${teamId}#${month}#${shard}`),
-  /** A request's team × model × day row: in the aggregate shard of its request id, as its ledger entry. */
-  dayModelAggregate: (teamId: string, month: string, day: string, model: string, requestId: string) => ({
+  /**
+   * A request's team × model × day row: in the aggregate shard of its request id, as its ledger
+   * entry. A request in an experiment has its own row per variant (`…#VARIANT#<experiment>#<variant>`),
+   * which the day's range holds too: reports sum it into its model and read the variant from it,
+   * so a variant costs no extra write or read.
+   */
+  dayModelAggregate: (
+    teamId: string,
+    month: string,
+    day: string,
+    model: string,
+    requestId: string,
+    variant?: { experiment: string; variant: string },
+  ) => ({
     pk: `AGG#${teamId}#${month}#${requestShard(requestId, USAGE_SHARDS)}`,
-    sk: `DAY#${day}#MODEL#${model}`,
+    sk: `DAY#${day}#MODEL#${model}${variant ? `#VARIANT#${variant.experiment}#${variant.variant}` : ''}`,
   }),
   /** A request's team × month row: in the aggregate shard of its request id. */
   monthAggregate: (teamId: string, month: string, requestId: string) => ({

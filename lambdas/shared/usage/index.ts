@@ -1,4 +1,4 @@
-export { monthsBetween, UsageReader, type MonthSpend, type TeamUsageReport } from './reader';
+export { monthsBetween, UsageReader, type MonthSpend, type TeamUsageReport, type VariantUsage } from './reader';
 export {
   addTotals,
   dayOf,

@@ -14,7 +14,12 @@ export interface TeamUsageReport {
   totals: UsageTotals;
   byModel: (UsageTotals & { model: string })[];
   byDay: (UsageTotals & { day: string })[];
+  /** Requests in experiments, per experiment and variant (also counted in the rows above). */
+  byVariant: VariantUsage[];
 }
+
+/** One experiment variant's usage: its totals and the sum of its requests' latency. */
+export type VariantUsage = UsageTotals & { experiment: string; variant: string; latencyMsTotal: number };
 
 /**
  * Every UTC month (`YYYY-MM`) that overlaps the day range, oldest first.
@@ -116,6 +121,7 @@ export class UsageReader {
     const totals = emptyTotals();
     const byModel = new Map<string, UsageTotals & { model: string }>();
     const byDay = new Map<string, UsageTotals & { day: string }>();
+    const byVariant = new Map<string, VariantUsage>();
     const partitions = monthsBetween(fromDay, toDay).flatMap((month) => itemKeys.aggregatePartitions(teamId, month));
     const shards = await mapBounded(partitions, SHARDS_READ_AT_ONCE, (pk) =>
       queryAll(this.db, {
@@ -129,7 +135,8 @@ export class UsageReader {
         },
       }),
     );
-    // A day × model row appears once in every shard that served it: the sums add them all up.
+    // A day × model row appears once in every shard that served it (and once per variant of an
+    // experiment): the sums add them all up.
     for (const item of shards.flat()) {
       const model = String(item.model);
       const day = String(item.day);
@@ -142,6 +149,18 @@ export class UsageReader {
         getOrCreate(byDay, day, () => ({ day, ...emptyTotals() })),
         item,
       );
+      if (item.variant !== undefined) {
+        const experiment = String(item.experiment);
+        const variant = String(item.variant);
+        const row = getOrCreate(byVariant, `${experiment}#${variant}`, () => ({
+          experiment,
+          variant,
+          latencyMsTotal: 0,
+          ...emptyTotals(),
+        }));
+        addTotals(row, item);
+        row.latencyMsTotal += Number(item.latencyMs ?? 0);
+      }
     }
     return {
       teamId,
@@ -152,6 +171,9 @@ export class UsageReader {
         (a, b) => compareDescending(a.costPicos, b.costPicos) || a.model.localeCompare(b.model),
       ),
       byDay: [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)),
+      byVariant: [...byVariant.values()].sort(
+        (a, b) => a.experiment.localeCompare(b.experiment) || a.variant.localeCompare(b.variant),
+      ),
     };
   }
 

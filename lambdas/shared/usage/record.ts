@@ -13,6 +13,9 @@ export interface UsageRecord {
   requestedModel: string;
   /** The caller's end user, when it named one (OpenAI's `user`, Anthropic's `metadata.user_id`). */
   endUser?: string;
+  /** The experiment the request took part in, and the variant it was assigned to (both or neither). */
+  experiment?: string;
+  variant?: string;
   /** Provider connection that served (or last tried) the request. */
   provider: string;
   upstreamModel: string;

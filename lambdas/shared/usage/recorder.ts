@@ -32,6 +32,25 @@ export interface QuotaSettlement {
   ifSwept?: () => Omit<QuotaSettlement, 'ifSwept'>;
 }
 
+/**
+ * What the day × model row sets besides the totals: team, model and day, and for a request in an
+ * experiment its variant and the sum of its latency (a report's mean latency per variant is that
+ * sum over the row's requests).
+ */
+function dayRowFields(record: UsageRecord, day: string) {
+  const sets = ['#team = :team', '#model = :model', '#day = :day'];
+  const names: Record<string, string> = { '#team': 'teamId', '#model': 'model', '#day': 'day' };
+  const values: Record<string, string | number> = { ':team': record.teamId, ':model': record.model, ':day': day };
+  if (record.experiment === undefined || record.variant === undefined) return { sets, adds: [], names, values };
+  return {
+    variant: { experiment: record.experiment, variant: record.variant },
+    sets: [...sets, '#experiment = :experiment', '#variant = :variant'],
+    adds: ['#latency :latency'],
+    names: { ...names, '#experiment': 'experiment', '#variant': 'variant', '#latency': 'latencyMs' },
+    values: { ...values, ':experiment': record.experiment, ':variant': record.variant, ':latency': record.latencyMs },
+  };
+}
+
 /** Index of the first settlement item in the transaction (after ledger, day and month). */
 const SETTLEMENT_INDEX = 3;
 
@@ -57,6 +76,9 @@ export type ApplyOutcome = 'recorded' | 'already_recorded';
  * none of it does, so the aggregates always equal the sum of the ledger and budgets always
  * equal what was recorded; the first item's existence condition makes a repeated write a no-op
  * instead of a double count, which is what lets a write be retried and replayed safely.
+ *
+ * A request in an experiment adds to its own day × model row per variant (see
+ * `itemKeys.dayModelAggregate`), so reports group by variant at no extra write.
  *
  * The ledger entry and both aggregate rows go to the shards the request id hashes to
  * (`USAGE_SHARDS`), so one team's requests spread over many partition keys; a replayed write has
@@ -123,6 +145,7 @@ export class UsageRecorder {
       values[`:t${i}`] = totals[field];
       return `#t${i} :t${i}`;
     });
+    const dayRow = dayRowFields(record, day);
     return [
       {
         Put: {
@@ -134,10 +157,10 @@ export class UsageRecorder {
       {
         Update: {
           TableName: this.tableName,
-          Key: itemKeys.dayModelAggregate(record.teamId, month, day, record.model, record.requestId),
-          UpdateExpression: `ADD ${adds.join(', ')} SET #team = :team, #model = :model, #day = :day`,
-          ExpressionAttributeNames: { ...names, '#team': 'teamId', '#model': 'model', '#day': 'day' },
-          ExpressionAttributeValues: { ...values, ':team': record.teamId, ':model': record.model, ':day': day },
+          Key: itemKeys.dayModelAggregate(record.teamId, month, day, record.model, record.requestId, dayRow.variant),
+          UpdateExpression: `ADD ${[...adds, ...dayRow.adds].join(', ')} SET ${dayRow.sets.join(', ')}`,
+          ExpressionAttributeNames: { ...names, ...dayRow.names },
+          ExpressionAttributeValues: { ...values, ...dayRow.values },
         },
       },
       {

@@ -56,6 +56,12 @@ export function usageReportView(report: TeamUsageReport, budget: ReturnType<type
     totals: totalsView(report.totals),
     by_model: report.byModel.map((row) => ({ model: row.model, ...totalsView(row) })),
     by_day: report.byDay.map((row) => ({ day: row.day, ...totalsView(row) })),
+    by_variant: report.byVariant.map((row) => ({
+      experiment: row.experiment,
+      variant: row.variant,
+      ...totalsView(row),
+      mean_latency_ms: Math.round(row.latencyMsTotal / row.requests),
+    })),
     budget,
   };
 }
