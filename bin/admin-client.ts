@@ -81,7 +81,15 @@ export class AdminClient {
     return (await this.send(method, path)).text;
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<{ text: string }> {
+  /**
+   * Calls the admin API for a non-JSON body with its response headers (a page of an export, whose
+   * next cursor is a header); throws {@link AdminApiError}.
+   */
+  async requestPage(method: string, path: string): Promise<{ text: string; headers: Headers }> {
+    return this.send(method, path);
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<{ text: string; headers: Headers }> {
     const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = await this.headers(method, url, payload);
@@ -103,7 +111,7 @@ export class AdminClient {
       const message = error.message ?? (json.message as string | undefined) ?? (text || response.statusText);
       throw new AdminApiError(response.status, message, error.code ?? null);
     }
-    return { text };
+    return { text, headers: response.headers };
   }
 
   private async headers(method: string, url: URL, payload: string | undefined): Promise<Record<string, string>> {

@@ -3,11 +3,12 @@
  * The admin CLI: `npm run admin -- <command>` (see `--help`). Works against a deployed stack
  * (requests signed with your AWS credentials) and against `npm start` (the local admin token).
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { resolveConnection } from './admin-connection';
 import { AdminApiError, AdminClient } from './admin-client';
+import { EXPORT_HEADERS } from '../lambdas/shared/audit/export';
 
 /** Where the CLI writes, and what it reads from its surroundings (injected by tests). */
 export interface CliIo {
@@ -43,6 +44,56 @@ function list(value: string): string[] {
 function month(value: string): string {
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new InvalidArgumentError('expected YYYY-MM');
   return value;
+}
+
+function exportFormat(value: string): string {
+  if (value !== 'jsonl' && value !== 'csv') throw new InvalidArgumentError('expected jsonl or csv');
+  return value;
+}
+
+/**
+ * Writes every page of an export as it arrives, following the next-page cursor, and never holds
+ * more than one page: to `write`, and resolves to the records and pages written.
+ */
+async function exportPages(
+  client: AdminClient,
+  query: Record<string, string>,
+  write: (text: string) => void,
+): Promise<{ records: number; pages: number }> {
+  let cursor: string | null = null;
+  let records = 0;
+  let pages = 0;
+  do {
+    const search = new URLSearchParams({ ...query, ...(cursor ? { cursor } : {}) });
+    const page = await client.requestPage('GET', `/v1/admin/export?${search.toString()}`);
+    write(page.text);
+    records += Number(page.headers.get(EXPORT_HEADERS.records) ?? 0);
+    pages += 1;
+    cursor = page.headers.get(EXPORT_HEADERS.nextCursor);
+  } while (cursor);
+  return { records, pages };
+}
+
+/**
+ * Writes an export to a file: into `<file>.partial`, renamed once the last page is in, so a file
+ * under the name asked for is always a complete export (an interrupted one leaves nothing).
+ */
+async function exportToFile(
+  file: string,
+  pages: (write: (text: string) => void) => Promise<{ records: number; pages: number }>,
+) {
+  const partial = `${file}.partial`;
+  const fd = openSync(partial, 'w');
+  try {
+    const written = await pages((text) => writeSync(fd, text));
+    closeSync(fd);
+    renameSync(partial, file);
+    return written;
+  } catch (error) {
+    closeSync(fd);
+    rmSync(partial, { force: true });
+    throw error;
+  }
 }
 
 /** The parts of the chargeback JSON the table shows. */
@@ -279,6 +330,37 @@ export function buildProgram(io: CliIo): Command {
         io.stdout(`saved ${flags.out}\n`);
       }
     });
+  program
+    .command('export')
+    .description(
+      'export the audit trail of a period as JSON Lines or CSV: admin changes, then request records with their policy decisions, redacted as stored',
+    )
+    .requiredOption('--from <date|instant>', 'start, inclusive: YYYY-MM-DD (from its first instant, UTC) or ISO 8601')
+    .requiredOption('--to <date|instant>', 'end, inclusive: YYYY-MM-DD (to its last instant, UTC) or ISO 8601')
+    .option('--team <teamId>', 'one team (default: every team)')
+    .option('--format <format>', 'jsonl or csv (default jsonl)', exportFormat)
+    .option('--page-size <n>', 'records per request (default 500, at most 1000)', integer)
+    .option('--out <file>', 'write to this file (default: standard output)')
+    .action(
+      async (flags: { from: string; to: string; team?: string; format?: string; pageSize?: number; out?: string }) => {
+        const query = defined({
+          from: flags.from,
+          to: flags.to,
+          team: flags.team,
+          format: flags.format,
+          limit: flags.pageSize === undefined ? undefined : String(flags.pageSize),
+        }) as Record<string, string>;
+        const api = client();
+        if (!flags.out) {
+          await exportPages(api, query, io.stdout);
+          return;
+        }
+        const { records, pages } = await exportToFile(path.resolve(io.cwd, flags.out), (write) =>
+          exportPages(api, query, write),
+        );
+        io.stdout(`exported ${records} records in ${pages} pages to ${flags.out}\n`);
+      },
+    );
   program
     .command('changes')
     .description('the admin audit trail, newest first')

@@ -15,8 +15,11 @@ import {
 } from '../shared/http';
 import { adminAuditQuerySchema, auditRange, auditView, ownAuditQuerySchema, type AuditPage } from '../shared/audit';
 import { AuditLog } from '../shared/audit/audit-log';
+import { AuditExport, EXPORT_FORMATS, EXPORT_HEADERS, exportPeriod, exportQuerySchema } from '../shared/audit/export';
+import { AdminChangeLog } from '../shared/admin/change-log';
 import type { GatewayConfig } from '../shared/catalog/schema';
 import type { AdminAllowList } from '../shared/config/admin-principals';
+import { logger } from '../shared/observability/logger';
 import { createAuthenticator, type ApiKeyAuthenticator } from '../shared/keys/authenticator';
 import type { TableNames } from '../shared/store/schema';
 import { TeamRepository } from '../shared/teams/repository';
@@ -38,6 +41,8 @@ export interface UsageHandlerDeps {
   teams: TeamRepository;
   reader: UsageReader;
   audit: AuditLog;
+  /** The compliance export: request records and admin changes, page by page. */
+  exports: AuditExport;
   /** How far back audit records exist (the config's retention). */
   auditRetentionDays: number;
   /** Who may use the admin routes (the config's `admins`, from the environment). */
@@ -162,6 +167,42 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, chargebackView(report), requestIdHeader(request.apiRequestId));
   }
 
+  /**
+   * A page of the compliance export (see `shared/audit/export.ts` for why pages): the body in the
+   * asked format, and in headers how many records it holds and the cursor of the next page.
+   */
+  async function exportAudit({ request }: RouteContext<'GET /v1/admin/export'>): Promise<HttpResponse> {
+    const query = parseWith(exportQuerySchema, request.query);
+    const format = EXPORT_FORMATS[query.format];
+    if (query.team !== undefined && !(await deps.teams.get(query.team))) {
+      throw notFound(`No team with id '${query.team}'.`, ERROR_CODES.notFound, 'team');
+    }
+    const page = await deps.exports.page({
+      ...exportPeriod(query),
+      teamId: query.team,
+      limit: query.limit,
+      cursor: query.cursor,
+      format,
+    });
+    logger.info('audit export page', {
+      requestId: request.apiRequestId,
+      team: query.team ?? null,
+      format: query.format,
+      records: page.records,
+      more: page.nextCursor !== undefined,
+    });
+    return {
+      statusCode: 200,
+      headers: {
+        'content-type': format.contentType,
+        [EXPORT_HEADERS.records]: String(page.records),
+        ...(page.nextCursor ? { [EXPORT_HEADERS.nextCursor]: page.nextCursor } : {}),
+        ...requestIdHeader(request.apiRequestId),
+      },
+      body: page.body,
+    };
+  }
+
   const route = createGuardedRouter<'usage', HttpResponse>(
     'usage',
     {
@@ -170,6 +211,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
       'GET /v1/admin/teams/{teamId}/usage': teamUsage,
       'GET /v1/audit': ownAudit,
       'GET /v1/admin/audit': searchAudit,
+      'GET /v1/admin/export': exportAudit,
     },
     { authenticator: deps.authenticator, admins: deps.admins },
   );
@@ -191,11 +233,14 @@ export function usageDependencies(settings: {
   now?: () => number;
 }): UsageHandlerDeps {
   const { db, tables, config } = settings;
+  const teams = new TeamRepository(db, tables.identity);
+  const audit = new AuditLog(db, tables.audit, config.audit.retentionDays);
   return {
     authenticator: createAuthenticator(db, tables.identity, settings.identityCacheTtlMs, settings.now),
-    teams: new TeamRepository(db, tables.identity),
+    teams,
     reader: new UsageReader(db, tables.usage),
-    audit: new AuditLog(db, tables.audit, config.audit.retentionDays),
+    audit,
+    exports: new AuditExport({ audit, changes: new AdminChangeLog(db, tables.audit), teams }),
     auditRetentionDays: config.audit.retentionDays,
     admins: settings.admins,
     now: settings.now,

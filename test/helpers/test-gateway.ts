@@ -25,6 +25,16 @@ export interface TestResponse {
   body: any;
 }
 
+/**
+ * A response body as a test reads it: parsed when it is JSON, the text itself otherwise (a CSV
+ * report, an export's JSON Lines).
+ */
+function bodyOf(result: { headers?: Record<string, unknown>; body?: string }): unknown {
+  if (!result.body) return undefined;
+  const type = String(result.headers?.['content-type'] ?? 'application/json');
+  return type.startsWith('application/json') ? JSON.parse(result.body) : result.body;
+}
+
 /** Options of an in-process gateway for handler tests. */
 export interface TestGatewayOptions {
   config?: GatewayConfigInput;
@@ -138,7 +148,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
       return {
         status: result.statusCode ?? 200,
         headers: (result.headers ?? {}) as Record<string, string>,
-        body: result.body ? JSON.parse(result.body) : undefined,
+        body: bodyOf(result),
       };
     },
     /** Creates a team (unique id unless given) with the test defaults. */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
@@ -35,7 +35,7 @@ describe('gateway-admin CLI', () => {
 
   it('shows help for every command', async () => {
     expect(await runCli(['--help'], io)).toBe(0);
-    expect(io.out.join('')).toMatch(/teams[\s\S]*keys[\s\S]*usage[\s\S]*changes/);
+    expect(io.out.join('')).toMatch(/teams[\s\S]*keys[\s\S]*usage[\s\S]*export[\s\S]*changes/);
     io.out.length = 0;
     expect(await runCli(['teams', 'create', '--help'], io)).toBe(0);
     expect(io.out.join('')).toContain('--budget-usd <amount>');
@@ -183,6 +183,65 @@ describe('gateway-admin CLI', () => {
       );
       expect(saved).toBe(served);
       expect(saved).toContain(`${month},line,cc-42,billed,Billed,mock-large,1,0,`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exports the audit trail page by page into a file equal to the pages the API serves', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'export-'));
+    try {
+      expect(await cli('teams', 'create', '--id', 'exported', '--name', 'Exported')).toBe(0);
+      io.out.length = 0;
+      expect(await cli('keys', 'create', 'exported', '--name', 'k')).toBe(0);
+      const key = json().key as string;
+      for (let i = 0; i < 4; i++) {
+        const answer = await fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: `audit me ${i}` }] }),
+        });
+        expect(answer.status).toBe(200);
+      }
+      const today = new Date().toISOString().slice(0, 10);
+      /** The export's pages as the API serves them, each body as it came. */
+      const served = async (query: string) => {
+        const bodies: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const response = await adminFetch(
+            gateway,
+            'GET',
+            `/v1/admin/export?${query}${cursor ? `&cursor=${cursor}` : ''}`,
+          );
+          expect(response.status).toBe(200);
+          bodies.push(await response.text());
+          cursor = response.headers.get('x-gateway-next-cursor');
+        } while (cursor);
+        return bodies;
+      };
+
+      io.out.length = 0;
+      io.cwd = dir;
+      const args = ['export', '--from', today, '--to', today, '--team', 'exported', '--page-size', '2'];
+      expect(await cli(...args, '--format', 'csv', '--out', 'audit.csv')).toBe(0);
+      const pages = await served(`from=${today}&to=${today}&team=exported&limit=2&format=csv`);
+      expect(pages.length).toBeGreaterThanOrEqual(3); // a team.create and a key.create, then four requests
+      const saved = readFileSync(path.join(dir, 'audit.csv'), 'utf8');
+      expect(saved).toBe(pages.join(''));
+      expect(saved.split('\r\n').filter((line) => line.startsWith('request,'))).toHaveLength(4);
+      expect(io.out.join('')).toBe(`exported 6 records in ${pages.length} pages to audit.csv\n`);
+
+      // To standard output, JSON Lines: the same pages, nothing else.
+      io.out.length = 0;
+      expect(await cli(...args)).toBe(0);
+      expect(io.out.join('')).toBe((await served(`from=${today}&to=${today}&team=exported&limit=2`)).join(''));
+
+      // A refused export leaves no file behind.
+      io.err.length = 0;
+      expect(await cli('export', '--from', today, '--to', today, '--team', 'nobody', '--out', 'none.csv')).toBe(1);
+      expect(io.err.join('')).toBe("error: No team with id 'nobody'. (HTTP 404, not_found)\n");
+      expect(readdirSync(dir).sort()).toEqual(['audit.csv']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -530,6 +530,8 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
       ['GET /v1/admin/audit (one team)', '/v1/admin/audit?team=fortress&limit=2', 'admin'],
       ['GET /v1/admin/audit (across teams)', '/v1/admin/audit?decision=block&limit=2', 'admin'],
       ['GET /v1/admin/changes', '/v1/admin/changes?limit=1', 'admin'],
+      ['GET /v1/admin/export (one team)', `/v1/admin/export?team=fortress&from=${today}&to=${today}&limit=2`, 'admin'],
+      ['GET /v1/admin/export (every team)', `/v1/admin/export?from=${today}&to=${today}&limit=2`, 'admin'],
     ] as const;
     // The key is issued in beforeAll, after the test table is built.
     const credentials = (auth: 'key' | 'admin') => (auth === 'key' ? { key } : { admin: true });

@@ -53,7 +53,7 @@ function authenticatorWithReads() {
   return { authenticator, reads };
 }
 
-/** The usage Lambda's routes (two `key`, three `iam`, one with a path parameter), each recording what it was given. */
+/** The usage Lambda's routes (two `key`, four `iam`, one with a path parameter), each recording what it was given. */
 function usageRouter() {
   const seen: unknown[] = [];
   const record = async <C>(context: C) => {
@@ -66,6 +66,7 @@ function usageRouter() {
     'GET /v1/admin/teams/{teamId}/usage': record,
     'GET /v1/admin/audit': record,
     'GET /v1/admin/chargeback': record,
+    'GET /v1/admin/export': record,
   };
   const { authenticator, reads } = authenticatorWithReads();
   const route = createGuardedRouter('usage', handlers, { authenticator, admins });
@@ -283,6 +284,7 @@ describe('the guarded router: each route is checked as the route table declares'
       'GET /v1/admin/teams/{teamId}/usage': async () => undefined,
       'GET /v1/admin/audit': async () => undefined,
       'GET /v1/admin/chargeback': async () => undefined,
+      'GET /v1/admin/export': async () => undefined,
     };
     // @ts-expect-error: the usage Lambda serves key routes, so it must be given an authenticator.
     expect(() => createGuardedRouter('usage', handlers, { admins })).toThrow(/needs a key authenticator/);

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { invalidRequest } from '../http/errors';
 import { itemKeys } from '../store/schema';
 import type { TransactItem } from '../store/transactions';
-import { monthOf } from '../time/calendar';
+import { monthOf, monthsBetween } from '../time/calendar';
 
 /** What an admin did. */
 export type AdminAction = 'team.create' | 'team.update' | 'key.create' | 'key.revoke' | 'key.rotate';
@@ -63,6 +63,54 @@ function decodeCursor(cursor: string, month: string): Record<string, unknown> {
   return { pk: key.data.pk, sk: key.data.sk };
 }
 
+/** What {@link AdminChangeLog.period} reads: the changes between two instants, optionally of one team. */
+export interface ChangePeriod {
+  /** ISO instants, inclusive. */
+  from: string;
+  to: string;
+  teamId?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Where a period listing continues: a month of the period and the sort key of the last change read in it. */
+const periodCursorSchema = z.strictObject({
+  m: z.string(),
+  sk: cursorKeySchema.shape.sk.optional(),
+});
+
+/**
+ * Where a period listing resumes: the cursor's month, which must be one of the period's, and the
+ * key after which to read in it, which must be a change key of that month inside the period
+ * (DynamoDB refuses, a 500, a start key outside the key condition).
+ */
+function decodePeriodCursor(
+  cursor: string | undefined,
+  months: readonly string[],
+  period: ChangePeriod,
+): { start: number; after?: Record<string, unknown> } {
+  if (cursor === undefined) return { start: 0 };
+  const invalid = () => invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const parsed = periodCursorSchema.safeParse(json);
+  const start = parsed.success ? months.indexOf(parsed.data.m) : -1;
+  if (!parsed.success || start < 0) throw invalid();
+  const { m, sk } = parsed.data;
+  if (sk === undefined) return { start };
+  if (!sk.startsWith(m) || sk < period.from || sk > `${period.to}~`) throw invalid();
+  return { start, after: { pk: itemKeys.adminChangePartition(m), sk } };
+}
+
+function changeOf(item: Record<string, unknown>): AdminChange {
+  const { pk: _pk, sk: _sk, ...change } = item;
+  return change as unknown as AdminChange;
+}
+
 /**
  * The admin audit trail in the audit table, one partition per UTC month. Changes are written in
  * the same DynamoDB transaction as the change itself, so there is no change without its entry.
@@ -107,8 +155,54 @@ export class AdminChangeLog {
         ExclusiveStartKey: options.cursor ? decodeCursor(options.cursor, month) : undefined,
       }),
     );
-    const changes = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...change }) => change as AdminChange);
+    const changes = (page.Items ?? []).map(changeOf);
     const nextCursor = encodeCursor(page.LastEvaluatedKey);
     return { changes, nextCursor };
+  }
+
+  /**
+   * The changes between two instants, oldest first (as they happened: an export reads forward),
+   * optionally only those of one team, month partition after month partition. A team's changes
+   * are filtered from its months' partitions: reads continue until the page is full or the period
+   * is read.
+   *
+   * @example
+   * const { changes, nextCursor } = await log.period({ from, to, teamId: 'payments', limit: 100 });
+   */
+  async period(period: ChangePeriod): Promise<ChangePage> {
+    const months = monthsBetween(period.from, period.to);
+    const resume = decodePeriodCursor(period.cursor, months, period);
+    const changes: AdminChange[] = [];
+    let after = resume.after;
+    for (let i = resume.start; i < months.length; i++) {
+      const month = months[i]!;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            FilterExpression: period.teamId !== undefined ? 'teamId = :team' : undefined,
+            ExpressionAttributeValues: {
+              ':pk': itemKeys.adminChangePartition(month),
+              ':from': period.from,
+              ':to': `${period.to}~`,
+              // no placeholder without the filter: DynamoDB rejects an unused value
+              ...(period.teamId !== undefined ? { ':team': period.teamId } : {}),
+            },
+            ScanIndexForward: true,
+            // Never more than the page still needs, so the page ends exactly at DynamoDB's key.
+            Limit: period.limit - changes.length,
+            ExclusiveStartKey: after,
+          }),
+        );
+        changes.push(...(page.Items ?? []).map(changeOf));
+        after = page.LastEvaluatedKey;
+        if (changes.length >= period.limit) {
+          const next = after ? { m: month, sk: after['sk'] } : i + 1 < months.length ? { m: months[i + 1] } : undefined;
+          return { changes, nextCursor: encodeCursor(next) };
+        }
+      } while (after);
+    }
+    return { changes };
   }
 }

@@ -7,7 +7,7 @@ import { teamIdSchema } from '../teams/schema';
 import type { TransactItem } from '../store/transactions';
 import type { AuditRecord } from './record';
 
-/** A page of audit records, newest first. */
+/** A page of audit records, newest first (or oldest first, when the search asks). */
 export interface AuditPage {
   records: AuditRecord[];
   /** Opaque; pass back for the next page. */
@@ -24,6 +24,11 @@ export interface AuditSearch {
   to: string;
   limit: number;
   cursor?: string;
+  /**
+   * `newest` (the default) for people reading the latest events; `oldest` for an export, which
+   * reads a period forward, as the events happened.
+   */
+  order?: 'newest' | 'oldest';
 }
 
 const DAY_MS = 86_400_000;
@@ -192,16 +197,19 @@ function daysNewestFirst(from: string, to: string): string[] {
 }
 
 /**
- * A listing over sharded partitions (a team's months, a decision's days): its groups newest first,
- * each spread over `shards` partitions that are read together and merged newest first.
+ * A listing over sharded partitions (a team's months, a decision's days): its groups in order,
+ * each spread over `shards` partitions that are read together and merged in that order.
  */
 interface ShardedListing {
+  /** In reading order: newest first, or oldest first when `oldestFirst`. */
   groups: readonly string[];
+  /** Read forward in time (groups, shards and the merge); newest first otherwise. */
+  oldestFirst: boolean;
   shards: number;
   resume: Resume;
   /** The partition key value of one shard of a group. */
   partition(group: string, shard: number): string;
-  /** The query reading one shard newest first, without its page size and start key. */
+  /** The query reading one shard in the listing's order, without its page size and start key. */
   query(partition: string): QueryCommandInput;
   /** DynamoDB's key to continue a shard after one of its records (an index's key has its own attribute too). */
   startKey(partition: string, position: readonly [string, string]): Record<string, unknown>;
@@ -214,7 +222,7 @@ interface ShardReader {
   partition: string;
   /** Where the cursor resumes this shard: after the last record returned from it. */
   resumeAt: ShardPosition;
-  /** Records read from DynamoDB and not yet returned, newest first. */
+  /** Records read from DynamoDB and not yet returned, in the listing's order. */
   buffer: Record<string, unknown>[];
   /** DynamoDB's key to read the shard's next page from. */
   next: Record<string, unknown> | undefined;
@@ -231,6 +239,11 @@ function shardPosition(shard: ShardReader): ShardPosition {
   if (shard.done) return 'done';
   const next = shard.next!;
   return [next['pk'] as string, next['sk'] as string];
+}
+
+/** Whether item `a` comes before `b` in a listing: sort keys start with the record's instant. */
+function precedes(a: Record<string, unknown>, b: Record<string, unknown>, oldestFirst: boolean): boolean {
+  return oldestFirst ? (a['sk'] as string) < (b['sk'] as string) : (a['sk'] as string) > (b['sk'] as string);
 }
 
 function strip(item: Record<string, unknown>): AuditRecord {
@@ -279,15 +292,18 @@ export class AuditLog {
   }
 
   /**
-   * Records of one team (optionally one key, one decision) between two instants, newest first.
-   * Each month's records are spread over `AUDIT_TEAM_SHARDS` partitions: every shard of a month is
-   * read and the shards merged newest first, as {@link AuditLog.byDecision} merges its days.
+   * Records of one team (optionally one key, one decision) between two instants, newest first
+   * (oldest first with `order: 'oldest'`). Each month's records are spread over
+   * `AUDIT_TEAM_SHARDS` partitions: every shard of a month is read and the shards merged in order,
+   * as {@link AuditLog.byDecision} merges its days.
    *
    * @example
    * const { records, nextCursor } = await audit.team({ teamId, from, to, limit: 50 });
    */
   async team(search: AuditSearch & { teamId: string }): Promise<AuditPage> {
-    const months = monthsNewestFirst(search.from, search.to);
+    const oldestFirst = search.order === 'oldest';
+    const newestFirst = monthsNewestFirst(search.from, search.to);
+    const months = oldestFirst ? newestFirst.reverse() : newestFirst;
     const filters: string[] = [];
     const values: Record<string, unknown> = {};
     if (search.keyId) {
@@ -301,6 +317,7 @@ export class AuditLog {
     return this.merge(
       {
         groups: months,
+        oldestFirst,
         shards: AUDIT_TEAM_SHARDS,
         resume: decodeTeamCursor(search.cursor, months, search),
         partition: (month, shard) => itemKeys.auditPartition(search.teamId, month, shard),
@@ -309,7 +326,7 @@ export class AuditLog {
           KeyConditionExpression: 'pk = :p AND sk BETWEEN :from AND :to',
           FilterExpression: filters.length ? filters.join(' AND ') : undefined,
           ExpressionAttributeValues: { ':p': partition, ':from': search.from, ':to': `${search.to}~`, ...values },
-          ScanIndexForward: false,
+          ScanIndexForward: oldestFirst,
         }),
         startKey: (_partition, [pk, sk]) => ({ pk, sk }),
         cursor: (m, s) => ({ m, s }),
@@ -332,6 +349,7 @@ export class AuditLog {
     return this.merge(
       {
         groups: days,
+        oldestFirst: false,
         shards: AUDIT_DECISION_SHARDS,
         resume: decodeDecisionCursor(search.cursor, days, search),
         partition: (day, shard) => itemKeys.auditDecisionDay(search.decision, day, shard),
@@ -357,9 +375,9 @@ export class AuditLog {
   }
 
   /**
-   * One page of a sharded listing: group after group (newest first), every shard of a group read
-   * at once and merged k-way, newest first. Each shard is sorted, so the newest record not yet
-   * returned is the newest of the shards' heads. The cursor keeps each shard's position, so the
+   * One page of a sharded listing: group after group, every shard of a group read at once and
+   * merged k-way in the listing's order (newest first unless `oldestFirst`). Each shard is sorted,
+   * so the next record not yet returned is the first, in that order, of the shards' heads. The cursor keeps each shard's position, so the
    * next page resumes every shard exactly where this one stopped: no record twice, none skipped.
    */
   private async merge(listing: ShardedListing, limit: number): Promise<AuditPage> {
@@ -380,15 +398,15 @@ export class AuditLog {
       });
       while (records.length < limit) {
         await Promise.all(shards.map((shard) => this.fill(shard, listing, limit - records.length)));
-        // Every shard's newest unread record is at its buffer's head: the newest of those is next.
-        let newest: ShardReader | undefined;
+        // Every shard's next unread record is at its buffer's head: the first of those in order is next.
+        let first: ShardReader | undefined;
         for (const shard of shards) {
           const head = shard.buffer[0];
-          if (head && (!newest || (head['sk'] as string) > (newest.buffer[0]!['sk'] as string))) newest = shard;
+          if (head && (!first || precedes(head, first.buffer[0]!, listing.oldestFirst))) first = shard;
         }
-        if (!newest) break;
-        const item = newest.buffer.shift()!;
-        newest.resumeAt = [item['pk'] as string, item['sk'] as string];
+        if (!first) break;
+        const item = first.buffer.shift()!;
+        first.resumeAt = [item['pk'] as string, item['sk'] as string];
         records.push(strip(item));
       }
       if (records.length >= limit) {
@@ -406,7 +424,7 @@ export class AuditLog {
 
   /**
    * Reads a shard's next page when everything read from it was returned, so its buffer's head is
-   * its newest unreturned record (pages a filter emptied are skipped).
+   * its next unreturned record (pages a filter emptied are skipped).
    */
   private async fill(shard: ShardReader, listing: ShardedListing, wanted: number): Promise<void> {
     while (shard.buffer.length === 0 && !shard.done) {

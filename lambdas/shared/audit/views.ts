@@ -38,7 +38,8 @@ export function auditView(record: AuditRecord) {
   };
 }
 
-const isoInstant = z.iso.datetime({ offset: true }).or(z.iso.date());
+/** An ISO 8601 instant with its offset, or a UTC date alone (`YYYY-MM-DD`). */
+export const isoInstant = z.iso.datetime({ offset: true }).or(z.iso.date());
 
 /** Query of `GET /v1/audit`: the caller's team, newest first. */
 export const ownAuditQuerySchema = z.strictObject({

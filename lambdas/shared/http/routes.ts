@@ -51,6 +51,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/admin/teams/{teamId}/usage', function: 'usage', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/audit', function: 'usage', auth: 'iam' },
   { method: 'GET', path: '/v1/admin/chargeback', function: 'usage', auth: 'iam' },
+  { method: 'GET', path: '/v1/admin/export', function: 'usage', auth: 'iam' },
 ] as const satisfies readonly RouteDefinition[];
 
 type Route = (typeof ROUTES)[number];

@@ -54,3 +54,15 @@ export function nextMonthStart(month: string): string {
   const [year, mon] = month.split('-').map(Number) as [number, number];
   return dayAt(Date.UTC(year, mon, 1));
 }
+
+/**
+ * The UTC months (`YYYY-MM`) from the month of `from` to the month of `to`, oldest first.
+ *
+ * @example
+ * monthsBetween('2026-11-15T00:00:00Z', '2027-01-02') // ['2026-11', '2026-12', '2027-01']
+ */
+export function monthsBetween(from: string, to: string): string[] {
+  const months: string[] = [];
+  for (let month = monthOf(from); month <= monthOf(to); month = monthOf(nextMonthStart(month))) months.push(month);
+  return months;
+}

@@ -119,8 +119,11 @@ const CSV_COLUMNS = [
 /**
  * One CSV cell: quoted when needed, and with a leading quote for text a spreadsheet would run as
  * a formula (a team named `=HYPERLINK(...)` must stay text in finance's spreadsheet).
+ *
+ * @example
+ * csvCell('=SUM(A1)') // "'=SUM(A1)"
  */
-function csvCell(value: string | number): string {
+export function csvCell(value: string | number): string {
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
