@@ -141,6 +141,23 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
           fallbacks: ['gpt', 'nano'],
           routing: { strategy: 'weighted', weights: { gpt: 1, nano: 1 } },
         },
+        // Every other strategy over the same two deployments: each call priced at the model that served.
+        ...(['round-robin', 'least-latency', 'cost'] as const).map((strategy) => ({
+          id: strategy,
+          provider: 'openai',
+          upstreamModel: 'gpt-4o-mini',
+          prices: { input: 0.15, output: 0.6 },
+          fallbacks: ['gpt', 'nano'],
+          routing: { strategy },
+        })),
+        {
+          id: 'context',
+          provider: 'openai',
+          upstreamModel: 'gpt-4o-mini',
+          prices: { input: 0.15, output: 0.6 },
+          fallbacks: ['nano'],
+          routing: { strategy: 'context', rules: [{ minPromptTokens: 3, model: 'nano' }] },
+        },
         {
           id: 'claude',
           provider: 'anthropic',
@@ -182,7 +199,8 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     // 240 requests, 8 at a time; the mix is a function of the request number.
     const send = async (n: number) => {
       const key = keys[n % keys.length]!;
-      const model = ['gpt', 'gpt-big', 'primary', 'mock-small', 'nano', 'ab', 'split'][Math.floor(n / 4) % 7]!;
+      const models = ['gpt', 'gpt-big', 'primary', 'mock-small', 'nano', 'ab', 'split'];
+      const model = [...models, 'round-robin', 'least-latency', 'cost', 'context'][Math.floor(n / 4) % 11]!;
       const stream = n % 5 < 2;
       const content =
         n % 23 === 0
@@ -288,6 +306,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     expect(new Set(all.filter((r) => r.requestedModel === 'split').map((r) => r.model))).toEqual(
       new Set(['gpt', 'nano']),
     );
+    // Each strategy served (and was billed at) its deployments' own models.
+    const servedBy = (alias: string) => new Set(all.filter((r) => r.requestedModel === alias).map((r) => r.model));
+    expect([...servedBy('round-robin')].length).toBeGreaterThan(1);
+    expect(servedBy('cost')).toEqual(new Set(['nano']));
+    expect(servedBy('context')).toEqual(new Set(['nano']));
+    expect(servedBy('least-latency').size).toBeGreaterThan(0);
     expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
     expect(all.filter((r) => r.model === 'embed' && r.status === 'ok').length).toBeGreaterThan(20);
     // The Messages face: Claude with cache writes and reads, and translated calls to the other models.
