@@ -361,6 +361,22 @@ export function buildProgram(io: CliIo): Command {
         io.stdout(`exported ${records} records in ${pages} pages to ${flags.out}\n`);
       },
     );
+  const approvals = program.command('approvals').description("list, approve or reject a team's held tool calls");
+  const approvalPath = (teamId: string, id?: string) =>
+    `/v1/admin/teams/${encodeURIComponent(teamId)}/approvals${id ? `/${encodeURIComponent(id)}` : ''}`;
+  approvals
+    .command('list')
+    .argument('<teamId>')
+    .description('held tool calls, newest first, with their arguments and where each stands')
+    .action((teamId: string) => call('GET', approvalPath(teamId)));
+  for (const decision of ['approve', 'reject'] as const) {
+    approvals
+      .command(decision)
+      .argument('<teamId>')
+      .argument('<approvalId>')
+      .description(`${decision} a held tool call (recorded in the admin audit trail)`)
+      .action((teamId: string, id: string) => call('POST', `${approvalPath(teamId, id)}/${decision}`));
+  }
   program
     .command('changes')
     .description('the admin audit trail, newest first')

@@ -14,7 +14,15 @@ import {
   type AdminService,
 } from '../shared/admin';
 import type { GatewayConfig } from '../shared/catalog/schema';
-import type { AdminAllowList } from '../shared/config/admin-principals';
+import {
+  formatAdminAllowList,
+  isAdminPrincipal,
+  parseAdminAllowList,
+  type AdminAllowList,
+} from '../shared/config/admin-principals';
+import { approvalView, ApprovalStore } from '../shared/approvals/store';
+import { ERROR_CODES, forbidden } from '../shared/http/errors';
+import { PolicyEngine } from '../shared/policy/engine';
 import {
   createGuardedRouter,
   jsonResponse,
@@ -31,6 +39,9 @@ import {
 export interface AuthHandlerDeps {
   admin: AdminService;
   changes: AdminChangeLog;
+  approvals: ApprovalStore;
+  /** Who may decide a team's held tool calls besides any admin: its policy profile's `approvals.approvers`. */
+  approversOf(policyProfile: string | undefined): readonly string[];
   /** Who may use these routes (the config's `admins`, from the environment). */
   admins: AdminAllowList;
   now?: () => number;
@@ -121,6 +132,34 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     );
   }
 
+  async function listApprovals({ request, params }: RouteContext<'GET /v1/admin/teams/{teamId}/approvals'>) {
+    await deps.admin.getTeam(params.teamId); // an unknown team is a 404
+    const data = (await deps.approvals.list(params.teamId)).map((a) => ({
+      ...approvalView(a, now()),
+      // The approver decides on what the call would do.
+      arguments: a.call.arguments,
+    }));
+    return ok(request, { object: 'list', data });
+  }
+
+  /** Approves or rejects a held call, if the admin is one of the team's approvers (any admin when none are named). */
+  async function decide(
+    context: RouteContext<
+      | 'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/approve'
+      | 'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/reject'
+    >,
+    decision: 'approved' | 'rejected',
+  ) {
+    const { request, params, admin } = context;
+    const team = await deps.admin.getTeam(params.teamId);
+    const approvers = deps.approversOf(team.policyProfile);
+    if (approvers.length > 0 && !isAdminPrincipal(admin, parseAdminAllowList(formatAdminAllowList(approvers)))) {
+      throw forbidden(`${admin} is not an approver of team ${params.teamId}.`, ERROR_CODES.adminNotAllowed);
+    }
+    const approval = await deps.approvals.decide(params.teamId, params.approvalId, decision, admin);
+    return ok(request, { approval: approvalView(approval, now()) });
+  }
+
   async function listChanges({ request }: RouteContext<'GET /v1/admin/changes'>) {
     const query = parseWith(changesQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
@@ -145,6 +184,9 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
       'POST /v1/admin/keys/{keyId}/revoke': revokeKey,
       'POST /v1/admin/keys/{keyId}/rotate': rotateKey,
       'GET /v1/admin/changes': listChanges,
+      'GET /v1/admin/teams/{teamId}/approvals': listApprovals,
+      'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/approve': (context) => decide(context, 'approved'),
+      'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/reject': (context) => decide(context, 'rejected'),
     },
     { admins: deps.admins },
   );
@@ -164,9 +206,13 @@ export function authDependencies(settings: {
   admins: AdminAllowList;
   now?: () => number;
 }): AuthHandlerDeps {
+  const changes = new AdminChangeLog(settings.db, settings.tables.audit);
+  const policies = new PolicyEngine(settings.config.policies);
   return {
     admin: createAdminService(settings),
-    changes: new AdminChangeLog(settings.db, settings.tables.audit),
+    changes,
+    approvals: new ApprovalStore(settings.db, settings.tables.audit, changes, settings.now),
+    approversOf: (profile) => policies.profileFor(profile).profile.approvals.approvers,
     admins: settings.admins,
     now: settings.now,
   };

@@ -25,6 +25,8 @@ import {
   toExchangeRequest as toMessagesExchange,
 } from '../shared/faces/anthropic-messages';
 import { droppedBetas } from '../shared/providers/betas';
+import { APPROVAL_ID } from '../shared/approvals/store';
+import { invalidRequest } from '../shared/http/errors';
 import {
   parseEmbeddingsRequest,
   toEmbeddingExchangeRequest,
@@ -50,7 +52,20 @@ function contextOf(request: RouteRequest, stream: boolean): RequestContext {
     streamDeadline: deadline !== undefined && stream ? deadline - RECORDING_MARGIN_MS : undefined,
     // An empty header names no session.
     sessionKey: request.headers[GATEWAY_REQUEST_HEADERS.session] || undefined,
+    approvalId: approvalIdOf(request),
   };
+}
+
+/** The held tool call a request asks for, if any; a value that is not an approval id is a 400 naming the header. */
+function approvalIdOf(request: RouteRequest): string | undefined {
+  const value = request.headers[GATEWAY_REQUEST_HEADERS.approval]?.trim();
+  if (!value) return undefined;
+  if (!APPROVAL_ID.test(value)) {
+    throw invalidRequest(`${GATEWAY_REQUEST_HEADERS.approval} is not an approval id (apr_…).`, {
+      param: GATEWAY_REQUEST_HEADERS.approval,
+    });
+  }
+  return value;
 }
 
 /**

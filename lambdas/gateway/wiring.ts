@@ -1,5 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditLog } from '../shared/audit/audit-log';
+import { AdminChangeLog } from '../shared/admin/change-log';
+import { ApprovalStore } from '../shared/approvals/store';
 import type { Catalog } from '../shared/catalog/catalog';
 import { loadCatalog } from '../shared/catalog/load';
 import { loadEnvironment, loadReplayQueue } from '../shared/config/environment';
@@ -82,6 +84,12 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
       policies: new PolicyEngine(settings.catalog.config.policies),
       guardrails: settings.guardrails ?? new BedrockGuardrailChecker(),
       audit: new AuditLog(settings.db, settings.tables.audit, settings.catalog.config.audit.retentionDays),
+      approvals: new ApprovalStore(
+        settings.db,
+        settings.tables.audit,
+        new AdminChangeLog(settings.db, settings.tables.audit),
+        now,
+      ),
       now,
       adapters: settings.adapters,
       observe: settings.observe,

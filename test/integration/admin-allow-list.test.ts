@@ -30,7 +30,10 @@ function adminCalls(teamId: string, keyId: string) {
   };
   return ROUTES.filter((route) => route.auth === 'iam').map((route) => ({
     method: route.method,
-    url: route.path.replace('{teamId}', teamId).replace('{keyId}', keyId),
+    url: route.path
+      .replace('{teamId}', teamId)
+      .replace('{keyId}', keyId)
+      .replace('{approvalId}', `apr_${'a'.repeat(20)}`),
     body: bodies[`${route.method} ${route.path}`],
   }));
 }
@@ -49,7 +52,7 @@ describe('admin routes accept only the principals on the allow-list', () => {
   it('refuses a principal not on the list with 403 admin_not_allowed on every admin route, changing nothing', async () => {
     const before = await snapshot(gw);
     const calls = adminCalls(teamId, keyId);
-    expect(calls).toHaveLength(13);
+    expect(calls).toHaveLength(16);
     for (const call of calls) {
       const res = await gw.call(call.method, call.url, { admin: DEVELOPER_SESSION, body: call.body });
       expect({ route: `${call.method} ${call.url}`, status: res.status, error: res.body.error }).toEqual({

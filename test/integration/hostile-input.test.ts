@@ -351,7 +351,10 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
 
   /** Path parameters that exist, so a refusal is the input's doing, not a 404. */
   const pathOfRoute = (path: string) =>
-    path.replace('{teamId}', 'fortress').replace('{keyId}', path.endsWith('/revoke') ? 'kmissing' : keyId);
+    path
+      .replace('{teamId}', 'fortress')
+      .replace('{keyId}', path.endsWith('/revoke') ? 'kmissing' : keyId)
+      .replace('{approvalId}', `apr_${'m'.repeat(20)}`);
   const authOf = (route: (typeof ROUTES)[number]) =>
     route.auth === 'iam' ? { admin: true } : route.auth === 'key' ? { key } : {};
 
@@ -400,6 +403,8 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
             if (route.method === 'GET') {
               // Reads take no body and ignore one.
               expect(response.status).toBeLessThan(500);
+            } else if (route.path.includes('{approvalId}')) {
+              expectOpenAiError(response, 404, 'approvalId'); // takes no body; no such held call
             } else if (route.path.endsWith('/revoke')) {
               expectOpenAiError(response, 404, 'keyId'); // takes no body; the key does not exist
             } else {

@@ -193,6 +193,9 @@ describe('the guarded router: each route is checked as the route table declares'
         'POST /v1/admin/keys/{keyId}/revoke': record,
         'POST /v1/admin/keys/{keyId}/rotate': record,
         'GET /v1/admin/changes': record,
+        'GET /v1/admin/teams/{teamId}/approvals': record,
+        'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/approve': record,
+        'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/reject': record,
       },
       { admins },
     );

@@ -7,7 +7,8 @@ import type { TransactItem } from '../store/transactions';
 import { monthOf, monthsBetween } from '../time/calendar';
 
 /** What an admin did. */
-export type AdminAction = 'team.create' | 'team.update' | 'key.create' | 'key.revoke' | 'key.rotate';
+export type AdminAction =
+  'team.create' | 'team.update' | 'key.create' | 'key.revoke' | 'key.rotate' | 'approval.approve' | 'approval.reject';
 
 /** One entry of the admin audit trail: who did what, when, with the state before and after. */
 export interface AdminChange {

@@ -3,7 +3,8 @@ import type { GuardrailChecker } from '../policy/guardrail';
 import type { Redactor } from '../policy/redactor';
 import { StreamTextFilter } from '../policy/stream-filter';
 import { guardrailRuleId } from './request-policy';
-import type { ChatCompletion, ChatStreamEvent, ThinkingBlock } from '../chat/types';
+import { gateNotice, type GatedCall, type ToolGate } from '../approvals/gate';
+import type { ChatCompletion, ChatStreamEvent, ThinkingBlock, ToolCall } from '../chat/types';
 
 /** A streamed answer is released to an output guardrail in segments of at least this many characters. */
 const GUARDRAIL_SEGMENT_CHARS = 500;
@@ -23,7 +24,41 @@ export class AnswerPolicy {
     private readonly policy: CompiledPolicy,
     private readonly redactor: Redactor,
     private readonly guardrails: GuardrailChecker | undefined,
+    /** The profile's tool rules and approvals; absent or without rules: tool calls pass. */
+    private readonly gate?: ToolGate,
   ) {}
+
+  private get gating(): boolean {
+    return this.gate?.rules.active === true;
+  }
+
+  /**
+   * Takes the calls the tool rules block or hold out of an answer (holding those that need
+   * approval), and says so in a notice for the answer's text. A call needing approval with no
+   * way to hold it is blocked.
+   */
+  private async gateCalls(calls: readonly ToolCall[]): Promise<{ allowed: ToolCall[]; notice: string }> {
+    const allowed: ToolCall[] = [];
+    const blocked: GatedCall[] = [];
+    const held: GatedCall[] = [];
+    for (const call of calls) {
+      const verdict = this.gate!.rules.judge(call);
+      if (verdict.action === 'allow') allowed.push(call);
+      else if (verdict.action === 'require_approval' && this.gate!.hold) held.push({ call, ruleId: verdict.ruleId! });
+      else blocked.push({ call, ruleId: verdict.ruleId! });
+    }
+    const taken = [...blocked, ...held];
+    if (taken.length === 0) return { allowed, notice: '' };
+    this.decision = combine(this.decision, { action: 'redact', ruleIds: [...new Set(taken.map((c) => c.ruleId))] });
+    const ids = held.length > 0 ? await this.gate!.hold!(held) : [];
+    return {
+      allowed,
+      notice: gateNotice(
+        blocked,
+        held.map((h, i) => ({ ...h, approvalId: ids[i]! })),
+      ),
+    };
+  }
 
   private get guardrail() {
     const guardrail = this.policy.profile.guardrail;
@@ -32,7 +67,7 @@ export class AnswerPolicy {
 
   /** Whether the answer needs checking at all (otherwise it streams through untouched). */
   get active(): boolean {
-    return this.policy.checksOutput || this.guardrail !== undefined;
+    return this.policy.checksOutput || this.guardrail !== undefined || this.gating;
   }
 
   /** The answer's start, redacted of every detector's findings, for the audit trail. */
@@ -92,7 +127,42 @@ export class AnswerPolicy {
         answer = verdict.text;
       }
     }
-    return { ...completion, text: answer, toolCalls, ...(completion.thinking ? { thinking } : {}) };
+    const checked = { ...completion, text: answer, toolCalls, ...(completion.thinking ? { thinking } : {}) };
+    return this.gating ? this.gatedCompletion(checked) : checked;
+  }
+
+  /** A checked completion without the calls the tool rules took out, its text saying so. */
+  private async gatedCompletion(completion: ChatCompletion): Promise<ChatCompletion> {
+    const { allowed, notice } = await this.gateCalls(completion.toolCalls);
+    if (!notice) return completion;
+    return {
+      ...completion,
+      text: completion.text ? `${completion.text}\n\n${notice}` : notice,
+      toolCalls: allowed,
+      finishReason: allowed.length === 0 && completion.finishReason === 'tool_calls' ? 'stop' : completion.finishReason,
+    };
+  }
+
+  /**
+   * The end of a gated stream: the allowed calls, whole (their start and arguments), the notice of
+   * those taken out as text, then the finish, `stop` if no call is left of a tool-calls answer.
+   */
+  private async releaseGated(
+    pending: ReadonlyMap<number, ToolCall>,
+    finish: Extract<ChatStreamEvent, { type: 'finish' }>,
+  ): Promise<ChatStreamEvent[]> {
+    const indexed = [...pending];
+    const { allowed, notice } = await this.gateCalls(indexed.map(([, call]) => call));
+    const events: ChatStreamEvent[] = [];
+    if (notice) events.push({ type: 'text', text: `\n\n${notice}` });
+    for (const [index, call] of indexed) {
+      if (!allowed.includes(call)) continue;
+      events.push({ type: 'tool_call_start', index, id: call.id, name: call.name });
+      if (call.arguments) events.push({ type: 'tool_call_delta', index, arguments: call.arguments });
+    }
+    const emptied = allowed.length === 0 && finish.finishReason === 'tool_calls';
+    events.push(emptied ? { ...finish, finishReason: 'stop' } : finish);
+    return events;
   }
 
   private filtered(completion: ChatCompletion): ChatCompletion {
@@ -120,6 +190,8 @@ export class AnswerPolicy {
     }
     const text = new StreamTextFilter(this.policy, this.redactor);
     const tools = new Map<number, StreamTextFilter>();
+    // Tool calls held back while the tool rules wait for their whole arguments, by stream index.
+    const pending = new Map<number, ToolCall>();
     // One filter per reasoning block (a block ends with its signature).
     const reasoning: StreamTextFilter[] = [];
     let thinking: StreamTextFilter | undefined;
@@ -195,7 +267,9 @@ export class AnswerPolicy {
         yield event;
       } else if (event.type === 'tool_call_start') {
         tools.set(event.index, new StreamTextFilter(this.policy, this.redactor));
-        yield event;
+        // Gated calls are held until complete: a rule may match on arguments not yet streamed.
+        if (this.gating) pending.set(event.index, { id: event.id, name: event.name, arguments: '' });
+        else yield event;
       } else if (event.type === 'tool_call_delta') {
         const filter = tools.get(event.index) ?? new StreamTextFilter(this.policy, this.redactor);
         tools.set(event.index, filter);
@@ -204,7 +278,9 @@ export class AnswerPolicy {
           yield blockedFinish();
           return;
         }
-        if (released) yield { ...event, arguments: released };
+        const call = pending.get(event.index);
+        if (call) call.arguments += released;
+        else if (released) yield { ...event, arguments: released };
       } else if (event.type === 'finish') {
         const reasoningRest = closeThinking();
         if (reasoningRest === undefined) {
@@ -224,9 +300,16 @@ export class AnswerPolicy {
             yield blockedFinish();
             return;
           }
-          if (released) yield { type: 'tool_call_delta', index, arguments: released };
+          const call = pending.get(index);
+          if (call) call.arguments += released;
+          else if (released) yield { type: 'tool_call_delta', index, arguments: released };
         }
         this.decision = filters().reduce((decision, f) => combine(decision, f.decision), this.decision);
+        if (this.gating) {
+          const gated = await this.releaseGated(pending, event);
+          yield* gated;
+          continue;
+        }
         yield event;
       } else {
         yield event;

@@ -27,6 +27,10 @@ import { RouteSelector } from '../routing/selector';
 import type { DurableUsageRecorder } from '../usage/durable-recorder';
 import { admissionRequestOf } from './admission';
 import { AnswerPolicy } from './answer-policy';
+import type { ApprovalStore } from '../approvals/store';
+import type { ToolGate } from '../approvals/gate';
+import { priceUsage } from '../cost/pricing';
+import { notFound } from '../http/errors';
 import {
   applyEmbeddingPolicy,
   checkEmbeddingGuardrail,
@@ -62,6 +66,8 @@ export interface ExchangeServiceDeps {
   adapters?: (id: ProviderTarget['connection']['adapter']) => ProviderAdapter;
   /** The embedder of a connection type (undefined: it cannot embed). */
   embedders?: (id: ProviderTarget['connection']['adapter']) => EmbeddingAdapter | undefined;
+  /** Holds tool calls for approval and releases approved ones; absent: calls needing approval are blocked. */
+  approvals?: ApprovalStore;
   /** Where each request's metrics and summary log go (EMF on stdout by default). */
   observe?: (observation: RequestObservation) => void;
   /** Applies the catalog's routing strategies with this instance's state (a fresh one by default). */
@@ -80,7 +86,8 @@ export interface RoutingFacts {
   attemptLog: AttemptRecord[];
   /** The experiment variant the request was assigned to, if its model runs one. */
   variant?: VariantAssignment;
-  rateLimit: RateLimitStatus;
+  /** The caller's rate-limit window; absent for a request admitted against no limit (a released held call). */
+  rateLimit?: RateLimitStatus;
   /** What the policy decided about the request (for a non-streamed answer, and the answer). */
   policy: PolicyDecision;
 }
@@ -190,6 +197,7 @@ export class ExchangeService {
     request: ExchangeRequest,
     context: RequestContext,
   ): Promise<CompletedExchange> {
+    if (context.approvalId !== undefined) return this.released(caller, request, context);
     const exchange = await this.admitted(caller, request, context);
     const { route, value, upstreamMs } = await this.route(
       exchange,
@@ -201,7 +209,7 @@ export class ExchangeService {
         }),
     );
     const answered = { ...value, usage: billedUsage(value, exchange.promptTokens) };
-    const answers = new AnswerPolicy(exchange.policy, exchange.redactor, this.deps.guardrails);
+    const answers = new AnswerPolicy(exchange.policy, exchange.redactor, this.deps.guardrails, this.gateOf(exchange));
     let completion: ChatCompletion;
     try {
       completion = await answers.checkCompletion(answered);
@@ -256,6 +264,10 @@ export class ExchangeService {
     context: RequestContext,
     signal?: AbortSignal,
   ): Promise<StreamingExchange> {
+    if (context.approvalId !== undefined) {
+      const released = await this.released(caller, request, context);
+      return { ...released, events: releasedEvents(released) };
+    }
     const exchange = await this.admitted(caller, request, context);
     const upstream = new AbortController();
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
@@ -286,6 +298,7 @@ export class ExchangeService {
         timing: { upstreamMs, timeToFirstTokenMs: this.now() - context.receivedAt },
         recording: this.recording,
         guardrails: this.deps.guardrails,
+        gate: this.gateOf(exchange),
         now: this.now,
         onRecording,
       }),
@@ -353,6 +366,73 @@ export class ExchangeService {
    * blocks counts against no limit), the billed guardrail after it (a refused request never
    * costs one). Refusals are recorded here and thrown as the client's error.
    */
+  /**
+   * The tool-call gate of a request: its profile's tool rules, and the approval store bound to
+   * this request (who asked, which model, how long a held call waits).
+   */
+  private gateOf(exchange: Exchange): ToolGate {
+    const { approvals } = this.deps;
+    const { caller, context, requested, policy } = exchange;
+    return {
+      rules: policy.toolRules,
+      hold: approvals
+        ? async (calls) => {
+            const held = await Promise.all(
+              calls.map(({ call, ruleId }) =>
+                approvals.hold({
+                  teamId: caller.team.teamId,
+                  keyId: caller.key.keyId,
+                  requestId: context.requestId,
+                  model: requested.id,
+                  ruleId,
+                  call,
+                  ttlSeconds: policy.profile.approvals.ttlSeconds,
+                }),
+              ),
+            );
+            logger.info('tool calls held for approval', { requestId: context.requestId, held: held.length });
+            return held.map((approval) => approval.approvalId);
+          }
+        : undefined,
+    };
+  }
+
+  /**
+   * Answers a request that asks for an approved held call (`context.approvalId`): the call is
+   * released once to the key that asked for it, with no provider call, no admission and no
+   * ledger entry (nothing was used); the release is in the audit trail. A call that is not
+   * approved (pending, rejected, expired, already released, another key's) is a 403 or 404.
+   */
+  private async released(
+    caller: AuthenticatedCaller,
+    request: ExchangeRequest,
+    context: RequestContext,
+  ): Promise<CompletedExchange> {
+    const { approvals } = this.deps;
+    if (!approvals) throw notFound(`No held tool call ${context.approvalId}.`);
+    const exchange = resolveExchange(this.deps, caller, request, context);
+    const approval = await approvals.redeem(caller.team.teamId, caller.key.keyId, context.approvalId!);
+    const decision: PolicyDecision = { action: 'allow', ruleIds: [`approval:${approval.approvalId}`] };
+    const now = this.now();
+    await this.recording.audited(
+      refusalOutcome(exchange, { kind: 'ok', httpStatus: 200, decision }, now),
+      context.invocationDeadline,
+    );
+    const candidate = exchange.candidates[0]!;
+    return {
+      model: candidate.model,
+      requestedModel: request.model,
+      target: candidate.target,
+      attempts: 0,
+      attemptLog: [],
+      policy: decision,
+      completion: { text: '', toolCalls: [approval.call], finishReason: 'tool_calls', usage: { ...ZERO_USAGE } },
+      cost: priceUsage({ ...ZERO_USAGE }, candidate.model.prices),
+      latencyMs: now - context.receivedAt,
+      recorded: Promise.resolve(),
+    };
+  }
+
   private async admitted(
     caller: AuthenticatedCaller,
     request: ExchangeRequest,
@@ -447,7 +527,7 @@ export class ExchangeService {
       },
       this.now(),
     );
-    await this.recording.refused(outcome, exchange.context.invocationDeadline);
+    await this.recording.audited(outcome, exchange.context.invocationDeadline);
   }
 
   /**
@@ -515,6 +595,16 @@ export class ExchangeService {
       throw clientError ?? error;
     }
   }
+}
+
+/** A released held call as a stream: the call, whole, then the finish and the (zero) settlement. */
+async function* releasedEvents(released: CompletedExchange): AsyncGenerator<ServedStreamEvent> {
+  const [call] = released.completion.toolCalls;
+  yield { type: 'tool_call_start', index: 0, id: call!.id, name: call!.name };
+  yield { type: 'tool_call_delta', index: 0, arguments: call!.arguments };
+  yield { type: 'finish', finishReason: 'tool_calls' };
+  const { usage } = released.completion;
+  yield { type: 'settled', usage, cost: released.cost, latencyMs: released.latencyMs, policy: released.policy };
 }
 
 /** How a request was routed, for the face's headers and body. */

@@ -39,6 +39,11 @@ export interface RequestContext {
    */
   streamDeadline?: number;
   /**
+   * The held tool call the caller asks to receive (the `x-gateway-approval` header): the request
+   * is answered with that call once approved, without a provider call.
+   */
+  approvalId?: string;
+  /**
    * Epoch ms at which Lambda stops the invocation: usage writes are retried inline only while
    * there is time left to hand them to the replay queue instead. None: no limit.
    */

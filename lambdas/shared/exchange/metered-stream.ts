@@ -7,6 +7,7 @@ import { logger } from '../observability/logger';
 import { combine, type PolicyDecision } from '../policy/engine';
 import { ProviderError } from '../providers/errors';
 import { AnswerPolicy } from './answer-policy';
+import type { ToolGate } from '../approvals/gate';
 import { restoreEvents, restoresAnswer } from './restoration';
 import type { Exchange } from './exchange';
 import type { RouteTaken } from './outcome';
@@ -48,6 +49,8 @@ export interface MeteredStream {
   timing: { upstreamMs: number; timeToFirstTokenMs: number };
   recording: ExchangeRecording;
   guardrails: GuardrailChecker | undefined;
+  /** The request's tool rules and approvals. */
+  gate?: ToolGate;
   now: () => number;
   /** Receives the usage write's promise as soon as it starts. */
   onRecording: (recorded: Promise<void>) => void;
@@ -112,7 +115,7 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
     }
     upstreamDone = true;
   }
-  const answers = new AnswerPolicy(exchange.policy, exchange.redactor, stream.guardrails);
+  const answers = new AnswerPolicy(exchange.policy, exchange.redactor, stream.guardrails, stream.gate);
   let completed = false;
   let failure: GatewayError | undefined;
   let ended: StreamEnding | undefined;

@@ -72,8 +72,11 @@ export class ExchangeRecording {
     this.deps.observe(observationOf(outcome));
   }
 
-  /** Audits and observes a request the policy refused (or could not judge). */
-  async refused(outcome: Outcome, deadline: number | undefined): Promise<void> {
+  /**
+   * Audits and observes a request that leaves no ledger entry: refused by the policy (or it could
+   * not judge), or answered without a provider (a released held tool call).
+   */
+  async audited(outcome: Outcome, deadline: number | undefined): Promise<void> {
     const record = auditRecordOf(outcome);
     await this.deps.usage.record(
       singleItemWrite(record.requestId, record.teamId, this.deps.audit.entryItem(record)),

@@ -19,7 +19,9 @@ export function routingHeaders(
 ): Record<string, string> {
   // Filled in by assignment: object literals with computed keys, spread into another, cost ten
   // times as much here (about 10 us a request).
-  const headers = Object.assign(requestIdHeader(requestId), rateLimitHeaders(facts.rateLimit));
+  const headers = facts.rateLimit
+    ? Object.assign(requestIdHeader(requestId), rateLimitHeaders(facts.rateLimit))
+    : requestIdHeader(requestId);
   headers[GATEWAY_HEADERS.team] = caller.team.teamId;
   headers[GATEWAY_HEADERS.keyId] = caller.key.keyId;
   headers[GATEWAY_HEADERS.model] = facts.model.id;

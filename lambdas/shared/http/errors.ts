@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   rateLimitExceeded: 'rate_limit_exceeded',
   insufficientQuota: 'insufficient_quota',
   contentPolicyViolation: 'content_policy_violation',
+  /** A held tool call that is not (or no longer) approved for this caller. */
+  approvalNotGranted: 'approval_not_granted',
   guardrailUnavailable: 'guardrail_unavailable',
   upstreamError: 'upstream_error',
   upstreamRateLimited: 'upstream_rate_limited',

@@ -30,6 +30,8 @@ export const GATEWAY_HEADERS = {
 export const GATEWAY_REQUEST_HEADERS = {
   /** A session id: keeps the session's requests in one experiment variant (else the end user decides). */
   session: 'x-gateway-session',
+  /** The held tool call the request asks to receive, once approved (`apr_…`). */
+  approval: 'x-gateway-approval',
 } as const;
 
 /** OpenAI's rate-limit headers. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { APPROVAL_ID } from '../approvals/store';
 import { teamIdSchema } from '../teams/schema';
 import { parseWith } from './validation';
 import { pathParameterNames, ROUTES, type PathParameterName, type PathParameterNameOf, type RouteKey } from './routes';
@@ -21,6 +22,7 @@ const keyIdParameterSchema = z
 export const PATH_PARAMETERS = {
   teamId: teamIdSchema,
   keyId: keyIdParameterSchema,
+  approvalId: z.string().regex(APPROVAL_ID, 'approval ids are apr_ and 20 lower-case letters and digits'),
 } as const satisfies Record<PathParameterName, z.ZodType<string>>;
 
 /** A route's path parameters after validation, e.g. `{ teamId: string }`; `{}` for a route without any. */

@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatRequest } from '../chat/types';
 import { customDetector, DETECTORS, scan, type Detector, type Finding } from './detectors';
 import { Redactor } from './redactor';
+import { compileToolRules, type ToolRules } from './tool-rules';
 import type { Direction, PoliciesConfig, PolicyAction, PolicyProfile } from './schema';
 
 /** What the policy decided about a request or an answer, most severe first. */
@@ -89,6 +90,8 @@ export class CompiledPolicy {
   private readonly denyRules: CompiledDenyRule[];
   private readonly inputDetectors: ActiveDetector[];
   private readonly outputDetectors: ActiveDetector[];
+  /** The profile's rules about the tool calls a model makes. */
+  readonly toolRules: ToolRules;
 
   constructor(
     readonly name: string,
@@ -96,6 +99,7 @@ export class CompiledPolicy {
     private readonly detectors: ReadonlyMap<string, Detector>,
     private readonly labels: ReadonlyMap<string, string>,
   ) {
+    this.toolRules = compileToolRules(profile);
     this.denyRules = profile.denyRules.map((rule) => ({
       id: rule.id,
       message: rule.message,

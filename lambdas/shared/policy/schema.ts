@@ -70,6 +70,42 @@ const auditExcerptSchema = z.strictObject({
   responseExcerptChars: z.number().int().min(0).max(4_000).default(0),
 });
 
+/**
+ * A rule about the tool calls a model makes: calls to a matching tool (name patterns, `*`
+ * wildcards) whose arguments match `argumentsPattern` (when given) are allowed, blocked (removed
+ * from the answer, which says so), or held until an approver approves them. The first matching
+ * rule decides; a call no rule matches is allowed.
+ */
+const toolRuleSchema = z.strictObject({
+  id: ruleId,
+  tools: z
+    .array(z.string().regex(/^[a-zA-Z0-9_*-]{1,128}$/, 'tool name patterns are letters, digits, _ - and *'))
+    .min(1)
+    .default(['*']),
+  /** Matched against the call's arguments (the JSON text the model wrote), case-insensitively. */
+  argumentsPattern: regexSource.optional(),
+  action: z.enum(['allow', 'block', 'require_approval']),
+});
+
+/** How held tool calls are approved. */
+const approvalsSchema = z.strictObject({
+  /** How long a held call waits for an approver before it expires. */
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3_600),
+  /**
+   * IAM principals (role or user ARNs) who may approve this profile's calls, besides none: empty
+   * means any admin on the admin allow-list.
+   */
+  approvers: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/, 'an IAM role or user ARN'))
+    .max(100)
+    .default([]),
+});
+
 /** A named policy profile, assigned to teams. */
 export const policyProfileSchema = z.strictObject({
   description: z.string().max(500).optional(),
@@ -87,6 +123,8 @@ export const policyProfileSchema = z.strictObject({
    * The keys (key ids) whose answers get `redact_reversible` values back in place of their
    * placeholders; `*` every key of the profile's teams. Other keys see the placeholders.
    */
+  toolRules: z.array(toolRuleSchema).max(100).default([]),
+  approvals: approvalsSchema.prefault({}),
   restoreFor: z
     .array(z.union([z.literal('*'), z.string().regex(/^[a-z2-7]{12}$/, 'key ids are 12 characters, a-z and 2-7')]))
     .max(1_000)

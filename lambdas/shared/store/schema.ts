@@ -161,6 +161,8 @@ export const itemKeys = {
   budgetLease: (teamId: string, month: string, leaseId: string) => ({ pk: `LEASE#${teamId}#${month}#${leaseId}` }),
   /** A team's fixed rate-limit window: what every instance leased of the team's and keys' limits. */
   rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
+  /** A tool call held for approval, in its team's partition. */
+  approval: (teamId: string, approvalId: string) => ({ pk: `APPROVALS#${teamId}`, sk: approvalId }),
   /** One admin action, partitioned by UTC month, sorted by time. */
   adminChange: (month: string, timestamp: string, changeId: string) => ({
     pk: `ADMIN#${month}`,
