@@ -67,7 +67,10 @@ export const TABLES = {
     sortKey: 'sk',
     globalSecondaryIndexes: [{ indexName: BY_PARENT_INDEX, partitionKey: 'parent', sortKey: 'parentSort' }],
   },
-  /** The per-request ledger, the aggregates reports read (team × model × day, team × month), budgets. */
+  /**
+   * The per-request ledger, the aggregates reports read (team × model × day, team × month),
+   * budgets, and the response cache's stored answers (expiring through `expiresAt`).
+   */
   usage: {
     id: 'usage',
     envVar: 'USAGE_TABLE',
@@ -149,6 +152,12 @@ export const itemKeys = {
   budgetLease: (teamId: string, month: string, leaseId: string) => ({ pk: `LEASE#${teamId}#${month}#${leaseId}` }),
   /** A team's fixed rate-limit window: what every instance leased of the team's and keys' limits. */
   rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
+  /**
+   * A team's stored answer to one request (the response cache; `key` is the request's SHA-256).
+   * The team is in the partition key, so no lookup can reach another team's answers; one item
+   * per request key spreads the reads over as many partitions as there are distinct requests.
+   */
+  responseCache: (teamId: string, key: string) => ({ pk: `RCACHE#${teamId}#${key}`, sk: 'ANSWER' }),
   /** One admin action, partitioned by UTC month, sorted by time. */
   adminChange: (month: string, timestamp: string, changeId: string) => ({
     pk: `ADMIN#${month}`,
