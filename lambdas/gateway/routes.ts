@@ -30,6 +30,7 @@ import {
   toEmbeddingExchangeRequest,
   toEmbeddingsResponse,
 } from '../shared/faces/openai-embeddings';
+import { cacheDirectiveOf } from '../shared/response-cache';
 import type { Door } from './doors';
 import type { GatewayHandlerDeps } from './wiring';
 
@@ -48,6 +49,7 @@ function contextOf(request: RouteRequest, stream: boolean): RequestContext {
     invocationDeadline: deadline,
     // A stream still running this close to the end of the invocation is cut, so it is recorded.
     streamDeadline: deadline !== undefined && stream ? deadline - RECORDING_MARGIN_MS : undefined,
+    cacheDirective: cacheDirectiveOf(request.headers[GATEWAY_HEADERS.cache]),
   };
 }
 

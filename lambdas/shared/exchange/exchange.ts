@@ -5,7 +5,9 @@ import type { AuthenticatedCaller } from '../keys/authenticator';
 import type { CompiledPolicy, PolicyDecision } from '../policy/engine';
 import type { Redactor } from '../policy/redactor';
 import type { Admission } from '../quota/quota-service';
+import type { CacheDirective } from '../response-cache/plan';
 import type { RouteCandidate } from '../routing/router';
+import type { ExchangeCache } from './caching';
 
 /**
  * The exchange core: one request's way through policy, admission, routing, metering and
@@ -42,6 +44,8 @@ export interface RequestContext {
    * there is time left to hand them to the replay queue instead. None: no limit.
    */
   invocationDeadline?: number;
+  /** What the caller asked of the response cache (`x-gateway-cache`); none: the team's default. */
+  cacheDirective?: CacheDirective;
 }
 
 /**
@@ -81,6 +85,8 @@ export interface Exchange extends ExchangeBase {
   readonly request: ExchangeRequest;
   /** The request as it goes upstream (checked and redacted as the profile says). */
   upstream: ChatRequest;
+  /** The response cache's part in it (teams with a cache), set once the local policy has run. */
+  cache?: ExchangeCache;
 }
 
 /**

@@ -76,7 +76,10 @@ export function replayEvents(completion: ChatCompletion): ChatStreamEvent[] {
   const events: ChatStreamEvent[] = [];
   for (const block of completion.thinking ?? []) {
     if (block.type === 'thinking') {
-      events.push({ type: 'thinking', text: block.thinking }, { type: 'thinking_signature', signature: block.signature });
+      events.push(
+        { type: 'thinking', text: block.thinking },
+        { type: 'thinking_signature', signature: block.signature },
+      );
     } else {
       events.push({ type: 'redacted_thinking', data: block.data });
     }

@@ -1,7 +1,6 @@
 export { replayEvents, StreamedAnswer } from './answer';
 export { canonicalJson, responseCacheKey } from './key';
 export {
-  CACHE_REQUEST_HEADER,
   cacheDirectiveOf,
   cachePlanOf,
   isCacheable,

@@ -1,9 +1,6 @@
 import type { ChatRequest } from '../chat/types';
 import type { TeamRecord } from '../teams/schema';
 
-/** The request header through which a caller steers the cache for one request. */
-export const CACHE_REQUEST_HEADER = 'x-gateway-cache';
-
 /** What a caller may ask of the cache: skip it, or skip the lookup but store the fresh answer. */
 export type CacheDirective = 'bypass' | 'refresh';
 
