@@ -34,6 +34,11 @@ function amount(value: string): number {
   return parsed;
 }
 
+function onOff(value: string): boolean {
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new InvalidArgumentError('expected on or off');
+}
+
 function list(value: string): string[] {
   return value
     .split(',')
@@ -188,7 +193,10 @@ export function buildProgram(io: CliIo): Command {
       .option('--rpm <n>', 'requests per minute', integer)
       .option('--tpm <n>', 'tokens per minute', integer)
       .option('--models <list>', 'allowed models, comma-separated; * wildcards (e.g. "claude-*,nova-lite")', list)
-      .option('--policy-profile <name>', 'policy profile');
+      .option('--policy-profile <name>', 'policy profile')
+      .option('--cache-ttl-seconds <n>', 'serve repeated requests from the response cache this long (0: off)', integer)
+      .option('--cache-nondeterministic <on|off>', 'also cache sampled answers (temperature above 0)', onOff)
+      .option('--cache-stale-if-error <on|off>', 'serve a stale cached answer when no provider answers', onOff);
   type TeamFlags = {
     name?: string;
     costCenter?: string;
@@ -198,6 +206,9 @@ export function buildProgram(io: CliIo): Command {
     tpm?: number;
     models?: string[];
     policyProfile?: string;
+    cacheTtlSeconds?: number;
+    cacheNondeterministic?: boolean;
+    cacheStaleIfError?: boolean;
   };
   const teamBody = (flags: TeamFlags) =>
     defined({
@@ -209,6 +220,9 @@ export function buildProgram(io: CliIo): Command {
       tokens_per_minute: flags.tpm,
       allowed_models: flags.models,
       policy_profile: flags.policyProfile,
+      cache_ttl_seconds: flags.cacheTtlSeconds,
+      cache_nondeterministic: flags.cacheNondeterministic,
+      cache_stale_if_error: flags.cacheStaleIfError,
     });
   teamOptions(
     teams.command('create').description('create a team').requiredOption('--id <teamId>', 'team id (a slug)'),

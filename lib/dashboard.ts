@@ -138,6 +138,17 @@ export function buildDashboard(
     ]),
     graph('Cold starts (gateway)', [gatewayMetric('coldStarts', {}, { label: 'cold starts' })]),
   );
+  dashboard.addWidgets(
+    graph('Response cache (teams with a cache)', [
+      gatewayMetric('cacheHits', {}, { label: 'hits (fresh or stale)' }),
+      gatewayMetric('cacheMisses', {}, { label: 'misses' }),
+    ]),
+    graph(
+      'Response cache hits by model',
+      models.map((model) => gatewayMetric('cacheHits', { model }, { label: model })),
+    ),
+    graph('Response cache hits by team', [searchByTeam('cacheHits', 'Sum', 'team cache hits', 10)]),
+  );
   const lambdas = Object.entries(functions);
   dashboard.addWidgets(
     graph(

@@ -32,6 +32,7 @@ import {
   toEmbeddingExchangeRequest,
   toEmbeddingsResponse,
 } from '../shared/faces/openai-embeddings';
+import { cacheDirectiveOf } from '../shared/response-cache';
 import type { Door } from './doors';
 import type { GatewayHandlerDeps } from './wiring';
 
@@ -53,6 +54,7 @@ function contextOf(request: RouteRequest, stream: boolean): RequestContext {
     // An empty header names no session.
     sessionKey: request.headers[GATEWAY_REQUEST_HEADERS.session] || undefined,
     approvalId: approvalIdOf(request),
+    cacheDirective: cacheDirectiveOf(request.headers[GATEWAY_HEADERS.cache]),
   };
 }
 

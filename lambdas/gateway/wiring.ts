@@ -15,6 +15,7 @@ import { loadSecretResolver } from '../shared/providers/secrets-manager';
 import { BudgetAlerts, type BudgetAlertPublisher } from '../shared/quota/budget-alerts';
 import { QuotaService } from '../shared/quota/quota-service';
 import { CircuitBreakers } from '../shared/routing/circuit-breaker';
+import { ResponseCache } from '../shared/response-cache';
 import { Router } from '../shared/routing/router';
 import { createDocumentClient } from '../shared/store/client';
 import type { TableNames } from '../shared/store/schema';
@@ -93,6 +94,7 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
       now,
       adapters: settings.adapters,
       observe: settings.observe,
+      responseCache: new ResponseCache(settings.db, settings.tables.usage),
     }),
   };
 }

@@ -78,6 +78,7 @@ export const SAMPLE_OBSERVATIONS: RequestObservation[] = [
     attempts: 2,
     fellBack: true,
     failedAttempts: 1,
+    cache: 'miss',
   },
   {
     requestId: 'req-stream',

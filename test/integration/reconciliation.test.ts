@@ -23,15 +23,16 @@ import { picosOf } from '../../lambdas/shared/cost/money';
 /**
  * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
  * several models, streamed and not, embeddings, throttled, blocked by policy, failed, broken off
- * after partial output, served by a fallback, by a weighted alias's deployments and by an
- * experiment's variants) through the local gateway; then, for the month, the sum
+ * after partial output, served by a fallback, by a weighted alias's deployments, by an
+ * experiment's variants and by every routing strategy, answered from the response cache) through
+ * the local gateway; then, for the month, the sum
  * of the ledger entries equals the aggregates (usage reports) equals the chargeback, JSON and
  * CSV, to the pico-dollar and the token.
  */
 
 const TEAMS = [
   { id: 'recon-a', cost_center: 'cc-retail' },
-  { id: 'recon-b', cost_center: 'cc-retail' },
+  { id: 'recon-b', cost_center: 'cc-retail', cache_ttl_seconds: 600 }, // repeats some requests: cache hits at zero cost
   { id: 'recon-c', cost_center: 'cc-risk', requests_per_minute: 20 }, // 60 requests within seconds: throttled in any two minute windows
   { id: 'recon-d' }, // no cost center: billed to "(unassigned)"
 ] as const;
@@ -202,8 +203,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
       const models = ['gpt', 'gpt-big', 'primary', 'mock-small', 'nano', 'ab', 'split'];
       const model = [...models, 'round-robin', 'least-latency', 'cost', 'context'][Math.floor(n / 4) % 11]!;
       const stream = n % 5 < 2;
-      const content =
-        n % 23 === 0
+      // recon-b (n % 4 === 1) asks one question again and again, deterministically: after the
+      // first answer of each model, its response cache answers.
+      const repeated = n % 4 === 1 && n % 3 === 0;
+      const content = repeated
+        ? '#1 the same question'
+        : n % 23 === 0
           ? `#${n} deploy with AKIAR40N2CWDFFSWIEXH` // a real-looking key id: `...EXAMPLE` ones are placeholders
           : n % 11 === 0 && stream
             ? `#${n} CUT please`
@@ -219,11 +224,13 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
           model: n % 2 === 0 ? 'claude' : model,
           max_tokens: 200,
           stream,
+          ...(repeated ? { temperature: 0 } : {}),
           messages: [{ role: 'user', content }],
         },
         'chat/completions': {
           model,
           stream,
+          ...(repeated ? { temperature: 0 } : {}),
           ...(stream ? { stream_options: { include_usage: true } } : {}),
           messages: [{ role: 'user', content }],
         },
@@ -286,6 +293,8 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     cache_read_tokens: t.cacheReadTokens,
     cache_write_tokens: t.cacheWriteTokens,
     cost_picos: String(t.costPicos),
+    cache_hits: t.cacheHits,
+    saved_picos: String(t.savedPicos),
   });
 
   it('drove the whole mix: served, streamed, throttled, blocked, failed after partial output, fallbacks', async () => {
@@ -315,7 +324,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     expect(all.some((r) => r.usage.cacheReadTokens > 0)).toBe(true);
     expect(all.filter((r) => r.model === 'embed' && r.status === 'ok').length).toBeGreaterThan(20);
     // The Messages face: Claude with cache writes and reads, and translated calls to the other models.
-    const claudeCalls = all.filter((r) => r.model === 'claude' && r.status === 'ok');
+    const claudeCalls = all.filter((r) => r.model === 'claude' && r.status === 'ok' && !r.cacheHit);
     expect(claudeCalls.length).toBeGreaterThan(10);
     expect(claudeCalls.some((r) => r.usage.cacheWriteTokens > 0 && r.cost.cacheWritePicos > 0n)).toBe(true);
     expect(claudeCalls.some((r) => r.usage.cacheReadTokens > 0 && r.cost.cacheReadPicos > 0n)).toBe(true);
@@ -332,6 +341,14 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
       0n,
     );
     expect(rounded).not.toBe(exact);
+    // Cache hits: no tokens, no cost, and the cost of the answer they reused kept as saved.
+    const hits = all.filter((r) => r.cacheHit);
+    expect(hits.length).toBeGreaterThan(2);
+    expect(hits.every((r) => r.teamId === 'recon-b' && r.status === 'ok')).toBe(true);
+    for (const hit of hits) {
+      expect(picosOf(hit.cost.totalPicos)).toBe(0n);
+      expect(picosOf(hit.savedPicos)).toBeGreaterThan(0n);
+    }
     // Every entry is priced exactly from its own usage and its model's prices.
     for (const record of all) {
       expect(exactCost(record.cost)).toEqual(priceUsage(record.usage, catalog.findModel(record.model)!.prices));
@@ -414,6 +431,9 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
         'output_tokens',
         'cost_picos',
         'cost_usd',
+        'cache_hits',
+        'saved_picos',
+        'saved_usd',
       ]) {
         expect(lines[i]![column]).toBe(String(line[column]));
       }
@@ -421,5 +441,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     const total = records.find((r) => r['row_type'] === 'total')!;
     expect(total['cost_picos']).toBe(String(json.totals['cost_picos']));
     expect(total['requests']).toBe(String(json.totals['requests']));
+    expect(total['saved_picos']).toBe(String(json.totals['saved_picos']));
+    expect(BigInt(String(json.totals['saved_picos']))).toBeGreaterThan(0n);
   });
 });

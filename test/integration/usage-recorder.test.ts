@@ -71,7 +71,9 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
       outputTokens: 150,
       cacheReadTokens: 3000,
       cacheWriteTokens: 30,
+      cacheHits: 0,
       costPicos: expectedCost,
+      savedPicos: 0n,
     });
     expect(report.byDay.map((d) => [d.day, d.requests])).toEqual([
       ['2026-01-31', 1],

@@ -53,12 +53,12 @@ describe('chargeback', () => {
     expect(report.totals.costPicos).toBe(1_000_001_000_015n);
     const csv = chargebackCsv(report);
     expect(csv.split('\r\n')[0]).toBe(
-      'month,row_type,cost_center,team,team_name,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_picos,cost_usd',
+      'month,row_type,cost_center,team,team_name,model,requests,errors,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_picos,cost_usd,cache_hits,saved_picos,saved_usd',
     );
     // Exact to the pico-dollar, never rounded: five sub-micro-dollar picos still show in the total.
-    expect(csv).toContain('2026-11,team_total,cc1,b,B,,4,0,0,0,0,0,1000001000000,1.000001\r\n');
-    expect(csv).toContain('2026-11,line,cc1,a,A,m2,2,0,0,0,0,0,7,0.000000000007\r\n');
-    expect(csv).toContain('2026-11,total,,,,,8,0,0,0,0,0,1000001000015,1.000001000015\r\n');
+    expect(csv).toContain('2026-11,team_total,cc1,b,B,,4,0,0,0,0,0,1000001000000,1.000001,0,0,0.000000\r\n');
+    expect(csv).toContain('2026-11,line,cc1,a,A,m2,2,0,0,0,0,0,7,0.000000000007,0,0,0.000000\r\n');
+    expect(csv).toContain('2026-11,total,,,,,8,0,0,0,0,0,1000001000015,1.000001000015,0,0,0.000000\r\n');
   });
 
   it('quotes CSV cells and defuses spreadsheet formulas in names', () => {
@@ -69,7 +69,7 @@ describe('chargeback', () => {
     );
     const line = chargebackCsv(report).split('\r\n')[1]!;
     expect(line).toBe(
-      `2026-11,line,'+cc,x,"'=HYPERLINK(""http://evil"",""click""), ""quoted""",m,1,0,0,0,0,0,1000000,0.000001`,
+      `2026-11,line,'+cc,x,"'=HYPERLINK(""http://evil"",""click""), ""quoted""",m,1,0,0,0,0,0,1000000,0.000001,0,0,0.000000`,
     );
   });
 });

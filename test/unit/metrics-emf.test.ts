@@ -35,6 +35,8 @@ const EMITTED = {
     'policyRedactions',
     'policyAlerts',
     'coldStarts',
+    'cacheHits',
+    'cacheMisses',
   ],
   refusal: [
     'requests',
@@ -176,7 +178,11 @@ describe('metrics as CloudWatch embedded metric format', () => {
       Latency: 812,
       UpstreamLatency: 800,
       GatewayOverhead: 12,
+      CacheHits: 0,
+      CacheMisses: 1,
     });
+    // A team without a response cache publishes neither cache metric.
+    expect(stream).not.toHaveProperty('CacheMisses');
     expect(stream).toMatchObject({ ServerErrors: 1, TimeToFirstToken: 130, StreamDuration: 3000 });
     expect(stream).not.toHaveProperty('Latency');
     expect(stream).not.toHaveProperty('GatewayOverhead');

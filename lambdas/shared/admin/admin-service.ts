@@ -60,6 +60,7 @@ export class AdminService {
       tokensPerMinute: input.tokens_per_minute ?? defaults.tokensPerMinute,
       allowedModels: input.allowed_models ?? defaults.allowedModels,
       policyProfile: input.policy_profile,
+      ...cacheSettingsOf(input),
       status: 'active',
       createdAt: at,
       updatedAt: at,
@@ -130,6 +131,7 @@ export class AdminService {
     if (patch.requests_per_minute !== undefined) next.requestsPerMinute = patch.requests_per_minute;
     if (patch.tokens_per_minute !== undefined) next.tokensPerMinute = patch.tokens_per_minute;
     if (patch.allowed_models !== undefined) next.allowedModels = patch.allowed_models;
+    Object.assign(next, cacheSettingsOf(patch));
     if (patch.status !== undefined) next.status = patch.status;
     await this.commit(
       this.deps.teams.replaceItem(next, current.updatedAt),
@@ -313,4 +315,15 @@ export function createAdminService(settings: {
     policyProfiles: Object.keys(settings.config.policies.profiles),
     now: settings.now,
   });
+}
+
+/** The response-cache fields an admin body sets, as stored (only those it names). */
+function cacheSettingsOf(
+  input: Pick<CreateTeamInput, 'cache_ttl_seconds' | 'cache_nondeterministic' | 'cache_stale_if_error'>,
+): Pick<TeamRecord, 'cacheTtlSeconds' | 'cacheNondeterministic' | 'cacheStaleIfError'> {
+  const settings: Pick<TeamRecord, 'cacheTtlSeconds' | 'cacheNondeterministic' | 'cacheStaleIfError'> = {};
+  if (input.cache_ttl_seconds !== undefined) settings.cacheTtlSeconds = input.cache_ttl_seconds;
+  if (input.cache_nondeterministic !== undefined) settings.cacheNondeterministic = input.cache_nondeterministic;
+  if (input.cache_stale_if_error !== undefined) settings.cacheStaleIfError = input.cache_stale_if_error;
+  return settings;
 }

@@ -3,6 +3,7 @@ import { formatMicros } from '../cost/money';
 import type { ApiKeyRecord } from '../keys/schema';
 import type { AdminChange } from './change-log';
 import {
+  MAX_CACHE_TTL_SECONDS,
   modelPatternSchema,
   monthlyBudgetUsdSchema,
   perMinuteLimitSchema,
@@ -12,6 +13,9 @@ import {
 
 /** Admin API bodies use snake_case, like the rest of the gateway's HTTP surface. */
 const limit = perMinuteLimitSchema;
+
+/** A response-cache TTL: whole seconds, 0 (no cache) to {@link MAX_CACHE_TTL_SECONDS}. */
+const cacheTtl = z.number().int().min(0).max(MAX_CACHE_TTL_SECONDS);
 
 /** Body of `POST /v1/admin/teams`. Unset limits take the config's team defaults. */
 export const createTeamInputSchema = z.strictObject({
@@ -24,6 +28,9 @@ export const createTeamInputSchema = z.strictObject({
   tokens_per_minute: limit.optional(),
   allowed_models: z.array(modelPatternSchema).min(1).max(100).optional(),
   policy_profile: z.string().min(1).max(64).optional(),
+  cache_ttl_seconds: cacheTtl.optional(),
+  cache_nondeterministic: z.boolean().optional(),
+  cache_stale_if_error: z.boolean().optional(),
 });
 
 /** Body of `PATCH /v1/admin/teams/{teamId}`: only the fields to change; null removes an optional one. */
@@ -37,6 +44,9 @@ export const updateTeamInputSchema = z
     tokens_per_minute: limit.optional(),
     allowed_models: z.array(modelPatternSchema).min(1).max(100).optional(),
     policy_profile: z.string().min(1).max(64).nullable().optional(),
+    cache_ttl_seconds: cacheTtl.optional(),
+    cache_nondeterministic: z.boolean().optional(),
+    cache_stale_if_error: z.boolean().optional(),
     status: z.enum(['active', 'disabled']).optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'send at least one field to change');
@@ -82,6 +92,9 @@ export function teamView(team: TeamRecord) {
     tokens_per_minute: team.tokensPerMinute,
     allowed_models: team.allowedModels,
     policy_profile: team.policyProfile ?? null,
+    cache_ttl_seconds: team.cacheTtlSeconds ?? 0,
+    cache_nondeterministic: team.cacheNondeterministic ?? false,
+    cache_stale_if_error: team.cacheStaleIfError ?? false,
     status: team.status,
     created_at: team.createdAt,
     updated_at: team.updatedAt,

@@ -20,12 +20,29 @@ import type { SecretResolver } from '../providers/secrets';
 import type { EmbeddingAdapter, ProviderAdapter, ProviderTarget } from '../providers/types';
 import { BudgetExhaustedError, RateLimitExceededError } from '../quota/errors';
 import type { RateLimitStatus } from '../quota/limits';
+import {
+  replayEvents,
+  StreamedAnswer,
+  type CachedAnswer,
+  type CacheStatus,
+  type ResponseCache,
+} from '../response-cache';
 import type { Admission, QuotaService } from '../quota/quota-service';
 import type { VariantAssignment } from '../routing/experiments';
 import { RouteFailedError, type AttemptRecord, type RouteCandidate, type Router } from '../routing/router';
 import { RouteSelector } from '../routing/selector';
 import type { DurableUsageRecorder } from '../usage/durable-recorder';
 import { admissionRequestOf } from './admission';
+import {
+  bypassed,
+  cachedRoute,
+  exchangeCacheOf,
+  freshAnswer,
+  providerStatus,
+  staleAnswer,
+  storesAnswer,
+  type ExchangeCache,
+} from './caching';
 import { AnswerPolicy } from './answer-policy';
 import type { ApprovalStore } from '../approvals/store';
 import type { ToolGate } from '../approvals/gate';
@@ -38,12 +55,12 @@ import {
   type EmbeddingExchangeRequest,
 } from './embedding';
 import type { Exchange, ExchangeBase, ExchangeRequest, RequestContext } from './exchange';
-import { meteredEvents, type ServedStreamEvent, type StartedStream } from './metered-stream';
+import { meteredEvents, type AnswerSink, type ServedStreamEvent, type StartedStream } from './metered-stream';
 import type { Outcome, RouteTaken } from './outcome';
 import { applyLocalPolicy, mayUse, policyOf, resolveExchange } from './planning';
 import { ExchangeRecording, refusalOutcome } from './recording';
 import { checkInputGuardrail } from './request-policy';
-import { restoreCompletion, restoresAnswer } from './restoration';
+import { restoreCompletion, restoreEvents, restoresAnswer } from './restoration';
 
 /** What the exchange service needs; everything is injected so tests can point it anywhere. */
 export interface ExchangeServiceDeps {
@@ -72,6 +89,8 @@ export interface ExchangeServiceDeps {
   observe?: (observation: RequestObservation) => void;
   /** Applies the catalog's routing strategies with this instance's state (a fresh one by default). */
   selector?: RouteSelector;
+  /** Stored answers for teams with a response cache (absent: no team is served from a cache). */
+  responseCache?: ResponseCache;
   now?: () => number;
 }
 
@@ -90,6 +109,8 @@ export interface RoutingFacts {
   rateLimit?: RateLimitStatus;
   /** What the policy decided about the request (for a non-streamed answer, and the answer). */
   policy: PolicyDecision;
+  /** What the response cache did (teams with a cache only): the `x-gateway-cache` header. */
+  cache?: CacheStatus;
 }
 
 /** A served, non-streamed answer. */
@@ -199,20 +220,33 @@ export class ExchangeService {
   ): Promise<CompletedExchange> {
     if (context.approvalId !== undefined) return this.released(caller, request, context);
     const exchange = await this.admitted(caller, request, context);
-    const { route, value, upstreamMs } = await this.route(
-      exchange,
-      exchange.upstream.maxOutputTokens,
-      (candidate, signal) =>
-        this.adapters(candidate.target.connection.adapter).complete(exchange.upstream, candidate.target, {
-          signal,
-          secrets: this.deps.secrets,
-        }),
-    );
+    const { cache } = exchange;
+    const fresh = freshAnswer(cache, this.now());
+    if (fresh) return this.completeFromCache(exchange, fresh, 'hit', cachedRoute(exchange, fresh));
+    const stale = staleAnswer(cache);
+    let routed;
+    try {
+      routed = await this.route(
+        exchange,
+        exchange.upstream.maxOutputTokens,
+        (candidate, signal) =>
+          this.adapters(candidate.target.connection.adapter).complete(exchange.upstream, candidate.target, {
+            signal,
+            secrets: this.deps.secrets,
+          }),
+        undefined,
+        stale !== undefined,
+      );
+    } catch (error) {
+      if (!(stale && error instanceof RouteFailedError)) throw error;
+      return this.completeFromCache(exchange, stale, 'stale', cachedRoute(exchange, stale, error));
+    }
+    const { route, value, upstreamMs } = routed;
     const answered = { ...value, usage: billedUsage(value, exchange.promptTokens) };
     const answers = new AnswerPolicy(exchange.policy, exchange.redactor, this.deps.guardrails, this.gateOf(exchange));
-    let completion: ChatCompletion;
+    let checked: ChatCompletion;
     try {
-      completion = await answers.checkCompletion(answered);
+      checked = await answers.checkCompletion(answered);
     } catch (error) {
       // The output guardrail failed: the provider has answered (and is paid), the answer is withheld.
       const failure = guardrailUnavailable(error);
@@ -225,9 +259,9 @@ export class ExchangeService {
       }).recorded;
       throw failure;
     }
-    if (restoresAnswer(exchange.policy, exchange.redactor, caller.key.keyId)) {
-      completion = restoreCompletion(completion, exchange.redactor);
-    }
+    const completion = restoresAnswer(exchange.policy, exchange.redactor, caller.key.keyId)
+      ? restoreCompletion(checked, exchange.redactor)
+      : checked;
     const decision = combine(exchange.decision, answers.decision);
     const { outcome, recorded } = this.recording.settle(exchange, route, {
       usage: answered.usage,
@@ -236,15 +270,70 @@ export class ExchangeService {
       decision,
       upstreamMs,
       responseExcerpt: answers.responseExcerpt(),
+      cache: providerStatus(cache),
     });
+    // Stored as the policy passed it, before restoration: a hit restores its own request's values.
+    const stored = storesAnswer(cache, answers.decision)
+      ? this.storeAnswer(exchange, cache, route.model.id, checked, outcome.cost!.totalPicos)
+      : undefined;
     return {
       ...routingFacts(exchange, route),
       policy: decision,
+      cache: providerStatus(cache),
+      completion,
+      cost: outcome.cost!,
+      latencyMs: outcome.latencyMs,
+      recorded: stored ? Promise.all([recorded, stored]).then(() => undefined) : recorded,
+    };
+  }
+
+  /**
+   * Serves a stored answer (`hit`, or `stale` after every deployment failed): restored for this
+   * request as a provider's answer would be, recorded with zero usage (so zero cost, and the
+   * admission's budget reservation settles at 0) and the stored answer's cost as saved.
+   */
+  private completeFromCache(
+    exchange: Admitted,
+    answer: CachedAnswer,
+    status: 'hit' | 'stale',
+    route: RouteTaken,
+  ): CompletedExchange {
+    const served = { ...answer.completion, usage: { ...ZERO_USAGE } };
+    const completion = restoresAnswer(exchange.policy, exchange.redactor, exchange.caller.key.keyId)
+      ? restoreCompletion(served, exchange.redactor)
+      : served;
+    const { outcome, recorded } = this.recording.settle(exchange, route, {
+      usage: { ...ZERO_USAGE },
+      kind: 'ok',
+      httpStatus: 200,
+      decision: exchange.decision,
+      cache: status,
+      savedPicos: answer.costPicos,
+    });
+    return {
+      ...routingFacts(exchange, route),
+      cache: status,
       completion,
       cost: outcome.cost!,
       latencyMs: outcome.latencyMs,
       recorded,
     };
+  }
+
+  /** Stores a provider's answer under the request's slot; the write never rejects. */
+  private storeAnswer(
+    exchange: Admitted,
+    cache: ExchangeCache,
+    model: string,
+    completion: ChatCompletion,
+    costPicos: bigint,
+  ): Promise<void> | undefined {
+    return this.deps.responseCache?.store(
+      cache.slot,
+      { model, completion, costPicos },
+      { now: this.now(), ttlSeconds: cache.plan.ttlSeconds, keepStale: cache.plan.staleIfError },
+      exchange.context.requestId,
+    );
   }
 
   /**
@@ -269,25 +358,39 @@ export class ExchangeService {
       return { ...released, events: releasedEvents(released) };
     }
     const exchange = await this.admitted(caller, request, context);
+    const { cache } = exchange;
+    const fresh = freshAnswer(cache, this.now());
+    if (fresh) return this.streamFromCache(exchange, fresh, 'hit', cachedRoute(exchange, fresh));
+    const stale = staleAnswer(cache);
     const upstream = new AbortController();
     const routeSignal = signal ? AbortSignal.any([signal, upstream.signal]) : upstream.signal;
-    const { route, value, upstreamMs } = await this.route(
-      exchange,
-      exchange.upstream.maxOutputTokens,
-      async (candidate, attemptSignal): Promise<StartedStream> => {
-        const events = this.adapters(candidate.target.connection.adapter).stream(exchange.upstream, candidate.target, {
-          signal: attemptSignal,
-          secrets: this.deps.secrets,
-        });
-        const iterator = events[Symbol.asyncIterator]();
-        return { iterator, first: await iterator.next() };
-      },
-      routeSignal,
-    );
+    let routed;
+    try {
+      routed = await this.route(
+        exchange,
+        exchange.upstream.maxOutputTokens,
+        async (candidate, attemptSignal): Promise<StartedStream> => {
+          const events = this.adapters(candidate.target.connection.adapter).stream(
+            exchange.upstream,
+            candidate.target,
+            { signal: attemptSignal, secrets: this.deps.secrets },
+          );
+          const iterator = events[Symbol.asyncIterator]();
+          return { iterator, first: await iterator.next() };
+        },
+        routeSignal,
+        stale !== undefined,
+      );
+    } catch (error) {
+      if (!(stale && error instanceof RouteFailedError)) throw error;
+      return this.streamFromCache(exchange, stale, 'stale', cachedRoute(exchange, stale, error));
+    }
+    const { route, value, upstreamMs } = routed;
     let onRecording!: (recorded: Promise<void>) => void;
     const recorded = new Promise<void>((resolve) => (onRecording = resolve));
     return {
       ...routingFacts(exchange, route),
+      cache: providerStatus(cache),
       events: meteredEvents({
         exchange,
         route,
@@ -301,9 +404,57 @@ export class ExchangeService {
         gate: this.gateOf(exchange),
         now: this.now,
         onRecording,
+        cache: providerStatus(cache),
+        answered: cache?.plan.mode === 'bypass' ? undefined : this.answerSink(exchange, cache, route.model.id),
       }),
       recorded,
     };
+  }
+
+  /** Collects a streamed answer and stores it once the stream finished and the policy left it untouched. */
+  private answerSink(exchange: Admitted, cache: ExchangeCache | undefined, model: string): AnswerSink | undefined {
+    if (!cache) return undefined;
+    const answer = new StreamedAnswer();
+    return {
+      add: (event) => answer.add(event),
+      end: ({ finished, decision, costPicos }) => {
+        const completion = finished ? answer.completion() : undefined;
+        if (!completion || !storesAnswer(cache, decision)) return undefined;
+        return this.storeAnswer(exchange, cache, model, completion, costPicos);
+      },
+    };
+  }
+
+  /**
+   * Replays a stored answer as a stream (`hit`, or `stale` after every deployment failed),
+   * recorded at once as {@link completeFromCache} records it: nothing is left to meter.
+   */
+  private streamFromCache(
+    exchange: Admitted,
+    answer: CachedAnswer,
+    status: 'hit' | 'stale',
+    route: RouteTaken,
+  ): StreamingExchange {
+    const usage = { ...ZERO_USAGE };
+    const { outcome, recorded } = this.recording.settle(exchange, route, {
+      usage,
+      kind: 'ok',
+      httpStatus: 200,
+      decision: exchange.decision,
+      timeToFirstTokenMs: this.now() - exchange.context.receivedAt,
+      cache: status,
+      savedPicos: answer.costPicos,
+    });
+    const restoring = restoresAnswer(exchange.policy, exchange.redactor, exchange.caller.key.keyId);
+    const ending = { usage, cost: outcome.cost!, latencyMs: outcome.latencyMs, policy: exchange.decision };
+    async function* events(): AsyncGenerator<ServedStreamEvent> {
+      async function* stored() {
+        yield* replayEvents(answer.completion);
+      }
+      yield* restoring ? restoreEvents(stored(), exchange.redactor) : stored();
+      yield { type: 'settled', ...ending };
+    }
+    return { ...routingFacts(exchange, route), cache: status, events: events(), recorded };
   }
 
   /**
@@ -446,9 +597,15 @@ export class ExchangeService {
       await this.refused(exchange, error);
       throw error;
     }
-    const admitted = Object.assign(exchange, {
-      admission: await this.admit(exchange, exchange.upstream.maxOutputTokens),
-    });
+    // The cache lookup runs alongside admission, so it adds no round trip before the provider;
+    // a hit's admission still counts against the limits, and settles at zero cost.
+    const cache = this.deps.responseCache ? exchangeCacheOf(exchange) : undefined;
+    const [admission, found] = await Promise.all([
+      this.admit(exchange, exchange.upstream.maxOutputTokens),
+      cache?.plan.mode === 'lookup' ? this.deps.responseCache!.lookup(cache.slot, context.requestId) : undefined,
+    ]);
+    const admitted: Admitted = Object.assign(exchange, { admission });
+    admitted.cache = cache && { ...cache, found };
     await this.guard(admitted, async () => {
       const checked = await checkInputGuardrail(
         admitted.policy,
@@ -458,6 +615,7 @@ export class ExchangeService {
       admitted.upstream = checked.request;
       admitted.decision = checked.decision;
     });
+    if (admitted.cache && admitted.upstream !== admitted.cache.keyed) admitted.cache = bypassed(admitted.cache);
     return admitted;
   }
 
@@ -538,13 +696,15 @@ export class ExchangeService {
    * (`least-latency`). A route that fails is
    * recorded (with zero usage, giving back what admission took) and thrown as the client's error;
    * anything that is not a routing failure (a bug, DynamoDB down) is recorded the same way and
-   * rethrown.
+   * rethrown. With `staleOk`, a routing failure is thrown unrecorded: the caller serves a stale
+   * cached answer instead, and records that.
    */
   private async route<T>(
     exchange: Admitted<ExchangeBase>,
     maxOutputTokens: number,
     call: (candidate: RouteCandidate, signal: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
+    staleOk = false,
   ): Promise<{ route: RouteTaken; value: T; upstreamMs: number }> {
     const start = this.now();
     const candidates = this.selector.order(exchange.routedBy.id, exchange.routedBy.routing, exchange.candidates, {
@@ -565,6 +725,13 @@ export class ExchangeService {
       return { route, value: routed.value, upstreamMs: this.now() - start };
     } catch (error) {
       const routeFailed = error instanceof RouteFailedError ? error : undefined;
+      if (routeFailed && staleOk) {
+        logger.warn('no provider served the request; serving a stale cached answer', {
+          requestId: exchange.context.requestId,
+          attempts: routeFailed.attempts,
+        });
+        throw routeFailed;
+      }
       const candidate = routeFailed?.lastCandidate ?? candidates[0]!;
       let clientError: GatewayError | undefined;
       if (routeFailed) {

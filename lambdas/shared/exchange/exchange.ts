@@ -6,7 +6,9 @@ import type { CompiledPolicy, PolicyDecision } from '../policy/engine';
 import type { Redactor } from '../policy/redactor';
 import type { Admission } from '../quota/quota-service';
 import type { VariantAssignment } from '../routing/experiments';
+import type { CacheDirective } from '../response-cache/plan';
 import type { RouteCandidate } from '../routing/router';
+import type { ExchangeCache } from './caching';
 
 /**
  * The exchange core: one request's way through policy, admission, routing, metering and
@@ -50,6 +52,8 @@ export interface RequestContext {
   invocationDeadline?: number;
   /** The caller's `x-gateway-session`: keeps a session in one experiment variant. */
   sessionKey?: string;
+  /** What the caller asked of the response cache (`x-gateway-cache`); none: the team's default. */
+  cacheDirective?: CacheDirective;
 }
 
 /**
@@ -94,6 +98,8 @@ export interface Exchange extends ExchangeBase {
   readonly request: ExchangeRequest;
   /** The request as it goes upstream (checked and redacted as the profile says). */
   upstream: ChatRequest;
+  /** The response cache's part in it (teams with a cache), set once the local policy has run. */
+  cache?: ExchangeCache;
 }
 
 /**

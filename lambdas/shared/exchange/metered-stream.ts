@@ -13,6 +13,7 @@ import type { Exchange } from './exchange';
 import type { RouteTaken } from './outcome';
 import type { ExchangeRecording } from './recording';
 import type { GuardrailChecker } from '../policy/guardrail';
+import type { CacheStatus } from '../response-cache/plan';
 
 /**
  * What a streamed answer yields: the provider's events, then exactly one of `settled` (usage
@@ -36,6 +37,24 @@ export interface StartedStream {
   first: IteratorResult<ChatStreamEvent>;
 }
 
+/**
+ * Receives a stream's answer as the policy let it through (before any restoration) and then how
+ * it ended; what `end` returns (a write) is awaited with the usage write. The response cache
+ * stores a finished, untouched answer through it.
+ */
+export interface AnswerSink {
+  add(event: ChatStreamEvent): void;
+  end(ending: { finished: boolean; decision: PolicyDecision; costPicos: bigint }): Promise<void> | undefined;
+}
+
+/** Hands each event to `sink` on its way through. */
+async function* tapped(events: AsyncIterable<ChatStreamEvent>, sink: AnswerSink): AsyncGenerator<ChatStreamEvent> {
+  for await (const event of events) {
+    sink.add(event);
+    yield event;
+  }
+}
+
 /** Everything one metered stream works with, in one object. */
 export interface MeteredStream {
   exchange: Exchange;
@@ -54,6 +73,10 @@ export interface MeteredStream {
   now: () => number;
   /** Receives the usage write's promise as soon as it starts. */
   onRecording: (recorded: Promise<void>) => void;
+  /** What the response cache did (teams with a cache), for the ledger and metrics. */
+  cache?: CacheStatus;
+  /** Where the answer goes as it flows (the response cache, when it may store it). */
+  answered?: AnswerSink;
 }
 
 /**
@@ -120,7 +143,8 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
   let failure: GatewayError | undefined;
   let ended: StreamEnding | undefined;
   try {
-    const checked = answers.filterStream(providerEvents());
+    const filtered = answers.filterStream(providerEvents());
+    const checked = stream.answered ? tapped(filtered, stream.answered) : filtered;
     const restoring = restoresAnswer(exchange.policy, exchange.redactor, exchange.caller.key.keyId);
     for await (const event of restoring ? restoreEvents(checked, exchange.redactor) : checked) yield event;
     // Either the provider finished, or the policy blocked the answer (the upstream is stopped below).
@@ -150,9 +174,15 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
       decision,
       ...stream.timing,
       responseExcerpt: answers.responseExcerpt(),
+      cache: stream.cache,
     });
     ended = { usage: outcome.usage!, cost: outcome.cost!, latencyMs: outcome.latencyMs, policy: decision };
-    stream.onRecording(recorded);
+    const stored = stream.answered?.end({
+      finished: completed && upstreamDone,
+      decision: answers.decision,
+      costPicos: outcome.cost!.totalPicos,
+    });
+    stream.onRecording(stored ? Promise.all([recorded, stored]).then(() => undefined) : recorded);
   }
   if (failure) yield { type: 'failed', error: failure, ...ended };
   else yield { type: 'settled', ...ended };

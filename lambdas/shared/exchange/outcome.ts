@@ -7,6 +7,7 @@ import type { RequestObservation } from '../observability/metrics';
 import type { PolicyDecision } from '../policy/engine';
 import type { ProviderTarget } from '../providers/types';
 import type { VariantAssignment } from '../routing/experiments';
+import type { CacheStatus } from '../response-cache/plan';
 import type { AttemptRecord } from '../routing/router';
 import type { UsageRecord } from '../usage/record';
 
@@ -56,6 +57,15 @@ export interface Outcome {
   limitType?: string;
   promptExcerpt?: string;
   responseExcerpt?: string;
+  /** What the response cache did (teams with a cache only). */
+  cache?: CacheStatus;
+  /** Served from the cache: what the provider call that produced the answer cost. */
+  savedPicos?: bigint;
+}
+
+/** Whether a request was answered from the response cache (fresh or stale). */
+export function servedFromCache(outcome: Pick<Outcome, 'cache'>): boolean {
+  return outcome.cache === 'hit' || outcome.cache === 'stale';
 }
 
 /** The ISO instant of the request's arrival: it fixes the ledger day and month. */
@@ -93,6 +103,7 @@ export function usageRecordOf(outcome: Outcome & Required<Pick<Outcome, 'route' 
     usage: outcome.usage,
     cost: outcome.cost,
     latencyMs: outcome.latencyMs,
+    ...(servedFromCache(outcome) ? { cacheHit: true, savedPicos: outcome.savedPicos ?? 0n } : {}),
     createdAt: createdAt(outcome),
   };
 }
@@ -164,5 +175,6 @@ export function observationOf(outcome: Outcome): RequestObservation {
       : {}),
     upstreamMs: outcome.upstreamMs,
     timeToFirstTokenMs: outcome.timeToFirstTokenMs,
+    cache: outcome.cache,
   };
 }

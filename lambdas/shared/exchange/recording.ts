@@ -5,6 +5,7 @@ import { priceUsage } from '../cost/pricing';
 import type { RequestObservation } from '../observability/metrics';
 import type { PolicyDecision } from '../policy/engine';
 import type { QuotaService } from '../quota/quota-service';
+import type { CacheStatus } from '../response-cache/plan';
 import { singleItemWrite, type DurableUsageRecorder } from '../usage/durable-recorder';
 import type { QuotaSettlement } from '../usage/recorder';
 import type { ExchangeBase } from './exchange';
@@ -28,6 +29,9 @@ export interface Ending {
   responseExcerpt?: string;
   upstreamMs?: number;
   timeToFirstTokenMs?: number;
+  /** What the response cache did; a `hit` or `stale` answer ends with zero usage and `savedPicos`. */
+  cache?: CacheStatus;
+  savedPicos?: bigint;
 }
 
 /**
@@ -117,6 +121,8 @@ export class ExchangeRecording {
       timeToFirstTokenMs: ending.timeToFirstTokenMs,
       promptExcerpt: exchange.promptExcerpt,
       responseExcerpt: ending.responseExcerpt,
+      cache: ending.cache,
+      savedPicos: ending.savedPicos,
     };
     const tokens = totalTokens(ending.usage);
     const quota = this.deps.quota;

@@ -32,6 +32,7 @@ export function routingHeaders(
   headers[GATEWAY_HEADERS.policy] = facts.policy.action;
   // absent, not undefined: every value of this map is written as a response header
   if (facts.policy.ruleIds.length) headers[GATEWAY_HEADERS.policyRules] = facts.policy.ruleIds.join(',');
+  if (facts.cache) headers[GATEWAY_HEADERS.cache] = facts.cache;
   return headers;
 }
 

@@ -22,6 +22,12 @@ export const GATEWAY_HEADERS = {
   policyRules: 'x-gateway-policy-rules',
   /** `anthropic-beta` values the serving provider was not sent (its connection does not allow them), comma separated. */
   droppedBetas: 'x-gateway-dropped-betas',
+  /**
+   * What the response cache did for a team that has one: `hit`, `stale` (served after every
+   * deployment failed), `miss` or `bypass`. Also the request header through which a caller asks
+   * for `bypass` or `refresh`.
+   */
+  cache: 'x-gateway-cache',
   /** Tells OpenAI's SDKs not to retry (they retry 429 and 5xx otherwise). */
   shouldRetry: 'x-should-retry',
 } as const;

@@ -70,6 +70,12 @@ export const METRICS = {
   policyBlocks: { name: 'PolicyBlocks', unit: count },
   policyRedactions: { name: 'PolicyRedactions', unit: count },
   policyAlerts: { name: 'PolicyAlerts', unit: count },
+  /**
+   * Requests of teams with a response cache answered from it (fresh or stale), and those it could
+   * have answered but a provider did (bypassed requests are neither), by team and by model.
+   */
+  cacheHits: { name: 'CacheHits', unit: count },
+  cacheMisses: { name: 'CacheMisses', unit: count },
   /** 1 on the first request a Lambda instance serves, else 0. */
   coldStarts: { name: 'ColdStarts', unit: count },
   /** Team API keys refused (401, or 403 for a disabled team), by reason; alarmed on. */

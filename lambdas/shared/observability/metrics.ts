@@ -63,6 +63,10 @@ export function metricValues(o: RequestObservation, coldStart = false): Partial<
   values.outputTokens = usage?.outputTokens ?? 0;
   values.cachedTokens = usage?.cacheReadTokens ?? 0;
   values.costMicros = o.costMicros ?? 0;
+  if (o.cache !== undefined && o.cache !== 'bypass') {
+    values.cacheHits = o.cache === 'miss' ? 0 : 1;
+    values.cacheMisses = o.cache === 'miss' ? 1 : 0;
+  }
   return values;
 }
 

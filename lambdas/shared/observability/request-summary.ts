@@ -27,6 +27,8 @@ export interface RequestObservation {
   /** Whether a fallback model served (or was last tried). */
   fellBack?: boolean;
   failedAttempts?: number;
+  /** What the response cache did (teams with a cache only). */
+  cache?: 'hit' | 'stale' | 'miss' | 'bypass';
 }
 
 /**
@@ -63,6 +65,8 @@ export const REQUEST_SUMMARY = {
     upstreamMs: 'upstreamMs',
     timeToFirstTokenMs: 'timeToFirstTokenMs',
     attempts: 'attempts',
+    /** The response cache: hit, stale, miss or bypass (teams with a cache only). */
+    cache: 'cache',
   },
 } as const;
 
@@ -98,6 +102,7 @@ export function requestSummary(o: RequestObservation): Record<string, unknown> {
     upstreamMs: o.upstreamMs,
     timeToFirstTokenMs: o.timeToFirstTokenMs,
     attempts: o.attempts,
+    cache: o.cache,
   };
   return Object.fromEntries(
     (Object.keys(values) as RequestSummaryField[]).map((key) => [REQUEST_SUMMARY.fields[key], values[key]]),

@@ -67,7 +67,10 @@ export const TABLES = {
     sortKey: 'sk',
     globalSecondaryIndexes: [{ indexName: BY_PARENT_INDEX, partitionKey: 'parent', sortKey: 'parentSort' }],
   },
-  /** The per-request ledger, the aggregates reports read (team × model × day, team × month), budgets. */
+  /**
+   * The per-request ledger, the aggregates reports read (team × model × day, team × month),
+   * budgets, and the response cache's stored answers (expiring through `expiresAt`).
+   */
   usage: {
     id: 'usage',
     envVar: 'USAGE_TABLE',
@@ -163,6 +166,12 @@ export const itemKeys = {
   rateWindow: (teamId: string, windowStartSeconds: number) => ({ pk: `RATE#${teamId}#${windowStartSeconds}` }),
   /** A tool call held for approval, in its team's partition. */
   approval: (teamId: string, approvalId: string) => ({ pk: `APPROVALS#${teamId}`, sk: approvalId }),
+  /**
+   * A team's stored answer to one request (the response cache; `key` is the request's SHA-256).
+   * The team is in the partition key, so no lookup can reach another team's answers; one item
+   * per request key spreads the reads over as many partitions as there are distinct requests.
+   */
+  responseCache: (teamId: string, key: string) => ({ pk: `RCACHE#${teamId}#${key}`, sk: 'ANSWER' }),
   /** One admin action, partitioned by UTC month, sorted by time. */
   adminChange: (month: string, timestamp: string, changeId: string) => ({
     pk: `ADMIN#${month}`,

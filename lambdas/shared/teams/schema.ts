@@ -51,6 +51,9 @@ export const monthlyBudgetUsdSchema = z
   .max(MAX_MONTHLY_BUDGET_USD)
   .refine(wholeMicros, 'budgets are whole micro-dollars: at most six decimals');
 
+/** Longest response-cache TTL an admin may set: a week (stored answers age with their models). */
+export const MAX_CACHE_TTL_SECONDS = 7 * 24 * 60 * 60;
+
 /** A team as stored. Money is integer micro-dollars. */
 export const teamRecordSchema = z.object({
   teamId: teamIdSchema,
@@ -64,6 +67,12 @@ export const teamRecordSchema = z.object({
   allowedModels: z.array(modelPatternSchema),
   /** Name of the policy profile (guardrails, DLP) that applies; the config's default when absent. */
   policyProfile: z.string().optional(),
+  /** How long answers are served from the response cache; absent or 0: the team has no cache. */
+  cacheTtlSeconds: z.number().int().nonnegative().optional(),
+  /** Sampled answers (temperature above 0, or unset) are cached too. */
+  cacheNondeterministic: z.boolean().optional(),
+  /** When no deployment answers, the most recent stored answer (past its TTL) may be served. */
+  cacheStaleIfError: z.boolean().optional(),
   status: z.enum(['active', 'disabled']),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -114,6 +114,9 @@ const CSV_COLUMNS = [
   'cache_write_tokens',
   'cost_picos',
   'cost_usd',
+  'cache_hits',
+  'saved_picos',
+  'saved_usd',
 ] as const;
 
 /**

@@ -27,6 +27,12 @@ export interface UsageRecord {
   usage: TokenUsage;
   cost: CostBreakdown;
   latencyMs: number;
+  /**
+   * Served from the response cache: no provider was paid (`cost` is zero) and `savedPicos` is
+   * what the provider call that produced the stored answer cost. Absent on every other request.
+   */
+  cacheHit?: true;
+  savedPicos?: bigint;
   /** When the gateway received the request (ISO 8601, UTC); fixes the ledger day and month. */
   createdAt: string;
 }
@@ -39,8 +45,12 @@ export interface UsageTotals {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
+  /** Requests answered from the response cache (at zero cost). */
+  cacheHits: number;
   /** Exact cost in pico-dollars (see `cost/money.ts`). */
   costPicos: bigint;
+  /** What cache hits would have cost had a provider answered them, in pico-dollars. */
+  savedPicos: bigint;
 }
 
 /** Names of the summed counts (requests and tokens: plain numbers). */
@@ -51,10 +61,15 @@ const COUNT_FIELDS = [
   'outputTokens',
   'cacheReadTokens',
   'cacheWriteTokens',
+  'cacheHits',
 ] as const satisfies readonly (keyof UsageTotals)[];
 
 /** Names of the summed attributes, in one place for writers and readers. */
-export const TOTAL_FIELDS = [...COUNT_FIELDS, 'costPicos'] as const satisfies readonly (keyof UsageTotals)[];
+export const TOTAL_FIELDS = [
+  ...COUNT_FIELDS,
+  'costPicos',
+  'savedPicos',
+] as const satisfies readonly (keyof UsageTotals)[];
 
 /** Totals of zero. */
 export function emptyTotals(): UsageTotals {
@@ -65,7 +80,9 @@ export function emptyTotals(): UsageTotals {
     outputTokens: 0,
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
+    cacheHits: 0,
     costPicos: 0n,
+    savedPicos: 0n,
   };
 }
 
@@ -83,7 +100,9 @@ export function totalsOf(record: UsageRecord): UsageTotals {
     outputTokens: record.usage.outputTokens,
     cacheReadTokens: record.usage.cacheReadTokens,
     cacheWriteTokens: record.usage.cacheWriteTokens,
+    cacheHits: record.cacheHit ? 1 : 0,
     costPicos: record.cost.totalPicos,
+    savedPicos: record.savedPicos ?? 0n,
   };
 }
 
@@ -94,6 +113,7 @@ export function totalsOf(record: UsageRecord): UsageTotals {
 export function addTotals(target: UsageTotals, delta: Partial<Record<keyof UsageTotals, unknown>>): UsageTotals {
   for (const field of COUNT_FIELDS) target[field] += Number(delta[field] ?? 0);
   target.costPicos += picosOf(delta.costPicos);
+  target.savedPicos += picosOf(delta.savedPicos);
   return target;
 }
 

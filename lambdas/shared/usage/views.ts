@@ -16,6 +16,9 @@ export function totalsView(totals: UsageTotals) {
     cache_write_tokens: totals.cacheWriteTokens,
     cost_picos: String(totals.costPicos),
     cost_usd: formatPicos(totals.costPicos),
+    cache_hits: totals.cacheHits,
+    saved_picos: String(totals.savedPicos),
+    saved_usd: formatPicos(totals.savedPicos),
   };
 }
 
