@@ -74,6 +74,7 @@ describe('response cache', () => {
       openai: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 }),
       streaming: new OpenAI({ baseURL: `${gateway.streamUrl}/v1`, apiKey: key, maxRetries: 0 }),
       anthropic: new Anthropic({ baseURL: gateway.streamUrl, apiKey: key, maxRetries: 0 }),
+      anthropicBuffered: new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 }),
     };
   }
 
@@ -174,8 +175,10 @@ describe('response cache', () => {
   });
 
   it('replays a cached answer as a stream, on the OpenAI and the Anthropic face', async () => {
-    const { streaming, anthropic } = await team({ cache_ttl_seconds: 300 });
-    const first = await ask(streaming, 'Stream it back');
+    // The misses go through the buffered door, which stores the answer before it answers (the
+    // streaming door stores it just after the last byte, which a next request could overtake).
+    const { openai, streaming, anthropic, anthropicBuffered } = await team({ cache_ttl_seconds: 300 });
+    const first = await ask(openai, 'Stream it back');
     const before = upstream.requests.length;
     const { data: stream, response } = await streaming.chat.completions
       .create({
@@ -203,7 +206,7 @@ describe('response cache', () => {
       temperature: 0,
       messages: [{ role: 'user' as const, content: 'Anthropic asks' }],
     };
-    const miss = await anthropic.messages.create(params).withResponse();
+    const miss = await anthropicBuffered.messages.create(params).withResponse();
     expect(miss.response.headers.get('x-gateway-cache')).toBe('miss');
     const streamed = anthropic.messages.stream(params);
     const message = await streamed.finalMessage();
