@@ -18,7 +18,12 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { GatewayConfig } from '../lambdas/shared/catalog/schema';
-import { BUDGET_ALERT_DETAIL_TYPES, EVENT_SOURCE, SERVICE_NAME } from '../lambdas/shared/config/constants';
+import {
+  APPROVAL_PENDING_DETAIL_TYPE,
+  BUDGET_ALERT_DETAIL_TYPES,
+  EVENT_SOURCE,
+  SERVICE_NAME,
+} from '../lambdas/shared/config/constants';
 import type { MetricKey } from '../lambdas/shared/observability/metric-names';
 import { REQUEST_SUMMARY } from '../lambdas/shared/observability/request-summary';
 import type { DecisionAction } from '../lambdas/shared/policy/engine';
@@ -94,9 +99,13 @@ export class GatewayObservability extends Construct {
     this.alarmTopic = encryptedAlarmTopic(this, props.removalPolicy ?? RemovalPolicy.RETAIN);
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     // Budget alerts (soft threshold, exhausted) are EventBridge events; route them to the same topic.
+    // So are held tool calls waiting for an approver.
     const budgetAlerts = new Rule(this, 'BudgetAlerts', {
-      description: 'LLM gateway budget alerts to the alarm topic',
-      eventPattern: { source: [EVENT_SOURCE], detailType: Object.values(BUDGET_ALERT_DETAIL_TYPES) },
+      description: 'LLM gateway budget alerts and held tool calls to the alarm topic',
+      eventPattern: {
+        source: [EVENT_SOURCE],
+        detailType: [...Object.values(BUDGET_ALERT_DETAIL_TYPES), APPROVAL_PENDING_DETAIL_TYPE],
+      },
     });
     budgetAlerts.addTarget(topicTargetOf(this.alarmTopic));
     // CDK's SnsTopic target would grant every EventBridge rule of every account; this grant

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditLog } from '../shared/audit/audit-log';
 import { AdminChangeLog } from '../shared/admin/change-log';
 import { ApprovalStore } from '../shared/approvals/store';
+import { approvalNotifierFor, InMemoryApprovalNotifier, type ApprovalNotifier } from '../shared/approvals/notifier';
 import type { Catalog } from '../shared/catalog/catalog';
 import { loadCatalog } from '../shared/catalog/load';
 import { loadEnvironment, loadReplayQueue } from '../shared/config/environment';
@@ -38,6 +39,8 @@ export interface GatewaySettings {
   secrets: SecretResolver;
   /** Where budget alerts go (EventBridge in AWS). */
   alerts: BudgetAlertPublisher;
+  /** Where approvers are told a tool call waits (EventBridge in AWS); default: the log only. */
+  approvalNotifier?: ApprovalNotifier;
   identityCacheTtlMs: number;
   providerTimeoutMs: number;
   now?: () => number;
@@ -85,6 +88,7 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
       policies: new PolicyEngine(settings.catalog.config.policies),
       guardrails: settings.guardrails ?? new BedrockGuardrailChecker(),
       audit: new AuditLog(settings.db, settings.tables.audit, settings.catalog.config.audit.retentionDays),
+      approvalNotifier: settings.approvalNotifier ?? new InMemoryApprovalNotifier(),
       approvals: new ApprovalStore(
         settings.db,
         settings.tables.audit,
@@ -134,6 +138,7 @@ export function gatewayDependenciesFromEnvironment(): GatewayHandlerDeps {
     catalog: loadCatalog(),
     secrets: loadSecretResolver(),
     alerts: lazyAlertPublisher(env.eventBusName),
+    approvalNotifier: approvalNotifierFor(env.eventBusName),
     identityCacheTtlMs: env.identityCacheTtlMs,
     providerTimeoutMs: env.providerTimeoutMs,
     spool: queue.queueUrl

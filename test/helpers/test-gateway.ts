@@ -49,6 +49,7 @@ export interface TestGatewayOptions {
   /** Adapter lookup override, to observe provider calls. */
   adapters?: GatewaySettings['adapters'];
   guardrails?: GatewaySettings['guardrails'];
+  approvalNotifier?: GatewaySettings['approvalNotifier'];
   observe?: GatewaySettings['observe'];
   /** The admin allow-list (ARNs, as the CDK writes them in the environment); default [TEST_ADMIN]. */
   admins?: readonly string[];
@@ -96,6 +97,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
         now,
         ...(options.adapters ? { adapters: options.adapters } : {}),
         ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+        ...(options.approvalNotifier ? { approvalNotifier: options.approvalNotifier } : {}),
         ...(options.observe ? { observe: options.observe } : {}),
       }),
     ) as unknown as HttpLambdaHandler,

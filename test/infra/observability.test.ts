@@ -203,9 +203,12 @@ describe('observability (dashboard, alarms, queries)', () => {
     });
   });
 
-  it('sends budget alerts (soft threshold and exhausted) to the same topic', () => {
+  it('sends budget alerts (soft threshold and exhausted) and held tool calls to the same topic', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['llm-gateway'], 'detail-type': ['Budget Soft Threshold Crossed', 'Budget Exhausted'] },
+      EventPattern: {
+        source: ['llm-gateway'],
+        'detail-type': ['Budget Soft Threshold Crossed', 'Budget Exhausted', 'Tool Call Held For Approval'],
+      },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('AlarmTopic') } })],
     });
   });

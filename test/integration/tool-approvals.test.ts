@@ -2,7 +2,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
+import { InMemoryApprovalNotifier } from '../../lambdas/shared/approvals/notifier';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import { createTestGateway } from '../helpers/test-gateway';
 import { testConfig } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
@@ -215,5 +217,37 @@ describe('tool-call approvals through the local gateway', () => {
 
   it('refuses a malformed approval header with a 400 naming it', async () => {
     await expect(ask('hi', 'not-an-id')).rejects.toMatchObject({ status: 400, param: 'x-gateway-approval' });
+  });
+});
+
+describe('approver notification', () => {
+  it('tells approvers a call waits, with ids and names but never the arguments', async () => {
+    const notifier = new InMemoryApprovalNotifier();
+    const gw = await createTestGateway({ config, approvalNotifier: notifier });
+    try {
+      const team = await gw.createTeam();
+      const { plaintext } = await gw.issueKey(team.teamId);
+      const response = await gw.call('POST', '/v1/chat/completions', {
+        key: plaintext,
+        body: {
+          model: 'mock-small',
+          messages: [{ role: 'user', content: 'drop_table secret_customers' }],
+          tools: TOOLS,
+        },
+      });
+      expect(response.status).toBe(200);
+      expect(notifier.events).toEqual([
+        expect.objectContaining({
+          teamId: team.teamId,
+          tool: 'drop_table',
+          ruleId: 'tool:destructive',
+          model: 'mock-small',
+        }),
+      ]);
+      expect(response.body.choices[0].message.content).toContain(notifier.events[0]!.approvalId);
+      expect(JSON.stringify(notifier.events)).not.toContain('secret_customers');
+    } finally {
+      await gw.destroy();
+    }
   });
 });

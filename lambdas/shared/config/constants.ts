@@ -50,6 +50,9 @@ export const BUDGET_ALERT_EVENT_BUS = 'default';
 /** `source` of the gateway's events on EventBridge (the service name); rules match on it. */
 export const EVENT_SOURCE = SERVICE_NAME;
 
+/** `detail-type` of the event that tells approvers a tool call waits for them. */
+export const APPROVAL_PENDING_DETAIL_TYPE = 'Tool Call Held For Approval';
+
 /** `detail-type` of each budget alert; rules match on it. */
 export const BUDGET_ALERT_DETAIL_TYPES = {
   soft_threshold: 'Budget Soft Threshold Crossed',

@@ -44,7 +44,8 @@ import {
   type ExchangeCache,
 } from './caching';
 import { AnswerPolicy } from './answer-policy';
-import type { ApprovalStore } from '../approvals/store';
+import type { Approval, ApprovalStore } from '../approvals/store';
+import type { ApprovalNotifier } from '../approvals/notifier';
 import type { ToolGate } from '../approvals/gate';
 import { priceUsage } from '../cost/pricing';
 import { notFound } from '../http/errors';
@@ -85,6 +86,8 @@ export interface ExchangeServiceDeps {
   embedders?: (id: ProviderTarget['connection']['adapter']) => EmbeddingAdapter | undefined;
   /** Holds tool calls for approval and releases approved ones; absent: calls needing approval are blocked. */
   approvals?: ApprovalStore;
+  /** Tells approvers a call waits (absent: only the log line). */
+  approvalNotifier?: ApprovalNotifier;
   /** Where each request's metrics and summary log go (EMF on stdout by default). */
   observe?: (observation: RequestObservation) => void;
   /** Applies the catalog's routing strategies with this instance's state (a fresh one by default). */
@@ -542,10 +545,34 @@ export class ExchangeService {
               ),
             );
             logger.info('tool calls held for approval', { requestId: context.requestId, held: held.length });
+            await this.notifyApprovers(held);
             return held.map((approval) => approval.approvalId);
           }
         : undefined,
     };
+  }
+
+  /** Tells approvers calls wait; a failure to tell is logged, never the request's failure (the calls are held). */
+  private async notifyApprovers(held: readonly Approval[]): Promise<void> {
+    const notifier = this.deps.approvalNotifier;
+    if (!notifier) return;
+    await Promise.all(
+      held.map((approval) =>
+        notifier
+          .notify({
+            teamId: approval.teamId,
+            approvalId: approval.approvalId,
+            tool: approval.call.name,
+            ruleId: approval.ruleId,
+            model: approval.model,
+            requestId: approval.requestId,
+            deadline: new Date(approval.deadlineMs).toISOString(),
+          })
+          .catch((error: unknown) =>
+            logger.warn('approvers not notified', { approvalId: approval.approvalId, error: (error as Error).name }),
+          ),
+      ),
+    );
   }
 
   /**
