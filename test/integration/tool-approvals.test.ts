@@ -247,7 +247,7 @@ describe('approver notification', () => {
       expect(response.body.choices[0].message.content).toContain(notifier.events[0]!.approvalId);
       expect(JSON.stringify(notifier.events)).not.toContain('secret_customers');
     } finally {
-      await gw.destroy();
+      gw.destroy();
     }
   });
 });
