@@ -317,6 +317,12 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     );
     // Each strategy served (and was billed at) its deployments' own models.
     const servedBy = (alias: string) => new Set(all.filter((r) => r.requestedModel === alias).map((r) => r.model));
+    // The ledger says which strategy ordered each request's deployments.
+    for (const strategy of ['round-robin', 'least-latency', 'cost', 'context']) {
+      expect(all.filter((r) => r.requestedModel === strategy).every((r) => r.strategy === strategy)).toBe(true);
+    }
+    expect(all.find((r) => r.requestedModel === 'split')?.strategy).toBe('weighted');
+    expect(all.find((r) => r.requestedModel === 'gpt')?.strategy).toBe('fallback');
     expect([...servedBy('round-robin')].length).toBeGreaterThan(1);
     expect(servedBy('cost')).toEqual(new Set(['nano']));
     expect(servedBy('context')).toEqual(new Set(['nano']));

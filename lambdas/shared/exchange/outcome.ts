@@ -42,6 +42,8 @@ export interface Outcome {
   endUser?: string;
   /** The experiment variant the request was assigned to, if its model runs one. */
   variant?: VariantAssignment;
+  /** The routing strategy that ordered its deployments (a provider was tried). */
+  strategy?: string;
   streamed: boolean;
   kind: OutcomeKind;
   httpStatus: number;
@@ -94,6 +96,7 @@ export function usageRecordOf(outcome: Outcome & Required<Pick<Outcome, 'route' 
     requestedModel: outcome.requestedModel,
     ...(outcome.endUser !== undefined ? { endUser: outcome.endUser } : {}),
     ...variantFields(outcome),
+    ...(outcome.strategy !== undefined ? { strategy: outcome.strategy } : {}),
     provider: route.target.connectionName,
     upstreamModel: route.target.upstreamModel,
     attempts: route.attempts,

@@ -108,6 +108,7 @@ export class ExchangeRecording {
       requestedModel: request.model,
       endUser: exchange.endUser,
       variant: exchange.variant,
+      strategy: exchange.routedBy.routing.strategy,
       requestedEntry: exchange.requested.id,
       streamed: request.stream,
       kind: ending.kind,

@@ -16,6 +16,8 @@ export interface UsageRecord {
   /** The experiment the request took part in, and the variant it was assigned to (both or neither). */
   experiment?: string;
   variant?: string;
+  /** The routing strategy that ordered the deployments (`fallback`, `weighted`, …). */
+  strategy?: string;
   /** Provider connection that served (or last tried) the request. */
   provider: string;
   upstreamModel: string;
