@@ -682,6 +682,31 @@ describe('hostile input on both doors: deep nesting, forged cursors, extreme num
     });
   });
 
+  it.each([
+    ['/v1/audit', 'key'],
+    ['/v1/admin/audit?team=fortress', 'admin'],
+  ] as const)(
+    'GET %s: far, impossible and rolled-over dates are a 400 naming them or a plain answer, never a 5xx',
+    async (path, auth) => {
+      const dates = [
+        '9999-12-31',
+        '9999-12-31T23:59:59-14:00',
+        '0000-01-01T00:00:00Z',
+        '2026-02-30',
+        '2026-13-01',
+        '1969-12-31',
+      ];
+      for (const param of ['from', 'to'] as const) {
+        for (const date of dates) {
+          const url = `${path}${path.includes('?') ? '&' : '?'}${param}=${encodeURIComponent(date)}`;
+          const response = await gw.call('GET', url, auth === 'key' ? { key } : { admin: true });
+          if (response.status !== 200)
+            expectOpenAiError(response, 400, response.body.error?.param === 'to' ? 'to' : 'from');
+        }
+      }
+    },
+  );
+
   it('changed nothing: no ledger, audit, admin change or counter was written', async () => {
     expect(await snapshot(gw)).toEqual(before);
   });

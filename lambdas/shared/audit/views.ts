@@ -63,8 +63,9 @@ export const adminAuditQuerySchema = ownAuditQuerySchema
 
 /**
  * The time range of an audit query as ISO instants: `to` defaults to now, `from` to the start of
- * the retention period (nothing older exists, so `from` is never earlier). A date alone means
- * that whole UTC day.
+ * the retention period; neither goes past what can exist (nothing is newer than now, nothing older
+ * than the retention), so a far date costs no queries. A date alone means that whole UTC day; a
+ * value that names no real instant (`2026-02-30`, year 0) is a 400 naming it.
  *
  * @example
  * auditRange({ from: '2026-11-01' }, Date.now(), 90) // { from: '2026-11-01T00:00:00.000Z', to: '<now>' }
@@ -74,12 +75,18 @@ export function auditRange(
   now: number,
   retentionDays: number,
 ): { from: string; to: string } {
-  const instant = (value: string, endOfDay: boolean) =>
-    new Date(value.length === 10 ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value).toISOString();
-  const to = query.to ? instant(query.to, true) : new Date(now).toISOString();
-  // Nothing older than the retention exists: searching further back would only cost queries.
-  const oldest = new Date(now - retentionDays * 86_400_000).toISOString();
-  const from = query.from && instant(query.from, false) > oldest ? instant(query.from, false) : oldest;
-  if (from > to) throw invalidRequest('`from` is after `to`.', { param: 'from' });
-  return { from, to };
+  const instant = (value: string, endOfDay: boolean, param: 'from' | 'to') => {
+    const ms = Date.parse(value.length === 10 ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
+    // The calendar must agree: Date.parse rolls 2026-02-30 over to March instead of refusing it.
+    const rolled = value.length === 10 && Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) !== value;
+    if (!Number.isFinite(ms) || ms < 0 || rolled) {
+      throw invalidRequest(`\`${param}\` is not a valid date or instant.`, { param });
+    }
+    return ms;
+  };
+  const oldest = now - retentionDays * 86_400_000;
+  const toMs = Math.min(query.to ? instant(query.to, true, 'to') : now, now);
+  const fromMs = Math.max(query.from ? instant(query.from, false, 'from') : oldest, oldest);
+  if (fromMs > toMs) throw invalidRequest('`from` is after `to`, or outside the retention period.', { param: 'from' });
+  return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
 }
