@@ -191,8 +191,14 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
       checkAnthropicVersion(request.headers);
       const body = parseCountTokensRequest(parseJsonBody(request));
       const chat = neutralPrompt(body, anthropicBetas(request.headers));
-      const inputTokens = deps.exchanges.countTokens(caller, { model: body.model, chat, stream: false });
-      return answer(jsonResponse(200, { input_tokens: inputTokens }, requestIdHeader(request.apiRequestId)));
+      const counted = await deps.exchanges.countTokens(
+        caller,
+        { model: body.model, chat, stream: false },
+        contextOf(request, false),
+      );
+      const headers = requestIdHeader(request.apiRequestId);
+      headers[GATEWAY_HEADERS.tokenCount] = counted.source;
+      return answer(jsonResponse(200, { input_tokens: counted.tokens }, headers));
     },
     'POST /v1/embeddings': embeddings,
   };

@@ -11,6 +11,7 @@ import { createServer as createHttp1Server, type Server as Http1Server } from 'n
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import {
+  estimateInputTokens,
   anthropicMessage,
   plannedStreamEvents,
   replyBlocks,
@@ -463,6 +464,32 @@ export class FakeBedrock {
     return `http://127.0.0.1:${(this.controlPlane.address() as AddressInfo).port}`;
   }
 
+  /** CountTokens calls received: the model and the InvokeModel body, decoded. */
+  readonly countRequests: { modelId: string; body: Record<string, unknown> }[] = [];
+
+  /**
+   * CountTokens (`POST /model/{modelId}/count-tokens`) for an InvokeModel body: validated as
+   * InvokeModel validates it, counted as the fake Anthropic counts (`estimateInputTokens`).
+   */
+  private countTokens(modelId: string, raw: string, res: Http2ServerResponse): void {
+    let body: Record<string, unknown> = {};
+    let isJson = true;
+    try {
+      const input = (JSON.parse(raw) as { input?: { invokeModel?: { body?: string } } }).input;
+      body = JSON.parse(Buffer.from(input?.invokeModel?.body ?? '', 'base64').toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+    } catch {
+      isJson = false;
+    }
+    const problem = invokeBodyProblem(body, isJson);
+    if (problem !== undefined) return sendError(res, 400, 'ValidationException', problem);
+    this.countRequests.push({ modelId, body });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': REQUEST_ID });
+    res.end(JSON.stringify({ inputTokens: estimateInputTokens(body) }));
+  }
+
   /** Starts listening on a free port and returns the endpoint URL. */
   async start(): Promise<string> {
     this.server = createServer((req: Http2ServerRequest, res: Http2ServerResponse) => {
@@ -473,6 +500,11 @@ export class FakeBedrock {
         const guardrail = /^\/guardrail\/([^/]+)\/version\/([^/]+)\/apply$/.exec(req.url ?? '');
         if (req.method === 'POST' && guardrail) {
           this.applyGuardrail(guardrail, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), res);
+          return;
+        }
+        const counting = /^\/model\/([^/]+)\/count-tokens$/.exec(req.url ?? '');
+        if (req.method === 'POST' && counting) {
+          this.countTokens(decodeURIComponent(counting[1]!), Buffer.concat(chunks).toString('utf8'), res);
           return;
         }
         const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(

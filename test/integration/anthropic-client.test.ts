@@ -1,5 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { betasOf, newToolUseId, type FakeAnthropicBlock, type FakeAnthropicRequest } from '../fakes/anthropic-server';
+import {
+  estimateInputTokens,
+  betasOf,
+  newToolUseId,
+  type FakeAnthropicBlock,
+  type FakeAnthropicRequest,
+} from '../fakes/anthropic-server';
 import { anthropicReply, bedrockBetasOf, type FakeBedrockRequest } from '../fakes/bedrock-server';
 import {
   anthropicClient,
@@ -681,12 +687,17 @@ describe('Anthropic Messages face with the official client', () => {
         expect(sent!.body['messages']).toEqual(previous);
       });
 
-      it('counts tokens for a Bedrock model', async () => {
-        const counted = await client().messages.countTokens({
-          model: 'bedrock-claude',
-          messages: [{ role: 'user', content: 'How many tokens is this?' }],
-        });
-        expect(counted.input_tokens).toBeGreaterThan(0);
+      it('counts tokens for a Bedrock model with Bedrock CountTokens over the InvokeModel body', async () => {
+        const { data: counted, response } = await client()
+          .messages.countTokens({
+            model: 'bedrock-claude',
+            messages: [{ role: 'user', content: 'How many tokens is this?' }],
+          })
+          .withResponse();
+        const sent = face.bedrock.countRequests.at(-1)!;
+        expect(counted.input_tokens).toBe(estimateInputTokens(sent.body));
+        expect(response.headers.get('x-gateway-token-count')).toBe('provider');
+        expect(sent.body).toMatchObject({ anthropic_version: 'bedrock-2023-05-31' });
       });
 
       it('raises an upstream Bedrock throttle as RateLimitError and a mid-stream exception as an error event', async () => {

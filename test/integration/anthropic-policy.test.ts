@@ -189,6 +189,34 @@ describe('Anthropic face: policy, translation, audit', () => {
     expect(openai.requests.length).toBe(before);
   });
 
+  it("counts tokens with Anthropic's own count_tokens, redacted as a call would be, and the estimate when it fails", async () => {
+    const sdk = client(() => gateway.url);
+    claude.setTokenCounter(() => 4242);
+    const before = claude.requests.length;
+    const { data, response } = await sdk.messages
+      .countTokens({ model: 'claude', messages: [{ role: 'user', content: `count me, ${EMAIL}` }] })
+      .withResponse();
+    expect(data).toEqual({ input_tokens: 4242 });
+    expect(response.headers.get('x-gateway-token-count')).toBe('provider');
+    const counted = claude.requests.slice(before).find((r) => r.path === '/v1/messages/count_tokens')!;
+    expect(JSON.stringify(counted.body)).not.toContain(EMAIL);
+    expect(counted.body).not.toHaveProperty('max_tokens');
+
+    claude.setTokenCounter(() => {
+      throw new Error('count_tokens is down');
+    });
+    const fallback = await sdk.messages
+      .countTokens({ model: 'claude', messages: [{ role: 'user', content: 'count me' }] })
+      .withResponse();
+    expect(fallback.data.input_tokens).toBeGreaterThan(0);
+    expect(fallback.response.headers.get('x-gateway-token-count')).toBe('estimate');
+    // A model whose provider has no count answers the estimate.
+    const translated = await sdk.messages
+      .countTokens({ model: 'gpt', messages: [{ role: 'user', content: 'count me' }] })
+      .withResponse();
+    expect(translated.response.headers.get('x-gateway-token-count')).toBe('estimate');
+  });
+
   it("records Anthropic's metadata.user_id as the end user in the audit trail", async () => {
     claude.setResponder(() => ({ kind: 'message', text: 'hi', usage: { input_tokens: 3, output_tokens: 1 } }));
     const { response } = await client(() => gateway.url)

@@ -198,15 +198,40 @@ export class ExchangeService {
   }
 
   /**
-   * The prompt tokens a request is counted at (its estimate: what rate limits count), for a
-   * token-counting route. The model is resolved and the caller's right to it checked as for a
-   * call; nothing is admitted, sent upstream or recorded.
+   * A request's input tokens, for a token-counting route: the model's provider's own count where
+   * it offers one (Anthropic's count_tokens, Bedrock's CountTokens for Claude), else (or when that
+   * fails) the gateway's estimate, which is what rate limits count. The model is resolved and the
+   * caller's right to it checked as for a call; nothing is admitted or recorded, and the prompt
+   * goes to the provider as the policy would let it (redacted; a blocked prompt is refused).
    *
    * @example
-   * exchanges.countTokens(caller, request) // 1234
+   * await exchanges.countTokens(caller, request) // { tokens: 1234, source: 'provider' }
    */
-  countTokens(caller: AuthenticatedCaller, request: ExchangeRequest): number {
-    return resolveExchange(this.deps, caller, request, { requestId: '', receivedAt: this.now() }).promptTokens;
+  async countTokens(
+    caller: AuthenticatedCaller,
+    request: ExchangeRequest,
+    context: RequestContext,
+  ): Promise<{ tokens: number; source: 'provider' | 'estimate' }> {
+    const exchange = resolveExchange(this.deps, caller, request, context);
+    applyLocalPolicy(exchange);
+    const { target } = exchange.candidates[0]!;
+    const adapter = this.adapters(target.connection.adapter);
+    if (adapter.countTokens) {
+      try {
+        const tokens = await adapter.countTokens(exchange.upstream, target, {
+          signal: AbortSignal.timeout(Math.min(this.deps.providerTimeoutMs, COUNT_TOKENS_TIMEOUT_MS)),
+          secrets: this.deps.secrets,
+        });
+        if (tokens !== undefined) return { tokens, source: 'provider' };
+      } catch (error) {
+        logger.warn('provider token count failed; answering the estimate', {
+          requestId: context.requestId,
+          provider: target.connectionName,
+          error: (error as Error).name,
+        });
+      }
+    }
+    return { tokens: exchange.promptTokens, source: 'estimate' };
   }
 
   /**
@@ -790,6 +815,9 @@ export class ExchangeService {
     }
   }
 }
+
+/** How long a provider's token count may take before the estimate answers instead. */
+const COUNT_TOKENS_TIMEOUT_MS = 5_000;
 
 /** A released held call as a stream: the call, whole, then the finish and the (zero) settlement. */
 async function* releasedEvents(released: CompletedExchange): AsyncGenerator<ServedStreamEvent> {

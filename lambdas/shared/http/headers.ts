@@ -20,6 +20,8 @@ export const GATEWAY_HEADERS = {
    */
   policy: 'x-gateway-policy',
   policyRules: 'x-gateway-policy-rules',
+  /** Where a count_tokens answer comes from: `provider` (its own count) or `estimate` (the gateway's). */
+  tokenCount: 'x-gateway-token-count',
   /** `anthropic-beta` values the serving provider was not sent (its connection does not allow them), comma separated. */
   droppedBetas: 'x-gateway-dropped-betas',
   /**

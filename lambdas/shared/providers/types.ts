@@ -32,6 +32,15 @@ export interface ProviderAdapter<A extends ProviderAdapterId = ProviderAdapterId
    * it end the stream, and the caller meters what was delivered.
    */
   stream(request: ChatRequest, target: ProviderTarget<A>, options: ProviderCallOptions): AsyncIterable<ChatStreamEvent>;
+  /**
+   * The provider's own count of a request's input tokens, where it offers one for this request;
+   * undefined where it does not (the gateway's estimate is used instead).
+   */
+  countTokens?(
+    request: ChatRequest,
+    target: ProviderTarget<A>,
+    options: ProviderCallOptions,
+  ): Promise<number | undefined>;
 }
 
 /**

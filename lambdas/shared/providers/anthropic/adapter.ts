@@ -5,7 +5,7 @@ import { parseEventJson, postJson, serverSentEvents } from '../http';
 import { readApiKey } from '../secrets';
 import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
-import { toAnthropicBody } from './request';
+import { countTokensBody, toAnthropicBody } from './request';
 import {
   fromAnthropicMessage,
   fromAnthropicStreamEvent,
@@ -16,12 +16,17 @@ import {
 
 const PROVIDER = 'Anthropic';
 
-async function endpoint(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
+async function endpoint(
+  request: ChatRequest,
+  target: ProviderTarget<'anthropic'>,
+  options: ProviderCallOptions,
+  path = '/v1/messages',
+) {
   const connection = target.connection;
   const key = await readApiKey(PROVIDER, connection.apiKeySecret, options.secrets);
   const betas = acceptedBetas(connection, request.betas);
   return {
-    url: `${connection.baseUrl.replace(/\/+$/, '')}/v1/messages`,
+    url: `${connection.baseUrl.replace(/\/+$/, '')}${path}`,
     headers: {
       ...connection.headers,
       'x-api-key': key,
@@ -74,6 +79,23 @@ export const anthropicAdapter: ProviderAdapter<'anthropic'> = {
     }
     const completion = fromAnthropicMessage(json);
     return toolName ? structuredOutputAsText(completion, toolName) : completion;
+  },
+
+  async countTokens(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {
+    const { url, headers } = await endpoint(request, target, options, '/v1/messages/count_tokens');
+    const response = await postJson(
+      PROVIDER,
+      url,
+      countTokensBody(request, target.upstreamModel),
+      headers,
+      options.signal,
+    );
+    const json = (await response.json().catch(() => undefined)) as { input_tokens?: unknown } | undefined;
+    const tokens = json?.input_tokens;
+    if (typeof tokens !== 'number' || !Number.isInteger(tokens) || tokens < 0) {
+      throw new ProviderError('upstream_error', `${PROVIDER}: unreadable count_tokens answer`);
+    }
+    return tokens;
   },
 
   stream(request: ChatRequest, target: ProviderTarget<'anthropic'>, options: ProviderCallOptions) {

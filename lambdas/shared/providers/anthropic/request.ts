@@ -199,3 +199,15 @@ export function toAnthropicBody(request: ChatRequest, model: string, stream: boo
     stream: stream || undefined,
   };
 }
+
+/**
+ * The body of Anthropic's count_tokens: what the model would read (messages, system, tools, tool
+ * choice, thinking), without the generation controls it refuses.
+ *
+ * @example
+ * countTokensBody(request, 'claude-sonnet-4-6') // { model, messages, system, tools, ... }
+ */
+export function countTokensBody(request: ChatRequest, model: string): Record<string, unknown> {
+  const { messages, system, tools, tool_choice, thinking } = anthropicMessagesBody(request);
+  return { model, messages, system, tools, tool_choice, thinking };
+}

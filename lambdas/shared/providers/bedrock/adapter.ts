@@ -3,7 +3,7 @@ import type { ChatRequest, ChatStreamEvent } from '../../chat/types';
 import { structuredOutputAsText, structuredStreamAsText, withStructuredOutputTool } from '../structured-output';
 import { speaksAnthropicMessages } from '../capabilities';
 import { ProviderError } from '../errors';
-import { invokeAnthropic, invokeAnthropicStream } from './anthropic-messages';
+import { countAnthropicTokens, invokeAnthropic, invokeAnthropicStream } from './anthropic-messages';
 import type { ProviderAdapter, ProviderCallOptions, ProviderTarget } from '../types';
 import { toProviderError } from './errors';
 import type { BedrockOptions } from './options';
@@ -92,6 +92,12 @@ export const bedrockAdapter: ProviderAdapter<'bedrock'> = {
     } catch (error) {
       throw toProviderError(error);
     }
+  },
+
+  /** Claude asked through the Messages API: Bedrock's CountTokens; other models: no count (the estimate). */
+  async countTokens(request: ChatRequest, target: ProviderTarget<'bedrock'>, options: ProviderCallOptions) {
+    if (!speaksAnthropicMessages(request, target)) return undefined;
+    return countAnthropicTokens(clientFor(target.connection), request, target, options);
   },
 
   stream(request: ChatRequest, target: ProviderTarget<'bedrock'>, options: ProviderCallOptions) {

@@ -118,3 +118,30 @@ export async function* invokeAnthropicStream(
       : new ProviderError('upstream_error', 'Bedrock: stream ended without message_stop');
   }
 }
+
+/**
+ * Bedrock's own count of a Claude request's input tokens (CountTokens with the InvokeModel body
+ * the request would be sent as).
+ *
+ * @example
+ * const tokens = await countAnthropicTokens(client, request, target, options);
+ */
+export async function countAnthropicTokens(
+  client: BedrockRuntimeClient,
+  request: ChatRequest,
+  target: ProviderTarget<'bedrock'>,
+  options: ProviderCallOptions,
+): Promise<number> {
+  const { body } = invokeInput(request, target);
+  try {
+    const output = await client.send(
+      new (bedrockRuntime().CountTokensCommand)({ modelId: target.upstreamModel, input: { invokeModel: { body } } }),
+      { abortSignal: options.signal },
+    );
+    if (typeof output.inputTokens !== 'number')
+      throw new ProviderError('upstream_error', 'Bedrock: CountTokens answered no count');
+    return output.inputTokens;
+  } catch (error) {
+    throw toProviderError(error);
+  }
+}
