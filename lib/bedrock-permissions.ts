@@ -11,8 +11,15 @@ export interface BedrockScope {
 /** System-defined cross-region inference profiles are the model id with a geography prefix. */
 const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\.(.+)$/;
 
-/** IAM actions the Bedrock adapter calls (Converse is authorised as InvokeModel, ConverseStream as InvokeModelWithResponseStream). */
-export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+/**
+ * IAM actions the Bedrock adapter calls (Converse is authorised as InvokeModel, ConverseStream as
+ * InvokeModelWithResponseStream; CountTokens answers the Messages face's count_tokens for Claude).
+ */
+export const BEDROCK_INVOKE_ACTIONS = [
+  'bedrock:InvokeModel',
+  'bedrock:InvokeModelWithResponseStream',
+  'bedrock:CountTokens',
+] as const;
 
 /**
  * Least-privilege IAM statements for the Bedrock models in the catalog as resolved for the
@@ -29,7 +36,11 @@ export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeMod
  * @example
  * bedrockInvokeStatements(config, { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID })
  */
-export function bedrockInvokeStatements(config: GatewayConfig, scope: BedrockScope): PolicyStatement[] {
+export function bedrockInvokeStatements(
+  config: GatewayConfig,
+  scope: BedrockScope,
+  actions: readonly string[] = BEDROCK_INVOKE_ACTIONS,
+): PolicyStatement[] {
   const resources = new Set<string>();
   const profileArns = new Set<string>();
   for (const model of config.models) {
@@ -60,19 +71,17 @@ export function bedrockInvokeStatements(config: GatewayConfig, scope: BedrockSco
     statements.push(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        actions: [...BEDROCK_INVOKE_ACTIONS],
+        actions: [...actions],
         resources: [...resources].sort(),
       }),
     );
   }
   for (const arn of profileArns) {
-    statements.push(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: [...BEDROCK_INVOKE_ACTIONS], resources: [arn] }),
-    );
+    statements.push(new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [arn] }));
     statements.push(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        actions: [...BEDROCK_INVOKE_ACTIONS],
+        actions: [...actions],
         resources: [`arn:${scope.partition}:bedrock:*::foundation-model/*`],
         conditions: { StringEquals: { 'bedrock:InferenceProfileArn': arn } },
       }),

@@ -98,9 +98,11 @@ type TableAccess = {
 const GATEWAY_TABLE_ACCESS = {
   identity: ['dynamodb:GetItem'],
   counters: ['dynamodb:UpdateItem'],
-  usage: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  // The request's audit record, written in the usage transaction (or alone when blocked).
-  audit: ['dynamodb:PutItem'],
+  // GetItem: the response cache's lookup (its answers are items of the usage table).
+  usage: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  // The request's audit record, written in the usage transaction (or alone when blocked); a held
+  // tool call's approval (PutItem), read and marked released when the client redeems it.
+  audit: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 } as const;
 
 /**
@@ -112,7 +114,8 @@ const TABLE_ACCESS: TableAccess = {
   stream: GATEWAY_TABLE_ACCESS,
   auth: {
     identity: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-    audit: ['dynamodb:PutItem', 'dynamodb:Query'],
+    // GetItem, UpdateItem: approving or rejecting a held tool call; Query: listing them.
+    audit: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   },
   usage: {
     // Query: the chargeback lists teams.
@@ -302,11 +305,12 @@ export class LlmGateway extends Construct {
     const callers = [this.functions.gateway, this.functions.stream];
     // The health probe (maintenance) calls the probed models only.
     const probed = { ...config, models: probedModels(config) };
-    for (const statement of bedrockInvokeStatements(probed, {
-      partition: Aws.PARTITION,
-      region: Aws.REGION,
-      account: Aws.ACCOUNT_ID,
-    })) {
+    // A probe is one chat call: InvokeModel (Converse is authorised as it), nothing else.
+    for (const statement of bedrockInvokeStatements(
+      probed,
+      { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID },
+      ['bedrock:InvokeModel'],
+    )) {
       this.functions.maintenance.addToRolePolicy(statement);
     }
     const probedSecrets = new Set(probed.models.map((model) => secretOf(config.providers[model.provider]!)));

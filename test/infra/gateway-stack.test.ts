@@ -112,13 +112,17 @@ describe('GatewayStack', () => {
 
   it('grants each function only the table and Bedrock actions its code uses', () => {
     const gatewayActions = [
+      'bedrock:CountTokens', // count_tokens for Claude
       'bedrock:InvokeModel',
       'bedrock:InvokeModelWithResponseStream',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem', // audit record
-      'dynamodb:PutItem', // ledger entry
+      'dynamodb:GetItem', // keys
+      'dynamodb:GetItem', // response cache lookup
+      'dynamodb:GetItem', // held tool call, when redeemed
+      'dynamodb:PutItem', // audit record, held tool call
+      'dynamodb:PutItem', // ledger entry, cached answer
       'dynamodb:UpdateItem',
       'dynamodb:UpdateItem',
+      'dynamodb:UpdateItem', // held tool call released
       'events:PutEvents',
       // The usage replay queue, for writes DynamoDB refuses in time (grantSendMessages).
       'sqs:GetQueueAttributes',
@@ -129,11 +133,13 @@ describe('GatewayStack', () => {
     expect(actionsOf(template, 'LLM gateway: streaming')).toEqual(gatewayActions);
     expect(actionsOf(template, 'LLM gateway: admin')).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:GetItem', // a held tool call, to approve or reject
       'dynamodb:PutItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
+      'dynamodb:UpdateItem', // the approval decision
     ]);
     expect(actionsOf(template, 'LLM gateway: usage')).toEqual([
       'dynamodb:BatchGetItem', // a month's spend: the month rows of its aggregate shards
@@ -176,7 +182,11 @@ describe('GatewayStack', () => {
       .filter((s: { Action: unknown }) => JSON.stringify(s.Action).includes('bedrock:Invoke'));
     // One statement for each function that calls providers: the HTTP API one and the streaming one.
     expect(bedrock).toHaveLength(2);
-    expect(bedrock[0].Action).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    expect(bedrock[0].Action).toEqual([
+      'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
+      'bedrock:CountTokens',
+    ]);
     const granted = JSON.stringify(bedrock[0].Resource);
     // The stack is in eu-west-1: the EU profiles (the prefix derived from the region at synth).
     for (const model of [
