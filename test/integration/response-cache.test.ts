@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
 import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
@@ -215,7 +216,7 @@ describe('response cache', () => {
   });
 
   it('stores a streamed answer and serves it to a non-streamed request', async () => {
-    const { streaming } = await team({ cache_ttl_seconds: 300 });
+    const { id, streaming } = await team({ cache_ttl_seconds: 300 });
     const stream = await streaming.chat.completions.create({
       model: 'gpt',
       temperature: 0,
@@ -224,13 +225,25 @@ describe('response cache', () => {
     });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-    // The answer is stored with the stream's usage write, just after its last byte.
-    let again = await ask(streaming, 'Streamed first');
-    for (let i = 0; i < 100 && again.cache !== 'hit'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      again = await ask(streaming, 'Streamed first');
+    // The answer is stored with the stream's usage write, just after its last byte: wait for the
+    // stored item itself (asking meanwhile would miss, and store that answer in its place).
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: gateway.dynamodbEndpoint });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const { Items = [] } = await db.send(
+          new ScanCommand({
+            TableName: gateway.tables.usage,
+            FilterExpression: 'begins_with(pk, :team)',
+            ExpressionAttributeValues: { ':team': `RCACHE#${id}#` },
+          }),
+        );
+        if (Items.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      db.destroy();
     }
-    expect(again).toMatchObject({ cache: 'hit', text });
+    expect(await ask(streaming, 'Streamed first')).toMatchObject({ cache: 'hit', text });
   });
 
   it('does not cache sampled requests or requests with tools, unless the team accepts sampled answers', async () => {
@@ -261,10 +274,11 @@ describe('response cache', () => {
   });
 
   it('serves a hit only within the TTL', async () => {
-    const { openai } = await team({ cache_ttl_seconds: 1 });
+    // 3 s: the hit must come within the TTL even on a loaded machine.
+    const { openai } = await team({ cache_ttl_seconds: 3 });
     await ask(openai, 'Short-lived');
     expect((await ask(openai, 'Short-lived')).cache).toBe('hit');
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
     expect((await ask(openai, 'Short-lived')).cache).toBe('miss');
   });
 
