@@ -15,7 +15,7 @@ import { adminFetch } from '../helpers/local-admin';
 
 const config: GatewayConfigInput = {
   ...testConfig,
-  providers: { ...testConfig.providers, 'mock-150': { adapter: 'mock', latencyMs: 150 } },
+  providers: { ...testConfig.providers, 'mock-slower': { adapter: 'mock', latencyMs: 300 } },
   models: [
     ...testConfig.models,
     // Cheap but no tools: the cost strategy's first choice, except for a tools request.
@@ -36,7 +36,7 @@ const config: GatewayConfigInput = {
     },
     {
       id: 'fastest',
-      provider: 'mock-150',
+      provider: 'mock-slower',
       upstreamModel: 'fastest',
       prices: { input: 1, output: 1 },
       fallbacks: ['mock-small'],

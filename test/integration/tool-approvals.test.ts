@@ -26,6 +26,11 @@ const config: GatewayConfigInput = {
           { id: 'destructive', tools: ['drop_*', 'delete_*'], action: 'require_approval' },
           { id: 'no-iam', tools: ['*'], argumentsPattern: '\\biam\\b', action: 'block' },
         ],
+        approvals: { ttlSeconds: 600 },
+      },
+      // The same rules with calls that expire in 2 s, for the expiry test only.
+      brief: {
+        toolRules: [{ id: 'destructive', tools: ['drop_*', 'delete_*'], action: 'require_approval' }],
         approvals: { ttlSeconds: 2 },
       },
       // Only a named approver role may decide this profile's calls.
@@ -170,11 +175,18 @@ describe('tool-call approvals through the local gateway', () => {
     await expect(ask('drop_table a', rejectedId)).rejects.toMatchObject({ status: 403 });
     expect((await decide(rejectedId, 'approve')).status).toBe(409);
 
-    const expiringId = approvalIn((await ask('drop_table b')).data.choices[0]!.message.content)!;
+    await adminFetch(gateway, 'POST', '/v1/admin/teams', { id: 'brief', name: 'brief', policy_profile: 'brief' });
+    const issued = await adminFetch(gateway, 'POST', '/v1/admin/teams/brief/keys', { name: 'k' });
+    const brief = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: ((await issued.json()) as { key: string }).key,
+      maxRetries: 0,
+    });
+    const expiringId = approvalIn((await ask('drop_table b', undefined, brief)).data.choices[0]!.message.content)!;
     await new Promise((resolve) => setTimeout(resolve, 2_100));
-    expect((await decide(expiringId, 'approve')).status).toBe(409);
-    await expect(ask('drop_table b', expiringId)).rejects.toMatchObject({ status: 403 });
-    const listed = await admin('GET', `/v1/admin/teams/${gateway.demoTeamId}/approvals`);
+    expect((await admin('POST', `/v1/admin/teams/brief/approvals/${expiringId}/approve`)).status).toBe(409);
+    await expect(ask('drop_table b', expiringId, brief)).rejects.toMatchObject({ status: 403 });
+    const listed = await admin('GET', '/v1/admin/teams/brief/approvals');
     expect(listed.body['data']).toContainEqual(expect.objectContaining({ approval_id: expiringId, status: 'expired' }));
   });
 
