@@ -335,6 +335,7 @@ describe('compliance export pages under the Lambda response limit', () => {
     const audit = new AuditLog(gw.store.db, gw.store.tables.audit, 90);
     // Excerpts near DynamoDB's 400 KB item limit, of the characters JSON escapes twice in the payload.
     const excerpt = '"\\'.repeat(90_000);
+    const start = Date.now() - 60_000;
     for (let i = 0; i < 14; i++) {
       await audit.put({
         requestId: `large-${String(i).padStart(2, '0')}`,
@@ -350,9 +351,11 @@ describe('compliance export pages under the Lambda response limit', () => {
         latencyMs: 1,
         promptExcerpt: excerpt,
         responseExcerpt: excerpt,
-        createdAt: new Date(Date.now() - 60_000 + i).toISOString(),
+        createdAt: new Date(start + i).toISOString(),
       });
     }
+    // From the records' day to today: the records may fall just before midnight UTC.
+    const from = new Date(start).toISOString().slice(0, 10);
     const today = new Date().toISOString().slice(0, 10);
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -360,7 +363,7 @@ describe('compliance export pages under the Lambda response limit', () => {
     do {
       const page = await gw.call(
         'GET',
-        `/v1/admin/export?from=${today}&to=${today}&team=${team}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        `/v1/admin/export?from=${from}&to=${today}&team=${team}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
         { admin: true },
       );
       expect(page.status).toBe(200);
