@@ -28,11 +28,6 @@ function digest(value: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(value)).digest();
 }
 
-/** A number in [0, 1) fixed by the request's content, so "random" failures are reproducible. */
-function contentFraction(request: ChatRequest): number {
-  return digest(request.messages).readUInt32BE(0) / 2 ** 32;
-}
-
 /** The tool the mock calls, if any: a forced one, or under `auto` one the user mentions by name. */
 function toolToCall(request: ChatRequest, lastText: string): string | undefined {
   const tools = request.tools ?? [];
@@ -116,8 +111,12 @@ export function mockCompletion(request: ChatRequest, upstreamModel: string): Cha
   };
 }
 
-/** Waits for the configured latency, then fails if the connection is set to fail this request. */
-async function simulateUpstream(request: ChatRequest, target: ProviderTarget<'mock'>, signal: AbortSignal) {
+/**
+ * Waits for the configured latency, then fails if the connection is set to fail this content:
+ * the fraction comes from the content's digest, so "random" failures are reproducible. Shared by
+ * the mock's chats (their messages) and embeddings (their inputs).
+ */
+export async function simulateUpstream(content: unknown, target: ProviderTarget<'mock'>, signal: AbortSignal) {
   const { latencyMs, failureRate, failStatus } = target.connection;
   if (latencyMs > 0) {
     try {
@@ -126,7 +125,7 @@ async function simulateUpstream(request: ChatRequest, target: ProviderTarget<'mo
       throw new ProviderError('timeout', 'mock call aborted before it answered', { cause: error });
     }
   }
-  if (failureRate > 0 && contentFraction(request) < failureRate) {
+  if (failureRate > 0 && digest(content).readUInt32BE(0) / 2 ** 32 < failureRate) {
     throw new ProviderError(failureOfStatus(failStatus), `mock failure (status ${failStatus})`, {
       upstreamStatus: failStatus,
     });
@@ -142,12 +141,12 @@ export const mockAdapter: ProviderAdapter<'mock'> = {
   id: 'mock',
 
   async complete(request: ChatRequest, target: ProviderTarget<'mock'>, options: ProviderCallOptions) {
-    await simulateUpstream(request, target, options.signal);
+    await simulateUpstream(request.messages, target, options.signal);
     return mockCompletion(request, target.upstreamModel);
   },
 
   async *stream(request: ChatRequest, target: ProviderTarget<'mock'>, options: ProviderCallOptions) {
-    await simulateUpstream(request, target, options.signal);
+    await simulateUpstream(request.messages, target, options.signal);
     const completion = mockCompletion(request, target.upstreamModel);
     const breakAfter = target.connection.breakStreamAfterChunks;
     for (const block of completion.thinking ?? []) {

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmbeddingRequest } from '../../embeddings/types';
-import { failureOfStatus, ProviderError } from '../errors';
 import type { EmbeddingAdapter, ProviderCallOptions, ProviderTarget } from '../types';
-import { mockTokens } from './adapter';
+import { mockTokens, simulateUpstream } from './adapter';
 
 /** The mock's vector size when the request names none. */
 export const MOCK_EMBEDDING_DIMENSIONS = 256;
@@ -28,25 +26,6 @@ export function mockEmbedding(text: string, dimensions: number): number[] {
   return raw.map((value) => value / norm);
 }
 
-/** Waits for the configured latency, then fails if the connection is set to fail these inputs. */
-async function simulateUpstream(request: EmbeddingRequest, target: ProviderTarget<'mock'>, signal: AbortSignal) {
-  const { latencyMs, failureRate, failStatus } = target.connection;
-  if (latencyMs > 0) {
-    try {
-      await sleep(latencyMs, undefined, { signal });
-    } catch (error) {
-      throw new ProviderError('timeout', 'mock call aborted before it answered', { cause: error });
-    }
-  }
-  // A fraction fixed by the inputs, so "random" failures are reproducible, as for mock chats.
-  const fraction = createHash('sha256').update(JSON.stringify(request.inputs)).digest().readUInt32BE(0) / 2 ** 32;
-  if (failureRate > 0 && fraction < failureRate) {
-    throw new ProviderError(failureOfStatus(failStatus), `mock failure (status ${failStatus})`, {
-      upstreamStatus: failStatus,
-    });
-  }
-}
-
 /**
  * The mock's embeddings: deterministic unit vectors ({@link mockEmbedding}), one token per four
  * characters of each input (as the mock's chat counts them), the connection's latency and
@@ -56,7 +35,7 @@ export const mockEmbedder: EmbeddingAdapter<'mock'> = {
   id: 'mock',
 
   async embed(request: EmbeddingRequest, target: ProviderTarget<'mock'>, options: ProviderCallOptions) {
-    await simulateUpstream(request, target, options.signal);
+    await simulateUpstream(request.inputs, target, options.signal);
     const dimensions = request.dimensions ?? MOCK_EMBEDDING_DIMENSIONS;
     return {
       vectors: request.inputs.map((text) => mockEmbedding(text, dimensions)),
