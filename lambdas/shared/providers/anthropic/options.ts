@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { commonConnectionOptions } from '../connection-options';
+import { betasAllowListSchema, commonConnectionOptions } from '../connection-options';
 
 /** Connection options of Anthropic's Messages API. */
 export const anthropicOptionsSchema = z.strictObject({
@@ -15,14 +15,7 @@ export const anthropicOptionsSchema = z.strictObject({
    * `anthropic-beta` values this connection passes on (`*`: all); the rest are dropped and the
    * response header `x-gateway-dropped-betas` names them. Default: every beta except those that reprice the call (`context-1m-…`).
    */
-  betas: z
-    .array(
-      z
-        .string()
-        .regex(/^[a-z0-9*][a-z0-9._*-]{0,99}$/, 'beta names are lower-case, e.g. interleaved-thinking-2025-05-14'),
-    )
-    .max(100)
-    .optional(),
+  betas: betasAllowListSchema,
   /** Extra headers on every call (e.g. an organization header). */
   headers: z.record(z.string(), z.string()).optional(),
 });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { commonConnectionOptions } from '../connection-options';
+import { betasAllowListSchema, commonConnectionOptions } from '../connection-options';
 
 /**
  * Connection options of Amazon Bedrock (Converse API). Credentials come from the Lambda role; no
@@ -17,14 +17,7 @@ export const bedrockOptionsSchema = z.strictObject({
    * `anthropic-beta` values this connection passes on (`*`: all); the rest are dropped and the
    * response header `x-gateway-dropped-betas` names them. Default: the betas Bedrock documents for Claude (`BEDROCK_DEFAULT_BETAS`).
    */
-  betas: z
-    .array(
-      z
-        .string()
-        .regex(/^[a-z0-9*][a-z0-9._*-]{0,99}$/, 'beta names are lower-case, e.g. interleaved-thinking-2025-05-14'),
-    )
-    .max(100)
-    .optional(),
+  betas: betasAllowListSchema,
   /** Endpoint override (a VPC endpoint, or a local fake in tests). */
   endpoint: z.url().optional(),
 });
