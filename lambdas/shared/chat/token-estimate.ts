@@ -178,7 +178,7 @@ function partTokens(part: ContentPart, text: (s: string) => number, imageTokens:
     case 'document': {
       const framing = text(part.title ?? '') + text(part.context ?? '');
       if (part.source.kind === 'text') return framing + text(part.source.text);
-      return framing + pdfPages(part.source.base64) * pageTokens;
+      return framing + part.source.pages * pageTokens;
     }
   }
 }

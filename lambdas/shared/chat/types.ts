@@ -29,7 +29,11 @@ export interface ImagePart {
  */
 export interface DocumentPart {
   type: 'document';
-  source: { kind: 'pdf'; base64: string } | { kind: 'text'; text: string };
+  /**
+   * A PDF carries its page count, read once when the request is parsed: the prompt estimate and
+   * bound both need it, and counting means inflating the file's streams.
+   */
+  source: { kind: 'pdf'; base64: string; pages: number } | { kind: 'text'; text: string };
   title?: string;
   context?: string;
   citations?: boolean;

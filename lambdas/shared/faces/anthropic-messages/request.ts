@@ -10,6 +10,7 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from '../../chat/types';
+import { pdfPages } from '../../chat/token-estimate';
 import type { ExchangeRequest, NeutralChat } from '../../exchange/exchange';
 import { ERROR_CODES, invalidRequest } from '../../http/errors';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../http/json-depth';
@@ -240,7 +241,7 @@ function userMessages(content: MessagesRequest['messages'][number]['content'], i
           type: 'document',
           source:
             block.source.type === 'base64'
-              ? { kind: 'pdf', base64: block.source.data }
+              ? { kind: 'pdf', base64: block.source.data, pages: pdfPages(block.source.data) }
               : { kind: 'text', text: block.source.data },
           ...(block.title != null ? { title: block.title } : {}),
           ...(block.context != null ? { context: block.context } : {}),
