@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { cursorJson } from '../http/cursor';
 import { invalidRequest } from '../http/errors';
 import { itemKeys } from '../store/schema';
 import type { TransactItem } from '../store/transactions';
@@ -45,23 +46,19 @@ const cursorKeySchema = z.strictObject({
   sk: z.string().regex(/^\d{4}-\d{2}-\d{2}T[0-9:.]+Z#[0-9a-f-]{36}$/),
 });
 
+/** A cursor that is not one of this listing's: the client's 400 naming it. */
+function invalidCursor() {
+  return invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
+}
+
 /**
  * The key to resume a month's listing from: the cursor's key if it is one of this month's
  * partition, else a 400 naming the cursor (never handed to DynamoDB as it came).
  */
 function decodeCursor(cursor: string, month: string): Record<string, unknown> {
-  const invalid = () => invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  const key = cursorKeySchema.safeParse(json);
-  if (!key.success || key.data.pk !== itemKeys.adminChangePartition(month) || !key.data.sk.startsWith(month)) {
-    throw invalid();
-  }
-  return { pk: key.data.pk, sk: key.data.sk };
+  const key = cursorJson(cursor, cursorKeySchema, invalidCursor);
+  if (key.pk !== itemKeys.adminChangePartition(month) || !key.sk.startsWith(month)) throw invalidCursor();
+  return { pk: key.pk, sk: key.sk };
 }
 
 /** What {@link AdminChangeLog.period} reads: the changes between two instants, optionally of one team. */
@@ -91,19 +88,11 @@ function decodePeriodCursor(
   period: ChangePeriod,
 ): { start: number; after?: Record<string, unknown> } {
   if (cursor === undefined) return { start: 0 };
-  const invalid = () => invalidRequest('The cursor is not valid for this listing.', { param: 'cursor' });
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  const parsed = periodCursorSchema.safeParse(json);
-  const start = parsed.success ? months.indexOf(parsed.data.m) : -1;
-  if (!parsed.success || start < 0) throw invalid();
-  const { m, sk } = parsed.data;
+  const { m, sk } = cursorJson(cursor, periodCursorSchema, invalidCursor);
+  const start = months.indexOf(m);
+  if (start < 0) throw invalidCursor();
   if (sk === undefined) return { start };
-  if (!sk.startsWith(m) || sk < period.from || sk > `${period.to}~`) throw invalid();
+  if (!sk.startsWith(m) || sk < period.from || sk > `${period.to}~`) throw invalidCursor();
   return { start, after: { pk: itemKeys.adminChangePartition(m), sk } };
 }
 

@@ -1,5 +1,6 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { cursorJson } from '../http/cursor';
 import { invalidRequest } from '../http/errors';
 import { AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, BY_DECISION_INDEX, itemKeys } from '../store/schema';
 import { requestShard } from '../store/shards';
@@ -78,22 +79,6 @@ function invalidCursor() {
 }
 
 /**
- * A cursor's JSON, checked against its schema. Anything else (not base64, not JSON, another
- * shape) is the client's mistake, a 400, never something to hand DynamoDB.
- */
-function cursorJson<S extends z.ZodType>(cursor: string, schema: S): z.infer<S> {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw invalidCursor();
-  return parsed.data;
-}
-
-/**
  * Whether a record's sort key may start a query of this search: DynamoDB refuses (500) an
  * ExclusiveStartKey outside the key condition, so a cursor from another range is a 400 here.
  */
@@ -124,7 +109,7 @@ function decodeTeamCursor(
   search: AuditSearch & { teamId: string },
 ): Resume {
   if (!cursor) return { start: 0, positions: unreadShards(AUDIT_TEAM_SHARDS) };
-  const parsed = cursorJson(cursor, teamCursorSchema);
+  const parsed = cursorJson(cursor, teamCursorSchema, invalidCursor);
   const start = months.indexOf(parsed.m);
   if (start < 0) throw invalidCursor();
   parsed.s.forEach((position, shard) => {
@@ -154,7 +139,7 @@ function unreadShards(count: number): ShardPosition[] {
  */
 function decodeDecisionCursor(cursor: string | undefined, days: readonly string[], search: AuditSearch): Resume {
   if (!cursor) return { start: 0, positions: unreadShards(AUDIT_DECISION_SHARDS) };
-  const parsed = cursorJson(cursor, decisionCursorSchema);
+  const parsed = cursorJson(cursor, decisionCursorSchema, invalidCursor);
   const start = days.indexOf(parsed.d);
   if (start < 0) throw invalidCursor();
   parsed.s.forEach((position, shard) => {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { AdminChangeLog } from '../admin/change-log';
+import { cursorJson } from '../http/cursor';
 import { invalidRequest } from '../http/errors';
 import type { TeamRepository } from '../teams/repository';
 import { teamIdSchema } from '../teams/schema';
@@ -115,16 +116,9 @@ function invalidCursor() {
  * cannot widen an export to another team.
  */
 function decodePosition(cursor: string, teamId: string | undefined): Position {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  const parsed = positionSchema.safeParse(json);
-  if (!parsed.success) throw invalidCursor();
-  if (parsed.data.s === 'requests' && teamId !== undefined && parsed.data.t !== teamId) throw invalidCursor();
-  return parsed.data;
+  const position = cursorJson(cursor, positionSchema, invalidCursor);
+  if (position.s === 'requests' && teamId !== undefined && position.t !== teamId) throw invalidCursor();
+  return position;
 }
 
 function encodePosition(position: Position): string {
