@@ -500,14 +500,10 @@ export class ExchangeService {
     request: EmbeddingExchangeRequest,
     context: RequestContext,
   ): Promise<EmbeddedExchange> {
-    const exchange = resolveEmbeddingExchange(this.deps, caller, request, context);
-    try {
-      applyEmbeddingPolicy(exchange);
-    } catch (error) {
-      if (!(error instanceof PolicyViolationError)) throw error;
-      await this.refused(exchange, error);
-      throw error;
-    }
+    const exchange = await this.checkedLocally(
+      resolveEmbeddingExchange(this.deps, caller, request, context),
+      applyEmbeddingPolicy,
+    );
     // Embeddings produce no output tokens: the reservation is the input bound alone.
     const admitted = Object.assign(exchange, { admission: await this.admit(exchange, 0) });
     await this.guard(admitted, () => checkEmbeddingGuardrail(admitted, this.deps.guardrails));
@@ -636,19 +632,27 @@ export class ExchangeService {
     };
   }
 
-  private async admitted(
-    caller: AuthenticatedCaller,
-    request: ExchangeRequest,
-    context: RequestContext,
-  ): Promise<Admitted> {
-    const exchange = resolveExchange(this.deps, caller, request, context);
+  /**
+   * Applies the profile's free, local checks to a resolved exchange; a request they refuse is
+   * audited as refused (before admission: it counts against no limit) and thrown as the client's error.
+   */
+  private async checkedLocally<E extends ExchangeBase>(exchange: E, check: (exchange: E) => void): Promise<E> {
     try {
-      applyLocalPolicy(exchange);
+      check(exchange);
     } catch (error) {
       if (!(error instanceof PolicyViolationError)) throw error;
       await this.refused(exchange, error);
       throw error;
     }
+    return exchange;
+  }
+
+  private async admitted(
+    caller: AuthenticatedCaller,
+    request: ExchangeRequest,
+    context: RequestContext,
+  ): Promise<Admitted> {
+    const exchange = await this.checkedLocally(resolveExchange(this.deps, caller, request, context), applyLocalPolicy);
     // The cache lookup runs alongside admission, so it adds no round trip before the provider;
     // a hit's admission still counts against the limits, and settles at zero cost.
     const cache = this.deps.responseCache ? exchangeCacheOf(exchange) : undefined;
