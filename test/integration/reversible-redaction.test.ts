@@ -7,7 +7,7 @@ import { FakeAnthropic } from '../fakes/anthropic-server';
 import { echoResponder, FakeOpenAi } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
-import { adminFetch } from '../helpers/local-admin';
+import { teamWithKey } from '../helpers/local-admin';
 
 /**
  * Reversible redaction end to end: the provider receives placeholders only, the caller gets the
@@ -70,12 +70,7 @@ describe('reversible redaction through the local gateway', () => {
       config,
       mockWithoutCredentials: false,
     });
-    const admin = (method: string, path: string, body?: unknown) => adminFetch(gateway, method, path, body);
-    expect(
-      (await admin('POST', '/v1/admin/teams', { id: 'masked', name: 'masked', policy_profile: 'masked' })).status,
-    ).toBe(201);
-    maskedKey = ((await (await admin('POST', '/v1/admin/teams/masked/keys', { name: 'k' })).json()) as { key: string })
-      .key;
+    maskedKey = await teamWithKey(gateway, { id: 'masked', policy_profile: 'masked' });
     // Everything the gateway logs from here on, at every level, to check it for originals.
     logger.setLogLevel('DEBUG');
     process.stdout.write = capture(() => true);

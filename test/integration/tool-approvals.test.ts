@@ -7,7 +7,7 @@ import { startLocalGateway, type LocalGateway } from '../../local/local-gateway'
 import { createTestGateway } from '../helpers/test-gateway';
 import { testConfig } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
-import { adminFetch } from '../helpers/local-admin';
+import { adminFetch, teamWithKey } from '../helpers/local-admin';
 
 /**
  * Human approval of risky tool calls, end to end with the official clients and the mock model
@@ -58,9 +58,11 @@ describe('tool-call approvals through the local gateway', () => {
       tablePrefix: `approvals-${Date.now()}`,
       config,
     });
-    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.demoKey, maxRetries: 0 });
+    client = clientFor(gateway.demoKey);
   });
   afterAll(() => gateway.stop());
+
+  const clientFor = (key: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
 
   const ask = (content: string, approval?: string, sdk = client) =>
     sdk.chat.completions
@@ -107,11 +109,7 @@ describe('tool-call approvals through the local gateway', () => {
 
     // Another key of the same team cannot take it.
     const issued = await adminFetch(gateway, 'POST', `/v1/admin/teams/${gateway.demoTeamId}/keys`, { name: 'other' });
-    const other = new OpenAI({
-      baseURL: `${gateway.url}/v1`,
-      apiKey: ((await issued.json()) as { key: string }).key,
-      maxRetries: 0,
-    });
+    const other = clientFor(((await issued.json()) as { key: string }).key);
     await expect(ask('please drop_table orders', id, other)).rejects.toMatchObject({ status: 404 });
 
     const released = await ask('please drop_table orders', id);
@@ -175,13 +173,7 @@ describe('tool-call approvals through the local gateway', () => {
     await expect(ask('drop_table a', rejectedId)).rejects.toMatchObject({ status: 403 });
     expect((await decide(rejectedId, 'approve')).status).toBe(409);
 
-    await adminFetch(gateway, 'POST', '/v1/admin/teams', { id: 'brief', name: 'brief', policy_profile: 'brief' });
-    const issued = await adminFetch(gateway, 'POST', '/v1/admin/teams/brief/keys', { name: 'k' });
-    const brief = new OpenAI({
-      baseURL: `${gateway.url}/v1`,
-      apiKey: ((await issued.json()) as { key: string }).key,
-      maxRetries: 0,
-    });
+    const brief = clientFor(await teamWithKey(gateway, { id: 'brief', policy_profile: 'brief' }));
     const expiringId = approvalIn((await ask('drop_table b', undefined, brief)).data.choices[0]!.message.content)!;
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     expect((await admin('POST', `/v1/admin/teams/brief/approvals/${expiringId}/approve`)).status).toBe(409);
@@ -214,13 +206,7 @@ describe('tool-call approvals through the local gateway', () => {
   });
 
   it("refuses an admin who is not one of the profile's named approvers", async () => {
-    await adminFetch(gateway, 'POST', '/v1/admin/teams', { id: 'strict', name: 'strict', policy_profile: 'strict' });
-    const issued = await adminFetch(gateway, 'POST', '/v1/admin/teams/strict/keys', { name: 'k' });
-    const strict = new OpenAI({
-      baseURL: `${gateway.url}/v1`,
-      apiKey: ((await issued.json()) as { key: string }).key,
-      maxRetries: 0,
-    });
+    const strict = clientFor(await teamWithKey(gateway, { id: 'strict', policy_profile: 'strict' }));
     const id = approvalIn((await ask('drop_table t', undefined, strict)).data.choices[0]!.message.content)!;
     const refused = await admin('POST', `/v1/admin/teams/strict/approvals/${id}/approve`);
     expect(refused.status).toBe(403);
