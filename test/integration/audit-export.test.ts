@@ -21,6 +21,10 @@ const MARCH = 'from=2026-03-01&to=2026-03-31';
 
 const config: GatewayConfigInput = {
   ...testConfig,
+  // The records are dated March 2026 by the test's clock, but DynamoDB Local's TTL runs on the real
+  // clock and deletes an expired item within seconds: with the default 90 days they would vanish
+  // mid-suite. Ten years keeps every record past any date this suite runs on.
+  audit: { retentionDays: 3_650 },
   policies: {
     profiles: {
       default: {

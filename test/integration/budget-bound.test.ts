@@ -88,8 +88,10 @@ describe('budgets and token limits are true bounds', () => {
 
   it('never lets the tokens a window actually serves exceed its token limit, with uncapped answers, concurrently', async () => {
     const gw = gateways[0]!;
-    // Pinned 20 s into a minute: every request of the burst falls in one window.
-    const now = Date.UTC(2026, 10, 29, 12, 0, 20);
+    // Pinned 20 s into the current minute: every request of the burst falls in one window. The
+    // real minute, not a fixed date: DynamoDB Local's TTL runs on the real clock, and would delete
+    // the window and lease items of a date long past while the burst counts in them.
+    const now = Math.floor(Date.now() / 60_000) * 60_000 + 20_000;
     const clocked = await Promise.all(gateways.map((g) => g.instance({ now: () => now })));
     const team = await gw.createTeam({ tokens_per_minute: 20_000 });
     const { plaintext } = await gw.issueKey(team.teamId);

@@ -21,8 +21,11 @@ describe('hot path order: local policy, admission, then the billed guardrail', (
 
   // The rate-limit cases count within one minute: the clock starts a second into a minute once
   // the gateway is up, and the cases take far less than 59 s, so none can straddle a window boundary.
+  // The real minute, not a fixed date: DynamoDB Local's TTL runs on the real clock and would
+  // delete the window items of a date long past while the cases count in them.
   let startedAt = Date.now();
-  const now = () => Date.UTC(2026, 10, 29, 12, 0, 1) + (Date.now() - startedAt);
+  const minute = Math.floor(startedAt / 60_000) * 60_000;
+  const now = () => minute + 1_000 + (Date.now() - startedAt);
 
   beforeAll(async () => {
     gw = await createTestGateway({
