@@ -6,6 +6,7 @@ import { STREAM_DOOR_RESPONSES } from '../lambdas/shared/http/door-responses';
 import { errorBody, type ErrorShape } from '../lambdas/shared/http/error-shapes';
 import { ERROR_CODES, GatewayError, forbidden, notFound, payloadTooLarge } from '../lambdas/shared/http/errors';
 import { MAX_BODY_BYTES, type GatewayEvent } from '../lambdas/shared/http/request';
+import { looksLikeJwt } from '../lambdas/shared/sso/verifier';
 import { HttpResponseStream } from './awslambda';
 import { matchRoute, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
 
@@ -328,13 +329,16 @@ export function createLocalServer(options: LocalServerOptions): Server {
         let iamPrincipal: string | undefined;
         if (matched.route.auth === 'iam') {
           const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-          if (!token || !sameSecret(token, options.adminToken)) {
-            throw forbidden(
-              'Admin routes need the local admin token (Authorization: Bearer <token>); team API keys are not accepted.',
-              ERROR_CODES.adminOnly,
-            );
+          // A signed-in user's token goes to the Lambda, which verifies it (the console door's role in AWS).
+          if (!looksLikeJwt(token)) {
+            if (!token || !sameSecret(token, options.adminToken)) {
+              throw forbidden(
+                'Admin routes need the local admin token (Authorization: Bearer <token>) or, with single sign-on, a sign-in token; team API keys are not accepted.',
+                ERROR_CODES.adminOnly,
+              );
+            }
+            iamPrincipal = adminPrincipal;
           }
-          iamPrincipal = adminPrincipal;
         }
         const event = await eventOf(request, matched, iamPrincipal);
         const handler = options.handlers[matched.route.function];

@@ -12,6 +12,7 @@ import {
   teamView,
   updateTeamInputSchema,
   type AdminService,
+  type KeyScope,
 } from '../shared/admin';
 import type { GatewayConfig } from '../shared/catalog/schema';
 import {
@@ -23,6 +24,7 @@ import {
 import { approvalView, ApprovalStore } from '../shared/approvals/store';
 import { ERROR_CODES, forbidden } from '../shared/http/errors';
 import { PolicyEngine } from '../shared/policy/engine';
+import { ssoVerifierOf, type SsoVerifier } from '../shared/sso/verifier';
 import {
   createGuardedRouter,
   jsonResponse,
@@ -30,6 +32,7 @@ import {
   parseJsonBody,
   parseWith,
   requestIdHeader,
+  type AdminPrincipal,
   type HttpResponse,
   type RouteContext,
   type RouteRequest,
@@ -44,6 +47,8 @@ export interface AuthHandlerDeps {
   approversOf(policyProfile: string | undefined): readonly string[];
   /** Who may use these routes (the config's `admins`, from the environment). */
   admins: AdminAllowList;
+  /** Signed-in users, by role (the config's `sso`); none without it. */
+  sso?: SsoVerifier;
   now?: () => number;
 }
 
@@ -56,6 +61,11 @@ const changesQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(2_000).optional(),
 });
+
+/** The teams whose keys an admin may change: a signed-in team admin's own; an IAM or platform admin's, all. */
+function keyScopeOf(admin: AdminPrincipal): KeyScope {
+  return (teamId) => admin.access.can('keys.manage', teamId);
+}
 
 /** Secrets in a response must not be cached by anything between the gateway and the admin. */
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -76,12 +86,14 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
   const ok = (request: RouteRequest, payload: unknown, status = 200, headers: Record<string, string> = {}) =>
     jsonResponse(status, payload, { ...requestIdHeader(request.apiRequestId), ...headers });
 
-  async function listTeams({ request }: RouteContext<'GET /v1/admin/teams'>) {
-    return ok(request, { object: 'list', data: (await deps.admin.listTeams()).map(teamView) });
+  async function listTeams({ request, admin }: RouteContext<'GET /v1/admin/teams'>) {
+    const visible = admin.access.teamsWith('teams.read');
+    const teams = (await deps.admin.listTeams()).filter((team) => visible === 'all' || visible.includes(team.teamId));
+    return ok(request, { object: 'list', data: teams.map(teamView) });
   }
 
   async function createTeam({ request, admin }: RouteContext<'POST /v1/admin/teams'>) {
-    const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)), admin);
+    const team = await deps.admin.createTeam(parseWith(createTeamInputSchema, parseJsonBody(request)), admin.actor);
     return ok(request, { team: teamView(team) }, 201);
   }
 
@@ -91,7 +103,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
 
   async function updateTeam({ request, params, admin }: RouteContext<'PATCH /v1/admin/teams/{teamId}'>) {
     const patch = parseWith(updateTeamInputSchema, parseJsonBody(request));
-    const team = await deps.admin.updateTeam(params.teamId, patch, admin);
+    const team = await deps.admin.updateTeam(params.teamId, patch, admin.actor);
     return ok(request, { team: teamView(team) });
   }
 
@@ -102,7 +114,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
 
   async function createKey({ request, params, admin }: RouteContext<'POST /v1/admin/teams/{teamId}/keys'>) {
     const input = parseWith(createKeyInputSchema, parseJsonBody(request));
-    const { record, plaintext } = await deps.admin.issueKey(params.teamId, input, admin);
+    const { record, plaintext } = await deps.admin.issueKey(params.teamId, input, admin.actor);
     return ok(
       request,
       { key: plaintext, key_info: keyView(record), note: 'Store this key now: it is shown only once.' },
@@ -112,14 +124,19 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
   }
 
   async function revokeKey({ request, params, admin }: RouteContext<'POST /v1/admin/keys/{keyId}/revoke'>) {
-    const record = await deps.admin.revokeKey(params.keyId, admin);
+    const record = await deps.admin.revokeKey(params.keyId, admin.actor, keyScopeOf(admin));
     return ok(request, { key_info: keyView(record) });
   }
 
   async function rotateKey({ request, params, admin }: RouteContext<'POST /v1/admin/keys/{keyId}/rotate'>) {
     const body = request.body?.trim() ? parseJsonBody(request) : {};
     const { grace_period_seconds } = parseWith(rotateKeyInputSchema, body);
-    const { record, plaintext } = await deps.admin.rotateKey(params.keyId, grace_period_seconds, admin);
+    const { record, plaintext } = await deps.admin.rotateKey(
+      params.keyId,
+      grace_period_seconds,
+      admin.actor,
+      keyScopeOf(admin),
+    );
     return ok(
       request,
       {
@@ -152,11 +169,16 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
   ) {
     const { request, params, admin } = context;
     const team = await deps.admin.getTeam(params.teamId);
+    // A signed-in user's role already allowed this (a team admin of the team); the named approvers are IAM principals.
     const approvers = deps.approversOf(team.policyProfile);
-    if (approvers.length > 0 && !isAdminPrincipal(admin, parseAdminAllowList(formatAdminAllowList(approvers)))) {
-      throw forbidden(`${admin} is not an approver of team ${params.teamId}.`, ERROR_CODES.adminNotAllowed);
+    if (
+      !admin.user &&
+      approvers.length > 0 &&
+      !isAdminPrincipal(admin.actor, parseAdminAllowList(formatAdminAllowList(approvers)))
+    ) {
+      throw forbidden(`${admin.actor} is not an approver of team ${params.teamId}.`, ERROR_CODES.adminNotAllowed);
     }
-    const approval = await deps.approvals.decide(params.teamId, params.approvalId, decision, admin);
+    const approval = await deps.approvals.decide(params.teamId, params.approvalId, decision, admin.actor);
     return ok(request, { approval: approvalView(approval, now()) });
   }
 
@@ -188,7 +210,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
       'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/approve': (context) => decide(context, 'approved'),
       'POST /v1/admin/teams/{teamId}/approvals/{approvalId}/reject': (context) => decide(context, 'rejected'),
     },
-    { admins: deps.admins },
+    { admins: deps.admins, sso: deps.sso },
   );
   return middy(route).use(httpErrors());
 }
@@ -202,7 +224,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
 export function authDependencies(settings: {
   db: DynamoDBDocumentClient;
   tables: { identity: string; audit: string };
-  config: Pick<GatewayConfig, 'teamDefaults' | 'policies'>;
+  config: Pick<GatewayConfig, 'teamDefaults' | 'policies' | 'sso'>;
   admins: AdminAllowList;
   now?: () => number;
 }): AuthHandlerDeps {
@@ -214,6 +236,7 @@ export function authDependencies(settings: {
     approvals: new ApprovalStore(settings.db, settings.tables.audit, changes, settings.now),
     approversOf: (profile) => policies.profileFor(profile).profile.approvals.approvers,
     admins: settings.admins,
+    sso: ssoVerifierOf(settings.config.sso, settings.now),
     now: settings.now,
   };
 }

@@ -24,6 +24,7 @@ export {
 export function createGatewayHandler(deps: GatewayHandlerDeps) {
   const route = createGuardedRouter('gateway', gatewayRoutes(deps, bufferedDoor), {
     authenticator: deps.authenticator,
+    sso: deps.sso,
   });
   return middy<GatewayEvent, HttpResponse>(route).use(httpErrors());
 }
@@ -56,7 +57,7 @@ export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
             deps,
             streamingDoor((work) => afterResponse.push(work)),
           ),
-          { authenticator: deps.authenticator },
+          { authenticator: deps.authenticator, sso: deps.sso },
         ),
       )
       .use(httpErrors<HttpResponse | StreamingHttpResponse>()) as unknown as StreamingHandler;

@@ -18,6 +18,7 @@ import { QuotaService } from '../shared/quota/quota-service';
 import { CircuitBreakers } from '../shared/routing/circuit-breaker';
 import { ResponseCache } from '../shared/response-cache';
 import { Router } from '../shared/routing/router';
+import { ssoVerifierOf, type SsoVerifier } from '../shared/sso/verifier';
 import { createDocumentClient } from '../shared/store/client';
 import type { TableNames } from '../shared/store/schema';
 import { DurableUsageRecorder, type DurableRecorderOptions, type UsageSpool } from '../shared/usage/durable-recorder';
@@ -28,6 +29,8 @@ import { SqsUsageSpool } from '../shared/usage/sqs-spool';
 export interface GatewayHandlerDeps {
   catalog: Catalog;
   authenticator: ApiKeyAuthenticator;
+  /** Single sign-on tokens (the config's `sso`); none without it. */
+  sso?: SsoVerifier;
   exchanges: ExchangeService;
 }
 
@@ -67,6 +70,7 @@ export function gatewayDependencies(settings: GatewaySettings): GatewayHandlerDe
   return {
     catalog: settings.catalog,
     authenticator: createAuthenticator(settings.db, settings.tables.identity, settings.identityCacheTtlMs, now),
+    sso: ssoVerifierOf(settings.catalog.config.sso, now),
     exchanges: new ExchangeService({
       catalog: settings.catalog,
       quota: new QuotaService(settings.db, settings.tables, {

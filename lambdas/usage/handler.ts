@@ -2,13 +2,16 @@ import middy from '@middy/core';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import {
+  checkRoles,
   createGuardedRouter,
   ERROR_CODES,
+  invalidRequest,
   jsonResponse,
   notFound,
   httpErrors,
   parseWith,
   requestIdHeader,
+  type AdminPrincipal,
   type HttpResponse,
   type RouteContext,
   type RouteRequest,
@@ -20,6 +23,8 @@ import { AdminChangeLog } from '../shared/admin/change-log';
 import type { GatewayConfig } from '../shared/catalog/schema';
 import type { AdminAllowList } from '../shared/config/admin-principals';
 import { logger } from '../shared/observability/logger';
+import type { Permission } from '../shared/sso/access';
+import { ssoVerifierOf, type SsoVerifier } from '../shared/sso/verifier';
 import { createAuthenticator, type ApiKeyAuthenticator } from '../shared/keys/authenticator';
 import type { TableNames } from '../shared/store/schema';
 import { TeamRepository } from '../shared/teams/repository';
@@ -38,6 +43,8 @@ import {
 /** What the usage Lambda needs. */
 export interface UsageHandlerDeps {
   authenticator: ApiKeyAuthenticator;
+  /** Single sign-on tokens (the config's `sso`); none without it. */
+  sso?: SsoVerifier;
   teams: TeamRepository;
   reader: UsageReader;
   audit: AuditLog;
@@ -65,6 +72,19 @@ const chargebackQuerySchema = z.strictObject({
     .optional(),
   format: z.enum(['json', 'csv']).default('json'),
 });
+
+/**
+ * Refuses a cross-team read a signed-in user may not make: a platform admin may read every team
+ * (or all at once); anyone else must name one team their roles allow (`team`), as a 400 when
+ * they name none and a 403/404 for a team not theirs.
+ */
+function teamInScope(admin: AdminPrincipal, permission: Permission, team: string | undefined): void {
+  if (admin.access.platformAdmin) return;
+  if (team === undefined) {
+    throw invalidRequest('Name the team (`team`): your roles allow reading only your own teams.', { param: 'team' });
+  }
+  checkRoles(admin.access, [permission], team);
+}
 
 /** An audit page as the API returns it: newest first, with the cursor of the next page. */
 function auditPageView(page: AuditPage) {
@@ -123,8 +143,9 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
   }
 
-  async function searchAudit({ request }: RouteContext<'GET /v1/admin/audit'>) {
+  async function searchAudit({ request, admin }: RouteContext<'GET /v1/admin/audit'>) {
     const query = parseWith(adminAuditQuerySchema, request.query);
+    teamInScope(admin, 'audit.read', query.team);
     const search = {
       ...auditRange(query, now(), deps.auditRetentionDays),
       limit: query.limit,
@@ -142,11 +163,13 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     return jsonResponse(200, auditPageView(page), requestIdHeader(request.apiRequestId));
   }
 
-  async function chargeback({ request }: RouteContext<'GET /v1/admin/chargeback'>): Promise<HttpResponse> {
+  async function chargeback({ request, admin }: RouteContext<'GET /v1/admin/chargeback'>): Promise<HttpResponse> {
     const query = parseWith(chargebackQuerySchema, request.query);
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const { from, to } = monthDays(month);
-    const teams = await deps.teams.list();
+    // A signed-in team admin or viewer sees their teams' lines only (and totals of those).
+    const visible = admin.access.teamsWith('chargeback.read');
+    const teams = (await deps.teams.list()).filter((team) => visible === 'all' || visible.includes(team.teamId));
     const usage = await deps.reader.teamsUsage(
       teams.map((team) => team.teamId),
       from,
@@ -171,8 +194,9 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
    * A page of the compliance export (see `shared/audit/export.ts` for why pages): the body in the
    * asked format, and in headers how many records it holds and the cursor of the next page.
    */
-  async function exportAudit({ request }: RouteContext<'GET /v1/admin/export'>): Promise<HttpResponse> {
+  async function exportAudit({ request, admin }: RouteContext<'GET /v1/admin/export'>): Promise<HttpResponse> {
     const query = parseWith(exportQuerySchema, request.query);
+    teamInScope(admin, 'audit.read', query.team);
     const format = EXPORT_FORMATS[query.format];
     if (query.team !== undefined && !(await deps.teams.get(query.team))) {
       throw notFound(`No team with id '${query.team}'.`, ERROR_CODES.notFound, 'team');
@@ -213,7 +237,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
       'GET /v1/admin/audit': searchAudit,
       'GET /v1/admin/export': exportAudit,
     },
-    { authenticator: deps.authenticator, admins: deps.admins },
+    { authenticator: deps.authenticator, admins: deps.admins, sso: deps.sso },
   );
   return middy(route).use(httpErrors());
 }
@@ -227,7 +251,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
 export function usageDependencies(settings: {
   db: DynamoDBDocumentClient;
   tables: Pick<TableNames, 'identity' | 'usage' | 'audit'>;
-  config: Pick<GatewayConfig, 'audit'>;
+  config: Pick<GatewayConfig, 'audit' | 'sso'>;
   identityCacheTtlMs: number;
   admins: AdminAllowList;
   now?: () => number;
@@ -237,6 +261,7 @@ export function usageDependencies(settings: {
   const audit = new AuditLog(db, tables.audit, config.audit.retentionDays);
   return {
     authenticator: createAuthenticator(db, tables.identity, settings.identityCacheTtlMs, settings.now),
+    sso: ssoVerifierOf(config.sso, settings.now),
     teams,
     reader: new UsageReader(db, tables.usage),
     audit,

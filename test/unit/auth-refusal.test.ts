@@ -130,6 +130,8 @@ describe('refused API keys are visible', () => {
       revoked: [401, 'revoked_api_key'],
       expired: [401, 'expired_api_key'],
       team_disabled: [403, 'team_disabled'],
+      token_invalid: [401, 'invalid_token'],
+      token_expired: [401, 'expired_token'],
     });
   });
 

@@ -69,8 +69,6 @@ function callerWith(allowedModels: string[], keyModels?: string[]): Authenticate
     key: {
       keyId: 'abcdefghijkl',
       teamId: 'team-a',
-      hash: '0'.repeat(64),
-      createdAt: '2026-11-01T00:00:00Z',
       ...(keyModels ? { allowedModels: keyModels } : {}),
     },
   };

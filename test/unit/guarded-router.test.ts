@@ -153,7 +153,7 @@ describe('the guarded router: each route is checked as the route table declares'
   it("hands an iam route's handler the admin principal and its validated path parameters", async () => {
     const { route } = usageRouter();
     const context = await route(event('GET', '/v1/admin/teams/payments/usage', { principal: ADMIN }));
-    expect(context).toMatchObject({ admin: ADMIN, params: { teamId: 'payments' } });
+    expect(context).toMatchObject({ admin: { actor: ADMIN }, params: { teamId: 'payments' } });
     expect(context).not.toHaveProperty('caller');
   });
 
@@ -207,7 +207,7 @@ describe('the guarded router: each route is checked as the route table declares'
     expect(seen).toEqual([]);
     // Unknown but id-like: the admin service answers 404 for it, as for any key that does not exist.
     await expect(route(event('POST', `/v1/admin/keys/${keyId}/rotate`, { principal: ADMIN }))).resolves.toMatchObject({
-      admin: ADMIN,
+      admin: { actor: ADMIN },
       params: { keyId },
     });
   });
@@ -227,7 +227,7 @@ describe('the guarded router: each route is checked as the route table declares'
       undefined,
       ADMIN,
     );
-    await expect(route(unrouted)).resolves.toMatchObject({ admin: ADMIN, params: { teamId: 'payments' } });
+    await expect(route(unrouted)).resolves.toMatchObject({ admin: { actor: ADMIN }, params: { teamId: 'payments' } });
   });
 
   it('answers 404 for a route this Lambda does not serve, before any check', async () => {

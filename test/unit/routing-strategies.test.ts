@@ -135,7 +135,7 @@ function caller(allowedModels: string[] = ['*']): AuthenticatedCaller {
       createdAt: '2026-11-01T00:00:00Z',
       updatedAt: '2026-11-01T00:00:00Z',
     },
-    key: { keyId: 'abcdefghijkl', teamId: 'team-a', hash: '0'.repeat(64), createdAt: '2026-11-01T00:00:00Z' },
+    key: { keyId: 'abcdefghijkl', teamId: 'team-a' },
   };
 }
 

@@ -11,6 +11,10 @@ import type { TeamRecord } from '../teams/schema';
 import { AdminChangeLog, type AdminChange } from './change-log';
 import { keyView, teamView, type CreateKeyInput, type CreateTeamInput, type UpdateTeamInput } from './schemas';
 
+/** Whether the acting admin may change keys of a team: a team admin, only their own team's. */
+export type KeyScope = (teamId: string) => boolean;
+const everyTeam: KeyScope = () => true;
+
 /** What the admin service needs. */
 export interface AdminServiceDeps {
   db: DynamoDBDocumentClient;
@@ -216,8 +220,8 @@ export class AdminService {
    * @example
    * await admin.revokeKey('k3x9...', actor);
    */
-  async revokeKey(keyId: string, actor: string): Promise<ApiKeyRecord> {
-    const key = await this.liveKey(keyId);
+  async revokeKey(keyId: string, actor: string, inScope: KeyScope = everyTeam): Promise<ApiKeyRecord> {
+    const key = await this.liveKey(keyId, inScope);
     const at = this.isoNow();
     const revoked = { ...key, revokedAt: at };
     await this.commit(
@@ -247,8 +251,9 @@ export class AdminService {
     keyId: string,
     gracePeriodSeconds: number,
     actor: string,
+    inScope: KeyScope = everyTeam,
   ): Promise<{ record: ApiKeyRecord; plaintext: string }> {
-    const key = await this.liveKey(keyId);
+    const key = await this.liveKey(keyId, inScope);
     const now = this.now();
     const at = new Date(now).toISOString();
     const plaintext = generateApiKey(keyId);
@@ -267,9 +272,10 @@ export class AdminService {
     return { record: rotated, plaintext };
   }
 
-  private async liveKey(keyId: string): Promise<ApiKeyRecord> {
+  /** A key that exists, is not revoked, and belongs to a team in scope (else 404, as if it did not exist). */
+  private async liveKey(keyId: string, inScope: KeyScope): Promise<ApiKeyRecord> {
     const key = await this.deps.keys.get(keyId);
-    if (!key) throw notFound(`No key with id '${keyId}'.`, ERROR_CODES.notFound, 'keyId');
+    if (!key || !inScope(key.teamId)) throw notFound(`No key with id '${keyId}'.`, ERROR_CODES.notFound, 'keyId');
     if (key.revokedAt) throw conflict(`Key '${keyId}' was revoked at ${key.revokedAt}.`);
     return key;
   }

@@ -4,6 +4,7 @@ export {
   DEFAULT_ROTATION_GRACE_SECONDS,
   MAX_ROTATION_GRACE_SECONDS,
   type AdminServiceDeps,
+  type KeyScope,
 } from './admin-service';
 export { AdminChangeLog, type AdminAction, type AdminChange, type ChangePage } from './change-log';
 export {

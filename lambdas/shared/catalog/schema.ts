@@ -3,6 +3,7 @@ import { ADMIN_PRINCIPAL_ARN } from '../config/admin-principals';
 import { usdToMicros } from '../cost/money';
 import { INFERENCE_GEOGRAPHIES, INFERENCE_PROFILE_MODES } from './inference-profiles';
 import { auditConfigSchema, policiesSchema } from '../policy/schema';
+import { ssoConfigSchema } from '../sso/schema';
 import { EMBEDDING_ADAPTER_IDS, providerConnectionSchema } from '../providers/options';
 import { modelPatternSchema } from '../teams/schema';
 import { experimentSchema } from '../routing/experiments';
@@ -170,6 +171,11 @@ export const gatewayConfigSchema = z
     audit: auditConfigSchema.prefault({}),
     /** The admin allow-list. */
     admins: adminsSchema.prefault({}),
+    /**
+     * Single sign-on: users of the company's identity provider, with roles by group. Absent, only
+     * team keys and IAM admins are accepted.
+     */
+    sso: ssoConfigSchema.optional(),
     /**
      * An optional health probe: every 5 minutes the maintenance function sends each matching chat
      * model a one-token request and records whether it answered, and how fast, as metrics on the

@@ -6,7 +6,7 @@ import { ALLOW, combine, type PolicyDecision } from '../policy/engine';
 import { PolicyViolationError } from '../policy/errors';
 import type { GuardrailChecker } from '../policy/guardrail';
 import type { ExchangeBase, RequestContext } from './exchange';
-import { planRoute, resolveModel, sessionKeyOf, type PlanningDeps } from './planning';
+import { endUserOf, planRoute, resolveModel, sessionKeyOf, type PlanningDeps } from './planning';
 import { guardrailRuleId } from './request-policy';
 
 /**
@@ -67,7 +67,7 @@ export function resolveEmbeddingExchange(
     caller,
     request: { ...request, stream: false },
     context,
-    endUser: request.user,
+    endUser: endUserOf(caller, request.user),
     requested,
     policy,
     redactor,
@@ -75,7 +75,7 @@ export function resolveEmbeddingExchange(
     promptTokenBound: embeddingTokenBound(request.inputs),
     promptExcerpt,
     // Embedding models declare no capabilities a request could lack: every allowed deployment can serve.
-    ...planRoute(deps, caller, policy, requested, sessionKeyOf(context, request.user), () => true),
+    ...planRoute(deps, caller, policy, requested, sessionKeyOf(context, endUserOf(caller, request.user)), () => true),
     upstream,
     decision: ALLOW,
   };

@@ -101,6 +101,18 @@ function deploymentOf(deps: PlanningDeps, entry: ModelEntry): RouteCandidate {
 }
 
 /**
+ * Who the request is for, as usage and audit record it: a signed-in user is who their token says
+ * (a body field cannot claim to be someone else); a key's caller may name its own end user
+ * (OpenAI's `user`, Anthropic's `metadata.user_id`).
+ *
+ * @example
+ * endUserOf(caller, request.chat.user) // 'jane@example.com' for a signed-in Jane, else the body's user
+ */
+export function endUserOf(caller: AuthenticatedCaller, named: string | undefined): string | undefined {
+  return caller.user?.name ?? named;
+}
+
+/**
  * The session a request belongs to for an experiment's sticky assignment: the caller's
  * `x-gateway-session`, else its end user, else the request itself (a random assignment).
  */
@@ -183,14 +195,14 @@ export function resolveExchange(
     caller,
     policy,
     requested,
-    sessionKeyOf(context, request.chat.user),
+    sessionKeyOf(context, endUserOf(caller, request.chat.user)),
     (candidate) => missingCapabilities(upstream, candidate).length === 0,
   );
   return {
     caller,
     request,
     context,
-    endUser: request.chat.user,
+    endUser: endUserOf(caller, request.chat.user),
     requested,
     policy,
     redactor,

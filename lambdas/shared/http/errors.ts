@@ -17,6 +17,13 @@ export const ERROR_CODES = {
   adminOnly: 'admin_only',
   /** An IAM-signed request from a principal that is not on the config's admin allow-list. */
   adminNotAllowed: 'admin_not_allowed',
+  /** A single sign-on token that does not verify: bad signature, issuer, audience or algorithm. */
+  invalidToken: 'invalid_token',
+  expiredToken: 'expired_token',
+  /** A signed-in user whose roles do not allow this route in this team. */
+  roleNotAllowed: 'role_not_allowed',
+  /** A signed-in user with roles in several teams who did not name the team (`x-gateway-team`). */
+  teamRequired: 'team_required',
   /** The streaming door's AWS WAF web ACL refused the request. */
   requestBlocked: 'request_blocked',
   modelNotFound: 'model_not_found',

@@ -40,6 +40,8 @@ export const GATEWAY_REQUEST_HEADERS = {
   session: 'x-gateway-session',
   /** The held tool call the request asks to receive, once approved (`apr_…`). */
   approval: 'x-gateway-approval',
+  /** The team a signed-in user with roles in several teams acts for (a key's team is the key's). */
+  team: 'x-gateway-team',
 } as const;
 
 /** OpenAI's rate-limit headers. */

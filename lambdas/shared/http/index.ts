@@ -33,7 +33,9 @@ export {
 export { PATH_PARAMETERS, parsePathParameters, type PathParametersOf } from './path-parameters';
 export {
   authorizeRoute,
+  checkRoles,
   createGuardedRouter,
+  type AdminPrincipal,
   type GuardedRouteHandler,
   type GuardedRouteHandlers,
   type KeyAuthenticator,

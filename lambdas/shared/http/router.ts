@@ -1,7 +1,10 @@
 import type { Context } from 'aws-lambda';
 import type { AdminAllowList } from '../config/admin-principals';
 import type { AuthenticatedCaller } from '../keys/authenticator';
-import { notFound } from './errors';
+import { Access, type Permission } from '../sso/access';
+import { looksLikeJwt, type SsoUser, type SsoVerifier } from '../sso/verifier';
+import { ERROR_CODES, forbidden, invalidRequest, notFound } from './errors';
+import { GATEWAY_REQUEST_HEADERS } from './headers';
 import { parsePathParameters, type PathParametersOf } from './path-parameters';
 import { presentedApiKey, requireAdmin, toHttpRequest, type GatewayEvent, type HttpRequest } from './request';
 import {
@@ -30,9 +33,10 @@ function resolveRequest(serves: FunctionName, event: GatewayEvent, context: Cont
   return { ...request, routeKey: routeKey(matched.route), pathParameters: matched.pathParameters };
 }
 
-/** Checks a presented team key: the key authenticator, or anything with its `authenticate`. */
+/** Checks a presented team key (or a signed-in user's team): the key authenticator, or anything with its methods. */
 export interface KeyAuthenticator {
   authenticate(presented: string | undefined): Promise<AuthenticatedCaller>;
+  authenticateUser(user: SsoUser, teamId: string): Promise<AuthenticatedCaller>;
 }
 
 /** What the router checks callers with. */
@@ -41,12 +45,23 @@ export interface RouteGuards {
   authenticator: KeyAuthenticator;
   /** For `iam` routes: the admin allow-list (the config's `admins`). */
   admins: AdminAllowList;
+  /** Single sign-on tokens, on `key` and `iam` routes; absent (no `sso` in the config), tokens are refused. */
+  sso?: SsoVerifier;
+}
+
+/**
+ * Who passed an `iam` route's check: an IAM admin (a platform admin, with the principal ARN as
+ * the actor the audit trail records) or a signed-in user (`sso:<user>`, with their roles).
+ */
+export interface AdminPrincipal {
+  actor: string;
+  access: Access;
+  user?: SsoUser;
 }
 
 /** The guards a set of routes needs: an authenticator only with `key` routes, the allow-list only with `iam` ones. */
-export type RouteGuardsFor<K extends RouteKey> = ([Extract<RouteAuthOf<K>, 'key'>] extends [never]
-  ? unknown
-  : Pick<RouteGuards, 'authenticator'>) &
+export type RouteGuardsFor<K extends RouteKey> = Pick<RouteGuards, 'sso'> &
+  ([Extract<RouteAuthOf<K>, 'key'>] extends [never] ? unknown : Pick<RouteGuards, 'authenticator'>) &
   ([Extract<RouteAuthOf<K>, 'iam'>] extends [never] ? unknown : Pick<RouteGuards, 'admins'>);
 
 /**
@@ -59,13 +74,14 @@ export type RouteRequest = Omit<HttpRequest, 'pathParameters'>;
 type PrincipalOf<A extends RouteAuth> = A extends 'key'
   ? { caller: AuthenticatedCaller }
   : A extends 'iam'
-    ? { admin: string }
+    ? { admin: AdminPrincipal }
     : unknown;
 
 /**
  * What a handler of route `K` is given: the request, its validated path parameters, and the
- * principal its `auth` requires (`caller` for `key` routes, `admin`, the IAM principal ARN the
- * audit trail records as the actor, for `iam` routes). A handler cannot run unchecked.
+ * principal its `auth` requires (`caller` for `key` routes, `admin` for `iam` routes: its actor
+ * is what the audit trail records, its access what the caller may read on routes that span
+ * teams). A handler cannot run unchecked.
  */
 export type RouteContext<K extends RouteKey> = {
   request: RouteRequest;
@@ -84,22 +100,85 @@ export type GuardedRouteHandlers<F extends FunctionName, R> = {
  * The principal a route's `auth` requires, or the refusal: a team key is authenticated (format
  * and checksum first, so a malformed key costs no database read; a refusal is an
  * `ApiKeyRefusedError` that the `httpErrors` middleware counts), an admin must have signed the request
- * and be on the allow-list ({@link requireAdmin}). Runs before anything reads the body.
+ * and be on the allow-list ({@link requireAdmin}), and a signed-in user's token must verify
+ * ({@link SsoVerifier}) and their roles allow the route ({@link checkRoles}). Runs before
+ * anything reads the body.
  *
  * @example
- * const principal = await authorizeRoute('key', request, guards); // { caller }
+ * const principal = await authorizeRoute(route, request, guards); // { caller }
  */
 export async function authorizeRoute(
-  auth: RouteAuth,
+  route: Pick<RouteDefinition, 'auth' | 'permissions'>,
   request: HttpRequest,
   guards: Partial<RouteGuards>,
-): Promise<{ caller?: AuthenticatedCaller; admin?: string }> {
-  const { authenticator, admins } = guards;
-  if (auth === 'key' && authenticator) return { caller: await authenticator.authenticate(presentedApiKey(request)) };
-  if (auth === 'iam' && admins) return { admin: requireAdmin(request, admins) };
+): Promise<{ caller?: AuthenticatedCaller; admin?: AdminPrincipal }> {
+  const { auth } = route;
+  const { authenticator, admins, sso } = guards;
   if (auth === 'none') return {};
+  const missing = missingGuard(auth, guards);
   // A wiring mistake, which createGuardedRouter refuses at cold start: fail closed (a logged 500).
-  throw new Error(`${request.routeKey} ${missingGuard(auth, guards)}`);
+  if (missing) throw new Error(`${request.routeKey} ${missing}`);
+  const presented = presentedApiKey(request);
+  const user = sso && !request.iamPrincipal && looksLikeJwt(presented) ? await sso.verify(presented) : undefined;
+  if (auth === 'key') {
+    if (!user) return { caller: await authenticator!.authenticate(presented) };
+    return { caller: await authenticator!.authenticateUser(user, teamActedFor(user.access, route, request)) };
+  }
+  if (!user) return { admin: { actor: requireAdmin(request, admins!), access: Access.platform() } };
+  return { admin: { actor: `sso:${user.name}`, access: user.access, user } };
+}
+
+/**
+ * The team a signed-in user acts for on a `key` route: the one named in `x-gateway-team`, or else
+ * the only team where their roles allow the route. A team they have no role in is a 404 (as if it
+ * did not exist), a role that does not allow the route a 403, several teams and none named a 400.
+ */
+function teamActedFor(access: Access, route: Pick<RouteDefinition, 'permissions'>, request: HttpRequest): string {
+  const permissions = route.permissions ?? [];
+  const named = request.headers[GATEWAY_REQUEST_HEADERS.team];
+  if (named !== undefined) {
+    checkRoles(access, permissions, named);
+    return named;
+  }
+  const teams = new Set(
+    permissions.flatMap((permission) => {
+      const where = access.teamsWith(permission);
+      return where === 'all' ? [] : where;
+    }),
+  );
+  if (teams.size === 1) return [...teams][0]!;
+  if (teams.size === 0) {
+    throw forbidden(
+      access.platformAdmin
+        ? `A platform admin acts for a team only when naming it in the ${GATEWAY_REQUEST_HEADERS.team} header.`
+        : 'Your roles do not allow this route in any team.',
+      ERROR_CODES.roleNotAllowed,
+    );
+  }
+  throw invalidRequest(
+    `Your roles allow this route in several teams: name one in the ${GATEWAY_REQUEST_HEADERS.team} header.`,
+    { code: ERROR_CODES.teamRequired, param: GATEWAY_REQUEST_HEADERS.team },
+  );
+}
+
+/**
+ * Refuses a signed-in user whose roles allow none of `permissions`: in `teamId` when the route
+ * names one (a team they have no role in is a 404, as if it did not exist, so ids of other teams
+ * reveal nothing), else in at least one team (the handler narrows to those).
+ *
+ * @example
+ * checkRoles(access, ['keys.manage'], 'payments'); // throws 403 for a viewer of payments
+ */
+export function checkRoles(access: Access, permissions: readonly Permission[], teamId: string | undefined): void {
+  const allowed =
+    teamId === undefined
+      ? permissions.some((permission) => access.canSomewhere(permission))
+      : permissions.some((permission) => access.can(permission, teamId));
+  if (allowed) return;
+  if (teamId !== undefined && !access.belongsTo(teamId)) {
+    throw notFound(`No team with id '${teamId}'.`, ERROR_CODES.notFound, 'teamId');
+  }
+  throw forbidden('Your roles do not allow this route for this team.', ERROR_CODES.roleNotAllowed);
 }
 
 /** What a route's `auth` needs that `guards` lacks, as the end of an error message; undefined if nothing. */
@@ -145,9 +224,11 @@ export function createGuardedRouter<F extends FunctionName, R>(
     const resolved = resolveRequest(serves, event, context);
     const entry = table.get(resolved.routeKey);
     if (!entry) throw notFound(`Unknown route: ${resolved.method} ${resolved.path}`);
-    const principal = await authorizeRoute(entry.route.auth, resolved, given);
+    const principal = await authorizeRoute(entry.route, resolved, given);
     const { pathParameters, ...request } = resolved;
     const params = parsePathParameters(resolved.routeKey as RouteKey, pathParameters);
+    // A signed-in admin's roles, in the route's team when it names one (key routes chose theirs above).
+    if (principal.admin?.user) checkRoles(principal.admin.access, entry.route.permissions ?? [], params['teamId']);
     return entry.handle({ request, params, ...principal });
   };
 }
@@ -157,5 +238,5 @@ interface UntypedContext {
   request: RouteRequest;
   params: Readonly<Record<string, string>>;
   caller?: AuthenticatedCaller;
-  admin?: string;
+  admin?: AdminPrincipal;
 }

@@ -1,3 +1,4 @@
+import type { Permission } from '../sso/access';
 import type { ErrorShape } from './error-shapes';
 
 /**
@@ -9,11 +10,14 @@ import type { ErrorShape } from './error-shapes';
 export type FunctionName = 'gateway' | 'auth' | 'usage';
 
 /**
- * How a route is protected: `none` (public), `key` (a team API key) or `iam` (admin: API
- * Gateway's IAM authorizer, SigV4-signed requests, whose principal must also be on the admin
- * allow-list; the local runtime emulates the authorizer with an admin token). The Lambdas'
- * router enforces it from this table before any handler runs (see `createGuardedRouter`), so no
- * handler checks a key or a principal by hand.
+ * How a route is protected: `none` (public), `key` (a team API key, or a signed-in user's token)
+ * or `iam` (admin: API Gateway's IAM authorizer, SigV4-signed requests, whose principal must also
+ * be on the admin allow-list; the local runtime emulates the authorizer with an admin token; or,
+ * with single sign-on, a signed-in user's token on the console door). A signed-in user must also
+ * hold one of the route's `permissions` (in the route's `{teamId}`, when it has one). The Lambdas'
+ * router enforces all of it from this table before any handler runs (see `createGuardedRouter`),
+ * so no handler checks a key, a principal or a role by hand; handlers of routes that span teams
+ * narrow what they read to the caller's teams.
  */
 export type RouteAuth = 'none' | 'key' | 'iam';
 
@@ -26,35 +30,93 @@ export interface RouteDefinition {
   auth: RouteAuth;
   /** The shape of the route's error bodies; OpenAI's when absent. */
   errors?: ErrorShape;
+  /** What a signed-in user needs (any one of) to use a `key` or `iam` route. */
+  permissions?: readonly Permission[];
 }
 
 /** Every route of the API. */
 export const ROUTES = [
   { method: 'GET', path: '/health', function: 'gateway', auth: 'none' },
-  { method: 'GET', path: '/v1/models', function: 'gateway', auth: 'key' },
-  { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key' },
-  { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key' },
-  { method: 'POST', path: '/v1/embeddings', function: 'gateway', auth: 'key' },
-  { method: 'POST', path: '/v1/messages', function: 'gateway', auth: 'key', errors: 'anthropic' },
-  { method: 'POST', path: '/v1/messages/count_tokens', function: 'gateway', auth: 'key', errors: 'anthropic' },
-  { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key' },
-  { method: 'GET', path: '/v1/audit', function: 'usage', auth: 'key' },
-  { method: 'GET', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/teams', function: 'auth', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam' },
-  { method: 'PATCH', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/teams/{teamId}/keys', function: 'auth', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/teams/{teamId}/keys', function: 'auth', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/keys/{keyId}/revoke', function: 'auth', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/keys/{keyId}/rotate', function: 'auth', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/changes', function: 'auth', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/teams/{teamId}/approvals', function: 'auth', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/teams/{teamId}/approvals/{approvalId}/approve', function: 'auth', auth: 'iam' },
-  { method: 'POST', path: '/v1/admin/teams/{teamId}/approvals/{approvalId}/reject', function: 'auth', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/teams/{teamId}/usage', function: 'usage', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/audit', function: 'usage', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/chargeback', function: 'usage', auth: 'iam' },
-  { method: 'GET', path: '/v1/admin/export', function: 'usage', auth: 'iam' },
+  { method: 'GET', path: '/v1/models', function: 'gateway', auth: 'key', permissions: ['models.call'] },
+  { method: 'POST', path: '/v1/chat/completions', function: 'gateway', auth: 'key', permissions: ['models.call'] },
+  { method: 'POST', path: '/v1/chat', function: 'gateway', auth: 'key', permissions: ['models.call'] },
+  { method: 'POST', path: '/v1/embeddings', function: 'gateway', auth: 'key', permissions: ['models.call'] },
+  {
+    method: 'POST',
+    path: '/v1/messages',
+    function: 'gateway',
+    auth: 'key',
+    errors: 'anthropic',
+    permissions: ['models.call'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/messages/count_tokens',
+    function: 'gateway',
+    auth: 'key',
+    errors: 'anthropic',
+    permissions: ['models.call'],
+  },
+  { method: 'GET', path: '/v1/usage', function: 'usage', auth: 'key', permissions: ['usage.own', 'usage.team'] },
+  { method: 'GET', path: '/v1/audit', function: 'usage', auth: 'key', permissions: ['audit.read'] },
+  { method: 'GET', path: '/v1/admin/teams', function: 'auth', auth: 'iam', permissions: ['teams.read'] },
+  { method: 'POST', path: '/v1/admin/teams', function: 'auth', auth: 'iam', permissions: ['teams.manage'] },
+  { method: 'GET', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam', permissions: ['teams.read'] },
+  { method: 'PATCH', path: '/v1/admin/teams/{teamId}', function: 'auth', auth: 'iam', permissions: ['teams.manage'] },
+  { method: 'GET', path: '/v1/admin/teams/{teamId}/keys', function: 'auth', auth: 'iam', permissions: ['keys.manage'] },
+  {
+    method: 'POST',
+    path: '/v1/admin/teams/{teamId}/keys',
+    function: 'auth',
+    auth: 'iam',
+    permissions: ['keys.manage'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/keys/{keyId}/revoke',
+    function: 'auth',
+    auth: 'iam',
+    permissions: ['keys.manage'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/keys/{keyId}/rotate',
+    function: 'auth',
+    auth: 'iam',
+    permissions: ['keys.manage'],
+  },
+  { method: 'GET', path: '/v1/admin/changes', function: 'auth', auth: 'iam', permissions: ['changes.read'] },
+  {
+    method: 'GET',
+    path: '/v1/admin/teams/{teamId}/approvals',
+    function: 'auth',
+    auth: 'iam',
+    permissions: ['approvals.decide'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/teams/{teamId}/approvals/{approvalId}/approve',
+    function: 'auth',
+    auth: 'iam',
+    permissions: ['approvals.decide'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/teams/{teamId}/approvals/{approvalId}/reject',
+    function: 'auth',
+    auth: 'iam',
+    permissions: ['approvals.decide'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/admin/teams/{teamId}/usage',
+    function: 'usage',
+    auth: 'iam',
+    permissions: ['usage.team'],
+  },
+  { method: 'GET', path: '/v1/admin/audit', function: 'usage', auth: 'iam', permissions: ['audit.read'] },
+  { method: 'GET', path: '/v1/admin/chargeback', function: 'usage', auth: 'iam', permissions: ['chargeback.read'] },
+  { method: 'GET', path: '/v1/admin/export', function: 'usage', auth: 'iam', permissions: ['audit.read'] },
 ] as const satisfies readonly RouteDefinition[];
 
 type Route = (typeof ROUTES)[number];

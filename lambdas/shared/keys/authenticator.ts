@@ -1,5 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TtlCache } from '../cache/ttl-cache';
+import { notFound } from '../http/errors';
+import type { SsoUser } from '../sso/verifier';
 import { TeamRepository } from '../teams/repository';
 import type { TeamRecord } from '../teams/schema';
 import { ApiKeyRefusedError } from './errors';
@@ -10,10 +12,21 @@ import type { ApiKeyRecord } from './schema';
 /** Shortest interval between two re-reads of a key whose presented secret did not match. */
 const REFRESH_INTERVAL_MS = 1_000;
 
-/** A caller whose key checked out: the key and its team. */
+/** What the gateway needs of a caller's key: its id, team and per-key limits. */
+export type CallerKey = Pick<
+  ApiKeyRecord,
+  'keyId' | 'teamId' | 'name' | 'requestsPerMinute' | 'tokensPerMinute' | 'allowedModels'
+>;
+
+/**
+ * A caller whose key checked out: the key and its team. A signed-in user (single sign-on) is a
+ * caller too: `key` is then their own key-shaped id in the team they act for, with no per-key
+ * limits, and `user` says who they are and what their roles allow.
+ */
 export interface AuthenticatedCaller {
-  key: ApiKeyRecord;
+  key: CallerKey;
   team: TeamRecord;
+  user?: SsoUser;
 }
 
 /** What the authenticator needs. */
@@ -79,6 +92,21 @@ export class ApiKeyAuthenticator {
       throw new ApiKeyRefusedError('team_disabled', `Team ${team.teamId} is disabled.`, keyId);
     }
     return { key, team };
+  }
+
+  /**
+   * A signed-in user as the caller of a key route, acting for `teamId` (which the router chose
+   * from their roles): the team is read and checked active as a key's team is.
+   *
+   * @example
+   * const caller = await authenticator.authenticateUser(user, 'payments');
+   */
+  async authenticateUser(user: SsoUser, teamId: string): Promise<AuthenticatedCaller> {
+    const team = await this.teamCache.get(teamId, () => this.deps.teams.get(teamId));
+    // A grant may name a team that was never created: the user has nowhere to act.
+    if (!team) throw notFound(`No team with id '${teamId}'.`, undefined, 'team');
+    if (team.status !== 'active') throw new ApiKeyRefusedError('team_disabled', `Team ${team.teamId} is disabled.`);
+    return { key: { keyId: user.keyId, teamId, name: `sso:${user.name}` }, team, user };
   }
 
   /** The current secret, or the previous one during a rotation's grace period. */

@@ -4,7 +4,17 @@ import { ERROR_CODES, GatewayError, type ErrorCode } from '../http/errors';
  * Why a team API key was refused; the `reason` dimension of the `AuthRefusals` metric. A fixed,
  * small set, so the metric stays a handful of series whatever clients send.
  */
-export const AUTH_REFUSAL_REASONS = ['missing', 'malformed', 'unknown', 'revoked', 'expired', 'team_disabled'] as const;
+export const AUTH_REFUSAL_REASONS = [
+  'missing',
+  'malformed',
+  'unknown',
+  'revoked',
+  'expired',
+  'team_disabled',
+  /** A single sign-on token that is not signed by the issuer for this gateway (see `shared/sso`). */
+  'token_invalid',
+  'token_expired',
+] as const;
 
 /** One of {@link AUTH_REFUSAL_REASONS}. */
 export type AuthRefusalReason = (typeof AUTH_REFUSAL_REASONS)[number];
@@ -35,4 +45,6 @@ const RESPONSES: Record<AuthRefusalReason, { status: 401 | 403; code: ErrorCode 
   revoked: { status: 401, code: ERROR_CODES.revokedApiKey },
   expired: { status: 401, code: ERROR_CODES.expiredApiKey },
   team_disabled: { status: 403, code: ERROR_CODES.teamDisabled },
+  token_invalid: { status: 401, code: ERROR_CODES.invalidToken },
+  token_expired: { status: 401, code: ERROR_CODES.expiredToken },
 };
