@@ -8,7 +8,17 @@ const usage = (teamId: string, rows: [string, number, bigint][]): TeamUsageRepor
     (t, r) => ({ ...t, requests: t.requests + r.requests, costPicos: t.costPicos + r.costPicos }),
     emptyTotals(),
   );
-  return { teamId, from: '2026-11-01', to: '2026-11-30', totals, byModel, byDay: [], byVariant: [] };
+  return {
+    teamId,
+    from: '2026-11-01',
+    to: '2026-11-30',
+    totals,
+    byModel,
+    byDay: [],
+    byVariant: [],
+    byUser: [],
+    withoutUser: totals,
+  };
 };
 
 describe('chargeback', () => {

@@ -1,4 +1,12 @@
-export { monthsBetween, UsageReader, type MonthSpend, type TeamUsageReport, type VariantUsage } from './reader';
+export {
+  monthsBetween,
+  UsageReader,
+  type MonthSpend,
+  type TeamUsageOptions,
+  type TeamUsageReport,
+  type UserUsage,
+  type VariantUsage,
+} from './reader';
 export {
   addTotals,
   dayOf,
