@@ -21,10 +21,12 @@ export { UsageRecorder, type QuotaSettlement } from './recorder';
 export { budgetView, totalsView, usageReportView } from './views';
 export {
   buildChargeback,
+  CHARGEBACK_GROUPINGS,
   chargebackCsv,
   chargebackView,
   monthDays,
   UNASSIGNED_COST_CENTER,
+  type ChargebackGrouping,
   type ChargebackLine,
   type ChargebackReport,
 } from './chargeback';
