@@ -32,6 +32,7 @@ import type { TeamRecord } from '../shared/teams/schema';
 import {
   budgetView,
   buildChargeback,
+  CHARGEBACK_GROUPINGS,
   chargebackCsv,
   chargebackView,
   dayOf,
@@ -64,13 +65,17 @@ const usageQuerySchema = z.strictObject({
 
 const DAY_MS = 86_400_000;
 
-/** Query of the chargeback route: a UTC month (default the current one), JSON or CSV. */
+/**
+ * Query of the chargeback route: a UTC month (default the current one), lines per team × model
+ * (default) or per team × end user, JSON or CSV.
+ */
 const chargebackQuerySchema = z.strictObject({
   month: z
     .string()
     .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM')
     .optional(),
   format: z.enum(['json', 'csv']).default('json'),
+  group_by: z.enum(CHARGEBACK_GROUPINGS).default('team'),
 });
 
 /**
@@ -175,7 +180,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
       from,
       to,
     );
-    const report = buildChargeback(month, teams, usage);
+    const report = buildChargeback(month, teams, usage, query.group_by);
     if (query.format === 'csv') {
       return {
         statusCode: 200,

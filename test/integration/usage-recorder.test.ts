@@ -1,8 +1,8 @@
 import { formatPicos, picosOf } from '../../lambdas/shared/cost/money';
 import { priceUsage } from '../../lambdas/shared/cost/pricing';
-import { USAGE_SHARDS } from '../../lambdas/shared/store/schema';
+import { endUserKey, USAGE_SHARDS } from '../../lambdas/shared/store/schema';
 import { requestShard } from '../../lambdas/shared/store/shards';
-import { addTotals, emptyTotals, totalsOf, type UsageRecord } from '../../lambdas/shared/usage/record';
+import { addTotals, dayOf, emptyTotals, totalsOf, type UsageRecord } from '../../lambdas/shared/usage/record';
 import { UsageReader } from '../../lambdas/shared/usage/reader';
 import { UsageRecorder } from '../../lambdas/shared/usage/recorder';
 import { createTestStore, type TestStore } from '../helpers/dynamodb';
@@ -209,6 +209,109 @@ describe('usage ledger and aggregates in DynamoDB Local', () => {
     const spend = await reader.monthSpend('spread', '2026-05');
     expect(spend.spentPicos).toBe(expected.costPicos);
     expect((await reader.teamUsage('spread', '2026-05-15', '2026-05-15')).totals.requests).toBe(48);
+  });
+
+  describe('per end user', () => {
+    // Dated now, as every suite dates what it writes to DynamoDB Local (whose TTL runs on the real clock).
+    const now = new Date().toISOString();
+    const today = dayOf(now);
+    const hashUser = 'bob#admin';
+    // 256 UTF-16 units, 768 bytes of UTF-8: with the longest model id and experiment names, a plain
+    // id would pass DynamoDB's 1,024-byte sort key.
+    const longUser = '€'.repeat(256);
+    const longModel = `m${'o'.repeat(127)}`;
+    const x64 = 'x'.repeat(64);
+    const dear = { ...prices, inputMicrosPerMTok: 30_000_000 };
+    const records = [
+      record({ requestId: 'u1', teamId: 'people', createdAt: now, endUser: 'alice' }),
+      record({ requestId: 'u2', teamId: 'people', createdAt: now, endUser: 'alice', model: 'nova-lite' }),
+      record({
+        requestId: 'u3',
+        teamId: 'people',
+        createdAt: now,
+        endUser: hashUser,
+        experiment: 'exp',
+        variant: 'b',
+        cost: priceUsage({ inputTokens: 100, outputTokens: 50, cacheReadTokens: 1000, cacheWriteTokens: 10 }, dear),
+      }),
+      record({
+        requestId: 'u4',
+        teamId: 'people',
+        createdAt: now,
+        endUser: longUser,
+        model: longModel,
+        experiment: x64,
+        variant: x64,
+      }),
+      record({ requestId: 'u5', teamId: 'people', createdAt: now }),
+      // A prefix of another user's id: must not be taken for them.
+      record({ requestId: 'u6', teamId: 'people', createdAt: now, endUser: 'bob' }),
+    ];
+    const sum = (rs: UsageRecord[]) => rs.reduce((totals, r) => addTotals(totals, totalsOf(r)), emptyTotals());
+    let reader: UsageReader;
+    beforeAll(async () => {
+      const recorder = new UsageRecorder(store.db, store.tables.usage);
+      await Promise.all(records.map((r) => recorder.record(r)));
+      reader = new UsageReader(store.db, store.tables.usage);
+    });
+
+    it('writes one day × model row per user, with the plain id as an attribute and a hash in the key', async () => {
+      const { dayRows } = await aggregateRows(store.db, store.tables.usage, 'people', today.slice(0, 7));
+      expect(dayRows).toHaveLength(records.length);
+      for (const r of records) {
+        const row = dayRows.find((item) => item['endUser'] === r.endUser && item['model'] === r.model)!;
+        expect(Number(row['requests'])).toBe(1);
+        const suffix = r.endUser === undefined ? '' : `#USER#${endUserKey(r.endUser)}`;
+        expect(
+          String(row['sk']).endsWith(
+            `#MODEL#${r.model}${r.variant ? `#VARIANT#${r.experiment}#${r.variant}` : ''}${suffix}`,
+          ),
+        ).toBe(true);
+        expect(Buffer.byteLength(String(row['sk']))).toBeLessThan(1024);
+      }
+      expect(dayRows.find((row) => row['endUser'] === longUser)).toMatchObject({ experiment: x64, variant: x64 });
+    });
+
+    it('reports by user, costliest first, and the requests without one apart: together the totals', async () => {
+      const report = await reader.teamUsage('people', today, today);
+      expect(report.totals).toEqual(sum(records));
+      expect(report.byUser.map((row) => [row.endUser, row.requests])).toEqual([
+        [hashUser, 1],
+        ['alice', 2],
+        ...[
+          ['bob', 1],
+          [longUser, 1],
+        ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+      ]);
+      for (const row of report.byUser) {
+        const { endUser, ...totals } = row;
+        expect(totals).toEqual(sum(records.filter((r) => r.endUser === endUser)));
+      }
+      expect(report.withoutUser).toEqual(sum(records.filter((r) => r.endUser === undefined)));
+      const summed = report.byUser.reduce((totals, row) => addTotals(totals, row), { ...report.withoutUser });
+      expect(summed).toEqual(report.totals);
+      // Users still sum into their model and variant.
+      expect(report.byModel.find((row) => row.model === 'claude-sonnet-4')?.requests).toBe(4);
+      expect(report.byVariant.map((row) => [row.variant, row.requests])).toEqual([
+        ['b', 1],
+        [x64, 1],
+      ]);
+    });
+
+    it('counts one end user alone for a member who may see only their own usage', async () => {
+      const mine = await reader.teamUsage('people', today, today, { endUser: hashUser });
+      const expected = sum(records.filter((r) => r.endUser === hashUser));
+      expect(mine.totals).toEqual(expected);
+      expect(mine.byModel).toEqual([{ model: 'claude-sonnet-4', ...expected }]);
+      expect(mine.byDay).toEqual([{ day: today, ...expected }]);
+      expect(mine.byUser).toEqual([{ endUser: hashUser, ...expected }]);
+      expect(mine.withoutUser).toEqual(emptyTotals());
+      expect(mine.byVariant.map((row) => row.variant)).toEqual(['b']);
+      expect((await reader.teamUsage('people', today, today, { endUser: 'alice' })).totals.requests).toBe(2);
+      expect((await reader.teamUsage('people', today, today, { endUser: 'bob' })).totals.requests).toBe(1);
+      expect((await reader.teamUsage('people', today, today, { endUser: longUser })).totals.requests).toBe(1);
+      expect((await reader.teamUsage('people', today, today, { endUser: 'carol' })).totals).toEqual(emptyTotals());
+    });
   });
 
   it('reads only the requested range and nothing of other teams', async () => {

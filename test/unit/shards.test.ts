@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { AUDIT_DECISION_SHARDS, AUDIT_TEAM_SHARDS, itemKeys, USAGE_SHARDS } from '../../lambdas/shared/store/schema';
+import {
+  AUDIT_DECISION_SHARDS,
+  AUDIT_TEAM_SHARDS,
+  endUserKey,
+  itemKeys,
+  USAGE_SHARDS,
+} from '../../lambdas/shared/store/schema';
 import { allShards, mapBounded, requestShard } from '../../lambdas/shared/store/shards';
 
 /**
@@ -62,6 +68,21 @@ describe('aggregate keys', () => {
         itemKeys.ledgerPartitions('payments', '2026-11-29')[shard],
       );
     }
+  });
+});
+
+describe('end-user aggregate keys', () => {
+  it('append the variant, then a fixed-size hash of the user, whatever the id holds', () => {
+    const variant = { experiment: 'exp', variant: 'b' };
+    const key = (endUser?: string) =>
+      itemKeys.dayModelAggregate('payments', '2026-11', '2026-11-29', 'nova-lite', 'r1', { variant, endUser }).sk;
+    expect(key()).toBe('DAY#2026-11-29#MODEL#nova-lite#VARIANT#exp#b');
+    expect(key('a#b')).toBe(`DAY#2026-11-29#MODEL#nova-lite#VARIANT#exp#b#USER#${endUserKey('a#b')}`);
+    expect(itemKeys.dayModelAggregate('p', '2026-11', '2026-11-29', 'm', 'r1', { endUser: 'a' }).sk).toBe(
+      `DAY#2026-11-29#MODEL#m#USER#${endUserKey('a')}`,
+    );
+    for (const endUser of ['a', 'a#b', '€'.repeat(256), '']) expect(endUserKey(endUser)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(endUserKey('a#b')).not.toBe(endUserKey('a'));
   });
 });
 

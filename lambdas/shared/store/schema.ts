@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { monthOf } from '../time/calendar';
 import { allShards, requestShard } from './shards';
 
@@ -104,6 +105,21 @@ export const TABLES = {
 /** The names the tables have in one deployment (or one test run). */
 export type TableNames = Record<TableId, string>;
 
+/**
+ * An end user as a sort-key part: the SHA-256 of the id, base64url (43 characters), always. A
+ * sort key holds at most 1,024 bytes: the day × model key spends up to about 300 on the day, a
+ * 128-character model id and two 64-character experiment names, and a 256-character user id
+ * may take 768 bytes of UTF-8 — so the plain id could overflow it and fail the request's whole
+ * usage transaction. Hashing every id (rather than only the long ones) keeps one encoding per
+ * user and a fixed size; the plain id is in the row's `endUser` attribute, which readers use.
+ *
+ * @example
+ * endUserKey('alice#1') // 43 characters of [A-Za-z0-9_-]
+ */
+export function endUserKey(endUser: string): string {
+  return createHash('sha256').update(endUser).digest('base64url');
+}
+
 /** Item keys, built in one place so that no repository spells a key by hand. */
 export const itemKeys = {
   team: (teamId: string) => ({ pk: `TEAM#${teamId}`, sk: 'TEAM' }),
@@ -129,8 +145,10 @@ export const itemKeys = {
   /**
    * A request's team × model × day row: in the aggregate shard of its request id, as its ledger
    * entry. A request in an experiment has its own row per variant (`…#VARIANT#<experiment>#<variant>`),
-   * which the day's range holds too: reports sum it into its model and read the variant from it,
-   * so a variant costs no extra write or read.
+   * and a request naming an end user its own row per user (`…#USER#<userKey>`, after the variant
+   * part if any), which the day's range holds too: reports sum such a row into its model and read
+   * the variant and user from its attributes (never from the key), so neither costs an extra
+   * write or read.
    */
   dayModelAggregate: (
     teamId: string,
@@ -138,10 +156,13 @@ export const itemKeys = {
     day: string,
     model: string,
     requestId: string,
-    variant?: { experiment: string; variant: string },
+    groups: { variant?: { experiment: string; variant: string }; endUser?: string } = {},
   ) => ({
     pk: `AGG#${teamId}#${month}#${requestShard(requestId, USAGE_SHARDS)}`,
-    sk: `DAY#${day}#MODEL#${model}${variant ? `#VARIANT#${variant.experiment}#${variant.variant}` : ''}`,
+    sk:
+      `DAY#${day}#MODEL#${model}` +
+      (groups.variant ? `#VARIANT#${groups.variant.experiment}#${groups.variant.variant}` : '') +
+      (groups.endUser !== undefined ? `#USER#${endUserKey(groups.endUser)}` : ''),
   }),
   /** A request's team × month row: in the aggregate shard of its request id. */
   monthAggregate: (teamId: string, month: string, requestId: string) => ({

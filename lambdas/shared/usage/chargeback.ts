@@ -6,17 +6,26 @@ import { totalsView } from './views';
 /** Teams without a cost center are billed to this one. */
 export const UNASSIGNED_COST_CENTER = '(unassigned)';
 
-/** One line of the chargeback: a team's use of one model in the month. */
-export interface ChargebackLine extends UsageTotals {
-  teamId: string;
-  teamName: string;
-  costCenter: string;
-  model: string;
-}
+/**
+ * What the chargeback's lines are per: each team's models (`team`, the default) or each team's
+ * end users (`user`). Team, cost-center and overall totals are the same either way.
+ */
+export const CHARGEBACK_GROUPINGS = ['team', 'user'] as const;
+export type ChargebackGrouping = (typeof CHARGEBACK_GROUPINGS)[number];
+
+/**
+ * What one line is of a team: a model, or an end user (null: the team's requests that named
+ * none, a line of their own so the team's lines still add up to its total).
+ */
+export type LineGroup = { model: string } | { endUser: string | null };
+
+/** One line of the chargeback: a team's use of one model, or by one end user, in the month. */
+export type ChargebackLine = UsageTotals & LineGroup & { teamId: string; teamName: string; costCenter: string };
 
 /** The month's chargeback: lines, and totals per team, per cost center and overall. */
 export interface ChargebackReport {
   month: string;
+  groupBy: ChargebackGrouping;
   lines: ChargebackLine[];
   teams: (UsageTotals & { teamId: string; teamName: string; costCenter: string })[];
   costCenters: (UsageTotals & { costCenter: string })[];
@@ -36,6 +45,20 @@ export function monthDays(month: string): { from: string; to: string } {
 }
 
 /**
+ * A team's lines: its models by id, or its end users by id and then, if any, its requests
+ * without a user. Either way every aggregate row of the team is in exactly one line, so the lines
+ * sum to the team's totals exactly.
+ *
+ * @example
+ * teamLines(report, 'user') // [{ endUser: 'alice', ... }, { endUser: 'bob', ... }, { endUser: null, ... }]
+ */
+export function teamLines(report: TeamUsageReport, groupBy: ChargebackGrouping): (UsageTotals & LineGroup)[] {
+  if (groupBy === 'team') return [...report.byModel].sort((a, b) => a.model.localeCompare(b.model));
+  const users = [...report.byUser].sort((a, b) => a.endUser.localeCompare(b.endUser));
+  return report.withoutUser.requests > 0 ? [...users, { endUser: null, ...report.withoutUser }] : users;
+}
+
+/**
  * Builds the chargeback from each team's month of aggregates (never the ledger). Pure: every
  * figure is a sum of the same exact pico-dollars the ledger holds, so lines, team totals,
  * cost-center totals and the grand total all reconcile exactly, and nothing is rounded: the
@@ -43,11 +66,13 @@ export function monthDays(month: string): { from: string; to: string } {
  *
  * @example
  * const report = buildChargeback('2026-11', teams, usageByTeam);
+ * const perUser = buildChargeback('2026-11', teams, usageByTeam, 'user');
  */
 export function buildChargeback(
   month: string,
   teams: readonly Pick<TeamRecord, 'teamId' | 'name' | 'costCenter'>[],
   usage: ReadonlyMap<string, TeamUsageReport>,
+  groupBy: ChargebackGrouping = 'team',
 ): ChargebackReport {
   const lines: ChargebackLine[] = [];
   const teamTotals: ChargebackReport['teams'] = [];
@@ -57,7 +82,7 @@ export function buildChargeback(
     const report = usage.get(team.teamId);
     if (!report || report.totals.requests === 0) continue;
     const costCenter = team.costCenter ?? UNASSIGNED_COST_CENTER;
-    for (const row of [...report.byModel].sort((a, b) => a.model.localeCompare(b.model))) {
+    for (const row of teamLines(report, groupBy)) {
       lines.push({ ...row, teamId: team.teamId, teamName: team.name, costCenter });
     }
     teamTotals.push({ ...report.totals, teamId: team.teamId, teamName: team.name, costCenter });
@@ -68,11 +93,17 @@ export function buildChargeback(
   }
   return {
     month,
+    groupBy,
     lines,
     teams: teamTotals,
     costCenters: [...centers.values()].sort((a, b) => a.costCenter.localeCompare(b.costCenter)),
     totals,
   };
+}
+
+/** A line's model or user as the API names it (`user` null: requests that named none). */
+function lineGroupView(line: LineGroup): { model: string } | { user: string | null } {
+  return 'model' in line ? { model: line.model } : { user: line.endUser };
 }
 
 /** The chargeback as the admin API returns it (JSON). */
@@ -81,11 +112,12 @@ export function chargebackView(report: ChargebackReport) {
     object: 'chargeback',
     month: report.month,
     currency: 'USD',
+    group_by: report.groupBy,
     lines: report.lines.map((line) => ({
       cost_center: line.costCenter,
       team: line.teamId,
       team_name: line.teamName,
-      model: line.model,
+      ...lineGroupView(line),
       ...totalsView(line),
     })),
     teams: report.teams.map((team) => ({
@@ -99,13 +131,7 @@ export function chargebackView(report: ChargebackReport) {
   };
 }
 
-const CSV_COLUMNS = [
-  'month',
-  'row_type',
-  'cost_center',
-  'team',
-  'team_name',
-  'model',
+const TOTAL_COLUMNS = [
   'requests',
   'errors',
   'input_tokens',
@@ -118,6 +144,17 @@ const CSV_COLUMNS = [
   'saved_picos',
   'saved_usd',
 ] as const;
+
+/** The CSV's columns: the line's group column is `model` or `user`, as the JSON names it. */
+const csvColumns = (groupBy: ChargebackGrouping) => [
+  'month',
+  'row_type',
+  'cost_center',
+  'team',
+  'team_name',
+  groupBy === 'team' ? 'model' : 'user',
+  ...TOTAL_COLUMNS,
+];
 
 /**
  * One CSV cell: quoted when needed, and with a leading quote for text a spreadsheet would run as
@@ -133,18 +170,21 @@ export function csvCell(value: string | number): string {
 }
 
 /**
- * The chargeback as CSV (RFC 4180, CRLF): one `line` row per team × model, then a `team_total`
- * row per team, a `cost_center_total` row per cost center and one `total` row.
+ * The chargeback as CSV (RFC 4180, CRLF): one `line` row per team × model (or team × end user,
+ * the team's requests without one in a line with an empty `user`), then a `team_total` row per
+ * team, a `cost_center_total` row per cost center and one `total` row.
  *
  * @example
  * writeFileSync('chargeback-2026-11.csv', chargebackCsv(report));
  */
 export function chargebackCsv(report: ChargebackReport): string {
-  const rows: Record<(typeof CSV_COLUMNS)[number], string | number>[] = [];
+  const columns = csvColumns(report.groupBy);
+  const rows: Record<string, string | number | null>[] = [];
   const row = (
     rowType: string,
-    names: { costCenter?: string; teamId?: string; teamName?: string; model?: string },
+    names: { costCenter?: string; teamId?: string; teamName?: string },
     totals: UsageTotals,
+    group?: LineGroup,
   ) =>
     rows.push({
       month: report.month,
@@ -152,14 +192,14 @@ export function chargebackCsv(report: ChargebackReport): string {
       cost_center: names.costCenter ?? '',
       team: names.teamId ?? '',
       team_name: names.teamName ?? '',
-      model: names.model ?? '',
+      ...(group ? lineGroupView(group) : {}),
       ...totalsView(totals),
     });
-  for (const line of report.lines) row('line', line, line);
+  for (const line of report.lines) row('line', line, line, line);
   for (const team of report.teams) row('team_total', team, team);
   for (const center of report.costCenters) row('cost_center_total', center, center);
   row('total', {}, report.totals);
-  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))]
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c] ?? '')).join(','))]
     .map((line) => `${line}\r\n`)
     .join('');
 }

@@ -1,4 +1,12 @@
-export { monthsBetween, UsageReader, type MonthSpend, type TeamUsageReport, type VariantUsage } from './reader';
+export {
+  monthsBetween,
+  UsageReader,
+  type MonthSpend,
+  type TeamUsageOptions,
+  type TeamUsageReport,
+  type UserUsage,
+  type VariantUsage,
+} from './reader';
 export {
   addTotals,
   dayOf,
@@ -13,10 +21,12 @@ export { UsageRecorder, type QuotaSettlement } from './recorder';
 export { budgetView, totalsView, usageReportView } from './views';
 export {
   buildChargeback,
+  CHARGEBACK_GROUPINGS,
   chargebackCsv,
   chargebackView,
   monthDays,
   UNASSIGNED_COST_CENTER,
+  type ChargebackGrouping,
   type ChargebackLine,
   type ChargebackReport,
 } from './chargeback';

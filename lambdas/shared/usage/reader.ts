@@ -16,6 +16,26 @@ export interface TeamUsageReport {
   byDay: (UsageTotals & { day: string })[];
   /** Requests in experiments, per experiment and variant (also counted in the rows above). */
   byVariant: VariantUsage[];
+  /**
+   * Requests that named an end user, per user, costliest first (also counted in the rows above).
+   * Requests that named none are not a pseudo-user here, whose id could clash with a real one:
+   * they are `withoutUser`.
+   */
+  byUser: UserUsage[];
+  /** Requests that named no end user: with `byUser`, exactly `totals`. */
+  withoutUser: UsageTotals;
+}
+
+/** One end user's usage. */
+export type UserUsage = UsageTotals & { endUser: string };
+
+/** What a usage report counts. */
+export interface TeamUsageOptions {
+  /**
+   * Only this end user's requests (a member who may see only their own usage): every figure of
+   * the report, totals included, covers their rows alone.
+   */
+  endUser?: string;
 }
 
 /** One experiment variant's usage: its totals and the sum of its requests' latency. */
@@ -112,16 +132,25 @@ export class UsageReader {
 
   /**
    * Usage of one team between two UTC days, inclusive: one query per aggregate shard of each month
-   * touched (`USAGE_SHARDS` a month), summed exactly.
+   * touched (`USAGE_SHARDS` a month), summed exactly. With `endUser`, the same queries return only
+   * that user's rows (a filter: DynamoDB reads, and bills, the same rows either way).
    *
    * @example
    * const report = await reader.teamUsage('payments', '2026-11-01', '2026-11-23');
+   * const mine = await reader.teamUsage('payments', '2026-11-01', '2026-11-23', { endUser: 'alice' });
    */
-  async teamUsage(teamId: string, fromDay: string, toDay: string): Promise<TeamUsageReport> {
+  async teamUsage(
+    teamId: string,
+    fromDay: string,
+    toDay: string,
+    options: TeamUsageOptions = {},
+  ): Promise<TeamUsageReport> {
     const totals = emptyTotals();
     const byModel = new Map<string, UsageTotals & { model: string }>();
     const byDay = new Map<string, UsageTotals & { day: string }>();
     const byVariant = new Map<string, VariantUsage>();
+    const byUser = new Map<string, UserUsage>();
+    const withoutUser = emptyTotals();
     const partitions = monthsBetween(fromDay, toDay).flatMap((month) => itemKeys.aggregatePartitions(teamId, month));
     const shards = await mapBounded(partitions, SHARDS_READ_AT_ONCE, (pk) =>
       queryAll(this.db, {
@@ -132,11 +161,15 @@ export class UsageReader {
           ':from': `DAY#${fromDay}`,
           // '~' sorts after every character used in model ids, so the whole last day is included.
           ':to': `DAY#${toDay}#~`,
+          ...(options.endUser !== undefined ? { ':endUser': options.endUser } : {}),
         },
+        ...(options.endUser !== undefined
+          ? { FilterExpression: '#endUser = :endUser', ExpressionAttributeNames: { '#endUser': 'endUser' } }
+          : {}),
       }),
     );
     // A day × model row appears once in every shard that served it (and once per variant of an
-    // experiment): the sums add them all up.
+    // experiment and per end user): the sums add them all up.
     for (const item of shards.flat()) {
       const model = String(item.model);
       const day = String(item.day);
@@ -161,6 +194,15 @@ export class UsageReader {
         addTotals(row, item);
         row.latencyMsTotal += Number(item.latencyMs ?? 0);
       }
+      if (item.endUser === undefined) {
+        addTotals(withoutUser, item);
+      } else {
+        const endUser = String(item.endUser);
+        addTotals(
+          getOrCreate(byUser, endUser, () => ({ endUser, ...emptyTotals() })),
+          item,
+        );
+      }
     }
     return {
       teamId,
@@ -174,6 +216,10 @@ export class UsageReader {
       byVariant: [...byVariant.values()].sort(
         (a, b) => a.experiment.localeCompare(b.experiment) || a.variant.localeCompare(b.variant),
       ),
+      byUser: [...byUser.values()].sort(
+        (a, b) => compareDescending(a.costPicos, b.costPicos) || a.endUser.localeCompare(b.endUser),
+      ),
+      withoutUser,
     };
   }
 

@@ -33,22 +33,38 @@ export interface QuotaSettlement {
 }
 
 /**
- * What the day × model row sets besides the totals: team, model and day, and for a request in an
+ * What the day × model row sets besides the totals: team, model and day; for a request in an
  * experiment its variant and the sum of its latency (a report's mean latency per variant is that
- * sum over the row's requests).
+ * sum over the row's requests); for a request naming an end user, the user. The row's key carries
+ * the same groups (`groups`), so each variant and user has its own row. (The key holds a hash of
+ * the user, the attribute the id itself: a 256-character id may make the row's update cost two
+ * write units instead of one, never a failed write.)
  */
 function dayRowFields(record: UsageRecord, day: string) {
   const sets = ['#team = :team', '#model = :model', '#day = :day'];
+  const adds: string[] = [];
   const names: Record<string, string> = { '#team': 'teamId', '#model': 'model', '#day': 'day' };
   const values: Record<string, string | number> = { ':team': record.teamId, ':model': record.model, ':day': day };
-  if (record.experiment === undefined || record.variant === undefined) return { sets, adds: [], names, values };
-  return {
-    variant: { experiment: record.experiment, variant: record.variant },
-    sets: [...sets, '#experiment = :experiment', '#variant = :variant'],
-    adds: ['#latency :latency'],
-    names: { ...names, '#experiment': 'experiment', '#variant': 'variant', '#latency': 'latencyMs' },
-    values: { ...values, ':experiment': record.experiment, ':variant': record.variant, ':latency': record.latencyMs },
-  };
+  const variant =
+    record.experiment !== undefined && record.variant !== undefined
+      ? { experiment: record.experiment, variant: record.variant }
+      : undefined;
+  if (variant) {
+    sets.push('#experiment = :experiment', '#variant = :variant');
+    adds.push('#latency :latency');
+    Object.assign(names, { '#experiment': 'experiment', '#variant': 'variant', '#latency': 'latencyMs' });
+    Object.assign(values, {
+      ':experiment': variant.experiment,
+      ':variant': variant.variant,
+      ':latency': record.latencyMs,
+    });
+  }
+  if (record.endUser !== undefined) {
+    sets.push('#endUser = :endUser');
+    names['#endUser'] = 'endUser';
+    values[':endUser'] = record.endUser;
+  }
+  return { groups: { variant, endUser: record.endUser }, sets, adds, names, values };
 }
 
 /** Index of the first settlement item in the transaction (after ledger, day and month). */
@@ -77,8 +93,9 @@ export type ApplyOutcome = 'recorded' | 'already_recorded';
  * equal what was recorded; the first item's existence condition makes a repeated write a no-op
  * instead of a double count, which is what lets a write be retried and replayed safely.
  *
- * A request in an experiment adds to its own day × model row per variant (see
- * `itemKeys.dayModelAggregate`), so reports group by variant at no extra write.
+ * A request in an experiment adds to its own day × model row per variant, and a request naming
+ * an end user to its own row per user (see `itemKeys.dayModelAggregate`), so reports group by
+ * variant and by user at no extra write.
  *
  * The ledger entry and both aggregate rows go to the shards the request id hashes to
  * (`USAGE_SHARDS`), so one team's requests spread over many partition keys; a replayed write has
@@ -157,7 +174,7 @@ export class UsageRecorder {
       {
         Update: {
           TableName: this.tableName,
-          Key: itemKeys.dayModelAggregate(record.teamId, month, day, record.model, record.requestId, dayRow.variant),
+          Key: itemKeys.dayModelAggregate(record.teamId, month, day, record.model, record.requestId, dayRow.groups),
           UpdateExpression: `ADD ${[...adds, ...dayRow.adds].join(', ')} SET ${dayRow.sets.join(', ')}`,
           ExpressionAttributeNames: { ...names, ...dayRow.names },
           ExpressionAttributeValues: { ...values, ...dayRow.values },

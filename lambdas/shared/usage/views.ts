@@ -65,6 +65,8 @@ export function usageReportView(report: TeamUsageReport, budget: ReturnType<type
       ...totalsView(row),
       mean_latency_ms: Math.round(row.latencyMsTotal / row.requests),
     })),
+    // Requests that named no end user are not listed: they are what totals has beyond these rows.
+    by_user: report.byUser.map((row) => ({ user: row.endUser, ...totalsView(row) })),
     budget,
   };
 }
