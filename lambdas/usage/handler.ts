@@ -115,19 +115,32 @@ function auditPageView(page: AuditPage) {
 export function createUsageHandler(deps: UsageHandlerDeps) {
   const now = deps.now ?? Date.now;
 
-  async function report(request: RouteRequest, team: TeamRecord) {
+  /**
+   * A team's usage over the asked days, with its month against the budget; or, for `endUser`,
+   * only that user's requests, without the team's budget (a member sees their own usage, not the
+   * team's money).
+   */
+  async function report(request: RouteRequest, team: TeamRecord, endUser?: string) {
     const { days } = parseWith(usageQuerySchema, request.query);
     const today = dayOf(new Date(now()).toISOString());
     const from = dayOf(new Date(Date.parse(today) - (days - 1) * DAY_MS).toISOString());
     const [usage, spend] = await Promise.all([
-      deps.reader.teamUsage(team.teamId, from, today),
-      deps.reader.monthSpend(team.teamId, today.slice(0, 7)),
+      deps.reader.teamUsage(team.teamId, from, today, endUser !== undefined ? { endUser } : undefined),
+      endUser === undefined ? deps.reader.monthSpend(team.teamId, today.slice(0, 7)) : undefined,
     ]);
-    return jsonResponse(200, usageReportView(usage, budgetView(spend, team)), requestIdHeader(request.apiRequestId));
+    const view = usageReportView(usage, spend ? budgetView(spend, team) : null);
+    return jsonResponse(
+      200,
+      endUser !== undefined ? { ...view, user: endUser } : view,
+      requestIdHeader(request.apiRequestId),
+    );
   }
 
+  /** A key's team's usage; a signed-in user's team's when their role reads it, else their own. */
   async function ownUsage({ request, caller }: RouteContext<'GET /v1/usage'>) {
-    return report(request, caller.team);
+    const { user, team } = caller;
+    const ownOnly = user !== undefined && !user.access.can('usage.team', team.teamId);
+    return report(request, team, ownOnly ? user.name : undefined);
   }
 
   async function teamUsage({ request, params: { teamId } }: RouteContext<'GET /v1/admin/teams/{teamId}/usage'>) {

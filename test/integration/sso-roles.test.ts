@@ -158,6 +158,26 @@ describe('single sign-on and roles', () => {
       expect(audit.body.data.map((record: { end_user: string }) => record.end_user)).toEqual(['mia@x.test']);
     });
 
+    it("sees their own usage only, while their team admin sees the team's, by user", async () => {
+      const mine = await tokenOf('uma@x.test', [GROUPS.alphaDevs]);
+      const theirs = await tokenOf('ulf@x.test', [GROUPS.alphaDevs]);
+      for (const token of [mine, mine, theirs]) expect((await chat(token)).status).toBe(200);
+      const own = await as(mine, 'GET', '/v1/usage');
+      expect(own.status).toBe(200);
+      expect(own.body).toMatchObject({ team: ALPHA, user: 'uma@x.test', budget: null });
+      expect(own.body.totals.requests).toBe(2);
+      expect(own.body.by_user).toEqual([expect.objectContaining({ user: 'uma@x.test', requests: 2 })]);
+      const team = await as(await tokenOf('ada@x.test', [GROUPS.alphaAdmins]), 'GET', '/v1/usage');
+      const users = team.body.by_user.map((row: { user: string; requests: number }) => [row.user, row.requests]);
+      expect(users).toEqual(
+        expect.arrayContaining([
+          ['uma@x.test', 2],
+          ['ulf@x.test', 1],
+        ]),
+      );
+      expect(team.body).not.toHaveProperty('user');
+    });
+
     it('may not use admin routes, nor another team: 403 in their team, 404 outside it', async () => {
       const token = await tokenOf('mia@x.test', [GROUPS.alphaDevs]);
       expectError(await as(token, 'GET', `/v1/admin/teams/${ALPHA}`), 403, 'role_not_allowed');

@@ -50,7 +50,7 @@ export function budgetView(spend: MonthSpend, budget: { monthlyBudgetMicros?: nu
  * @example
  * jsonResponse(200, usageReportView(report, budgetView(spend, team)))
  */
-export function usageReportView(report: TeamUsageReport, budget: ReturnType<typeof budgetView>) {
+export function usageReportView(report: TeamUsageReport, budget: ReturnType<typeof budgetView> | null) {
   return {
     object: 'usage_report',
     team: report.teamId,
