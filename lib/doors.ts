@@ -19,7 +19,7 @@ import {
   LogGroupLogDestination,
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -28,6 +28,7 @@ import type { Construct } from 'constructs';
 import { KEEP_STATUS, STREAM_DOOR_RESPONSES } from '../lambdas/shared/http/door-responses';
 import type { GatewayError } from '../lambdas/shared/http/errors';
 import { ROUTES, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
+import type { SsoConfig } from '../lambdas/shared/sso/schema';
 
 /**
  * The gateway's two public doors, both throttled: the HTTP API (every route, buffered answers,
@@ -145,6 +146,77 @@ export function createHttpApiDoor(
   for (const { constructs } of adminRoutes) apiStage.node.addDependency(...constructs);
 
   return { api, routes };
+}
+
+/** The routes the console door serves: every admin and usage route (the admin and usage Lambdas'). */
+export const CONSOLE_ROUTES = ROUTES.filter(
+  (route: RouteDefinition) => route.function === 'auth' || route.function === 'usage',
+) as readonly RouteDefinition[];
+
+/**
+ * The console door, created only with the config's `sso`: a second HTTP API with the admin and
+ * usage routes behind API Gateway's JWT authorizer (the identity provider's issuer and audiences),
+ * for signed-in users. Why a second API: an HTTP API route has one authorizer, and the first
+ * door's admin routes keep IAM. The authorizer turns away unsigned, expired and foreign tokens
+ * before any Lambda runs; the Lambdas verify the token again and check the user's roles (the
+ * model routes take tokens on the first two doors, where only the Lambda checks them). Every
+ * route gets the admin throttle.
+ *
+ * @example
+ * const consoleApi = createConsoleDoor(this, functions, config.sso, doorProps);
+ */
+export function createConsoleDoor(
+  scope: Construct,
+  functions: Pick<Record<FunctionName, IFunction>, 'auth' | 'usage'>,
+  sso: SsoConfig,
+  props: DoorProps,
+): HttpApi {
+  if (!sso.issuer.startsWith('https://')) {
+    throw new Error(`LlmGateway: sso.issuer must be an https:// URL to deploy (got ${sso.issuer}).`);
+  }
+  const { logRetention, removalPolicy } = props;
+  const throttle = throttleOf('adminThrottle', props.adminThrottle, DEFAULT_ADMIN_THROTTLE);
+  const api = new HttpApi(scope, 'ConsoleApi', {
+    description: 'LLM gateway console: admin and usage routes for signed-in users (single sign-on)',
+    createDefaultStage: false,
+  });
+  const accessLogs = new LogGroup(scope, 'ConsoleApiAccessLogs', { retention: logRetention, removalPolicy });
+  new HttpStage(scope, 'ConsoleStage', {
+    httpApi: api,
+    stageName: '$default',
+    autoDeploy: true,
+    throttle,
+    accessLogSettings: {
+      destination: new LogGroupLogDestination(accessLogs),
+      format: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          responseLatency: '$context.responseLatency',
+          // The token's subject: an id, never the token.
+          subject: '$context.authorizer.claims.sub',
+          authorizerError: '$context.authorizer.error',
+        }),
+      ),
+    },
+  });
+  const authorizer = new HttpJwtAuthorizer('SsoAuthorizer', sso.issuer, { jwtAudience: [...sso.audience] });
+  const integrations = {
+    auth: new HttpLambdaIntegration('authConsoleIntegration', functions.auth),
+    usage: new HttpLambdaIntegration('usageConsoleIntegration', functions.usage),
+  };
+  for (const definition of CONSOLE_ROUTES) {
+    api.addRoutes({
+      path: definition.path,
+      methods: [HttpMethod[definition.method]],
+      integration: integrations[definition.function as 'auth' | 'usage'],
+      authorizer,
+    });
+  }
+  return api;
 }
 
 /**

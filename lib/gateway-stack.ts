@@ -19,6 +19,13 @@ export class GatewayStack extends Stack {
       value: this.gateway.streamUrl,
       description: 'Streaming base URL (REST API stage, response streaming); OpenAI clients use <StreamUrl>v1',
     });
+    if (this.gateway.consoleUrl) {
+      new CfnOutput(this, 'ConsoleUrl', {
+        value: this.gateway.consoleUrl,
+        description:
+          'Admin and usage routes for signed-in users (single sign-on); send the token as Authorization: Bearer',
+      });
+    }
     new CfnOutput(this, 'IdentityTableName', { value: this.gateway.tables.identity.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.gateway.tables.usage.tableName });
     new CfnOutput(this, 'CountersTableName', { value: this.gateway.tables.counters.tableName });

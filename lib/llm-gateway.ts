@@ -20,7 +20,7 @@ import { bedrockInvokeStatements, guardrailStatements } from './bedrock-permissi
 import { probedModels } from '../lambdas/shared/catalog/health-probe';
 import { deployedCatalog, scheduleHealthProbe, scheduleModelLifecycleCheck } from './deployed-catalog';
 import { GatewayFunction } from './gateway-function';
-import { createHttpApiDoor, createStreamDoor, DEFAULT_STREAM_RESERVED_CONCURRENCY } from './doors';
+import { createConsoleDoor, createHttpApiDoor, createStreamDoor, DEFAULT_STREAM_RESERVED_CONCURRENCY } from './doors';
 import { GatewayTables } from './gateway-tables';
 import { UsageReplay } from './usage-replay';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
@@ -164,6 +164,8 @@ export class LlmGateway extends Construct {
    * proxy integration in STREAM mode, throttled at the stage (auth is the gateway's own key check).
    */
   readonly streamApi: RestApi;
+  /** The console door for signed-in users (admin and usage routes behind the JWT authorizer); only with the config's `sso`. */
+  readonly consoleApi?: HttpApi;
   /** Dashboard, alarms, alarm topic and saved log queries. */
   readonly observability: GatewayObservability;
 
@@ -217,6 +219,9 @@ export class LlmGateway extends Construct {
 
     const { api, routes } = createHttpApiDoor(this, this.functions, { ...props, logRetention, removalPolicy });
     this.api = api;
+    if (config.sso) {
+      this.consoleApi = createConsoleDoor(this, this.functions, config.sso, { ...props, logRetention, removalPolicy });
+    }
     acknowledgeNagFindings({
       config,
       functions: this.functions,
@@ -379,5 +384,10 @@ export class LlmGateway extends Construct {
   /** Base URL of the streaming door, e.g. `https://def456.execute-api.eu-west-1.amazonaws.com/stream/`. */
   get streamUrl(): string {
     return this.streamApi.url;
+  }
+
+  /** Base URL of the console door, when single sign-on is configured. */
+  get consoleUrl(): string | undefined {
+    return this.consoleApi ? this.consoleApi.apiEndpoint + '/' : undefined;
   }
 }

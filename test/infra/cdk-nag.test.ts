@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
+import { gatewayConfig } from '../../gateway.config';
 import { GatewayStack } from '../../lib/gateway-stack';
 
 /**
@@ -47,6 +48,19 @@ describe('cdk-nag (AwsSolutions)', () => {
           },
         ],
         policies: { profiles: { default: { guardrail: { id: 'abc123', version: '1' } } } },
+      }),
+    ).not.toThrow();
+  });
+
+  it('has none either with single sign-on (the console door)', () => {
+    expect(() =>
+      synthWithNag({
+        ...gatewayConfig,
+        sso: {
+          issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123',
+          audience: ['console-client'],
+          grants: [{ group: 'gw-admins', role: 'platform_admin' }],
+        },
       }),
     ).not.toThrow();
   });

@@ -7,6 +7,8 @@ import { GatewayConfigError } from '../../lambdas/shared/catalog/schema';
 import { ROUTES } from '../../lambdas/shared/http/routes';
 import { TABLES } from '../../lambdas/shared/store/schema';
 import { GatewayStack } from '../../lib/gateway-stack';
+import { CONSOLE_ROUTES } from '../../lib/doors';
+import { gatewayConfig } from '../../gateway.config';
 
 /** Synthesizes without bundling (fast): assets are placeholders. */
 function synth(props: ConstructorParameters<typeof GatewayStack>[2] = {}) {
@@ -55,6 +57,43 @@ describe('GatewayStack', () => {
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     });
+  });
+
+  it('has no console door without single sign-on', () => {
+    expect(Object.keys(template.findOutputs('ConsoleUrl'))).toEqual([]);
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  });
+
+  it("with single sign-on, adds a console door: every admin and usage route behind a JWT authorizer of the config's issuer and audiences", () => {
+    const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123';
+    const sso = {
+      issuer,
+      audience: ['console-client'],
+      grants: [{ group: 'gw-admins', role: 'platform_admin' as const }],
+    };
+    const withSso = synth({ gateway: { config: { ...gatewayConfig, sso } } });
+    withSso.resourceCountIs('AWS::ApiGatewayV2::Api', 2);
+    withSso.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: issuer, Audience: ['console-client'] },
+    });
+    withSso.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + CONSOLE_ROUTES.length);
+    expect(CONSOLE_ROUTES.map((route) => route.path)).toEqual(
+      expect.arrayContaining(['/v1/admin/teams', '/v1/usage', '/v1/admin/chargeback']),
+    );
+    expect(CONSOLE_ROUTES.some((route) => route.path === '/v1/chat/completions')).toBe(false);
+    for (const route of CONSOLE_ROUTES) {
+      withSso.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: 'JWT',
+      });
+    }
+    expect(Object.keys(withSso.findOutputs('ConsoleUrl'))).toEqual(['ConsoleUrl']);
+    // A plain-HTTP issuer serves local tests only: a deployment refuses it at synth.
+    expect(() =>
+      synth({ gateway: { config: { ...gatewayConfig, sso: { ...sso, issuer: 'http://localhost:9000' } } } }),
+    ).toThrow(/sso\.issuer must be an https/);
   });
 
   it("answers the streaming door's own refusals in OpenAI's error shape: throttled 429, unknown route 404, firewall 403", () => {
