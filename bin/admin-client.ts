@@ -7,8 +7,10 @@ import { isLocalUrl } from './local-state';
 export interface AdminClientOptions {
   /** Base URL of the API (the stack's `ApiUrl`, or the local runtime's `http://localhost:8080`). */
   url: string;
-  /** The local runtime's admin token; without it requests are signed with AWS credentials (SigV4). */
+  /** The local runtime's admin token; without it (or `token`) requests are signed with AWS credentials (SigV4). */
   adminToken?: string;
+  /** A signed-in user's token (single sign-on), for the stack's ConsoleUrl. */
+  token?: string;
   /** Region of the API for SigV4; read from the URL when it is an execute-api URL. */
   region?: string;
   credentials?: AwsCredentialIdentityProvider;
@@ -116,7 +118,8 @@ export class AdminClient {
 
   private async headers(method: string, url: URL, payload: string | undefined): Promise<Record<string, string>> {
     const base: Record<string, string> = { 'content-type': 'application/json', host: url.host };
-    if (this.options.adminToken) return { ...base, authorization: `Bearer ${this.options.adminToken}` };
+    const bearer = this.options.token ?? this.options.adminToken;
+    if (bearer) return { ...base, authorization: `Bearer ${bearer}` };
     if (isLocalUrl(url.toString())) {
       // Only the local runtime listens here, and it takes its admin token, never a signature.
       throw new Error(

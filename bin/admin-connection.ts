@@ -20,14 +20,18 @@ import {
 export interface ConnectionRequest {
   url?: string | undefined;
   adminToken?: string | undefined;
+  /** A single sign-on token (with the stack's ConsoleUrl). */
+  token?: string | undefined;
   region?: string | undefined;
 }
 
 /** Where and how to send the admin API's requests. */
 export interface Connection {
   url: string;
-  /** The local runtime's admin token; absent means SigV4 with AWS credentials. */
+  /** The local runtime's admin token; absent (and no `token`) means SigV4 with AWS credentials. */
   adminToken?: string | undefined;
+  /** A signed-in user's token, sent as `Authorization: Bearer`; their roles decide what they may do. */
+  token?: string | undefined;
   region?: string | undefined;
 }
 
@@ -76,6 +80,15 @@ export function resolveConnection(request: ConnectionRequest, surroundings: Conn
   const explicitUrl = request.url ?? env.GATEWAY_URL;
   if (explicitUrl && !/^https?:$/.test(URL.parse(explicitUrl)?.protocol ?? '')) {
     throw new Error(`not a URL: '${explicitUrl}' (expected e.g. https://abc.execute-api.eu-west-1.amazonaws.com/)`);
+  }
+  const token = request.token ?? env.GATEWAY_TOKEN;
+  if (token) {
+    // A signed-in user needs no admin token nor AWS credentials: the token is the credential.
+    const running = explicitUrl ? undefined : runningServer(surroundings);
+    if (running && 'problem' in running) {
+      throw new Error(`no API URL: ${running.problem}. Pass --url (the stack output ConsoleUrl) or set GATEWAY_URL`);
+    }
+    return { url: explicitUrl ?? running!.server.url, token, region };
   }
 
   if (!explicitUrl) {

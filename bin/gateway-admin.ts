@@ -151,6 +151,10 @@ export function buildProgram(io: CliIo): Command {
       '--admin-token <token>',
       'admin token of a local runtime; env GATEWAY_ADMIN_TOKEN. Default for this folder’s `npm start`: its own',
     )
+    .option(
+      '--token <token>',
+      'a single sign-on token (with --url <ConsoleUrl>); env GATEWAY_TOKEN. Your roles decide what you may do',
+    )
     .option('--region <region>', 'AWS region of the API, for signing; default from the URL or AWS_REGION')
     .addHelpText(
       'after',
@@ -159,6 +163,7 @@ export function buildProgram(io: CliIo): Command {
         'Connection: with no --url, the CLI talks to the `npm start` running in this folder, on whatever',
         'PORT it was started with (`npm start` records itself in .local/gateway.json), using its admin token.',
         'For a deployed stack, pass --url <ApiUrl> (or set GATEWAY_URL): requests are signed with your AWS credentials.',
+        'With single sign-on, pass --url <ConsoleUrl> and --token <your sign-in token> (or set GATEWAY_TOKEN) instead.',
       ].join('\n'),
     )
     .exitOverride()
@@ -166,7 +171,7 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError('(add --help for usage)');
 
   const client = () => {
-    const options = program.opts<{ url?: string; adminToken?: string; region?: string }>();
+    const options = program.opts<{ url?: string; adminToken?: string; token?: string; region?: string }>();
     const connection = resolveConnection(options, io);
     return new AdminClient({ ...connection, fetch: io.fetch });
   };

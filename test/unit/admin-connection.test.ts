@@ -28,6 +28,25 @@ describe('admin CLI connection', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
+  it('sends a sign-in token as the credential, to the URL given or the npm start running here, never signing', () => {
+    const console = 'https://abc.execute-api.eu-west-1.amazonaws.com/';
+    expect(resolveConnection({ url: console, token: 'eyJ.a.b' }, { env: {}, cwd: root })).toEqual({
+      url: console,
+      token: 'eyJ.a.b',
+      region: undefined,
+    });
+    expect(resolveConnection({}, { env: { GATEWAY_URL: console, GATEWAY_TOKEN: 'eyJ.c.d' }, cwd: root })).toMatchObject(
+      {
+        url: console,
+        token: 'eyJ.c.d',
+      },
+    );
+    recordLocalGateway(root, gateway, 4242, new Date('2026-11-29T17:00:00Z'));
+    const local = resolveConnection({ token: 'eyJ.e.f' }, { env: {}, cwd: root, isAlive: alive });
+    expect(local).toEqual({ url: gateway.url, token: 'eyJ.e.f', region: undefined });
+    expect(() => resolveConnection({ token: 'eyJ.e.f' }, { env: {}, cwd: root, isAlive: dead })).toThrow(/ConsoleUrl/);
+  });
+
   it('records where npm start runs, and forgets it only for the process that wrote it', () => {
     recordLocalGateway(root, gateway, 4242, new Date('2026-11-29T17:00:00Z'));
     expect(readLocalServer(root)).toEqual({
