@@ -75,6 +75,41 @@ export interface DoorProps {
   webAclArn?: string;
 }
 
+/**
+ * An HTTP API's `$default` stage: auto-deployed, throttled, with JSON access logs in a log group of
+ * its own (request id, IP, time, route, status, latency, and the door's own `logFields`).
+ */
+function httpApiStage(
+  scope: Construct,
+  api: HttpApi,
+  id: string,
+  logGroupId: string,
+  options: { props: DoorProps; throttle: Required<ThrottleSettings>; logFields: Record<string, string> },
+): HttpStage {
+  const { logRetention, removalPolicy } = options.props;
+  const accessLogs = new LogGroup(scope, logGroupId, { retention: logRetention, removalPolicy });
+  return new HttpStage(scope, id, {
+    httpApi: api,
+    stageName: '$default',
+    autoDeploy: true,
+    throttle: options.throttle,
+    accessLogSettings: {
+      destination: new LogGroupLogDestination(accessLogs),
+      format: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          responseLatency: '$context.responseLatency',
+          ...options.logFields,
+        }),
+      ),
+    },
+  });
+}
+
 /** Each route of the shared table with the API Gateway route constructs created for it. */
 export type HttpDoorRoutes = { definition: RouteDefinition; constructs: HttpRoute[] }[];
 
@@ -90,32 +125,17 @@ export function createHttpApiDoor(
   functions: Record<FunctionName, IFunction>,
   props: DoorProps,
 ): { api: HttpApi; routes: HttpDoorRoutes } {
-  const { logRetention, removalPolicy } = props;
   const api = new HttpApi(scope, 'Api', {
     description: 'LLM gateway (OpenAI-compatible)',
     createDefaultStage: false,
   });
-  const accessLogs = new LogGroup(scope, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
-  const apiStage = new HttpStage(scope, 'DefaultStage', {
-    httpApi: api,
-    stageName: '$default',
-    autoDeploy: true,
+  const apiStage = httpApiStage(scope, api, 'DefaultStage', 'ApiAccessLogs', {
+    props,
     throttle: throttleOf('apiThrottle', props.apiThrottle, DEFAULT_API_THROTTLE),
-    accessLogSettings: {
-      destination: new LogGroupLogDestination(accessLogs),
-      format: AccessLogFormat.custom(
-        JSON.stringify({
-          requestId: '$context.requestId',
-          ip: '$context.identity.sourceIp',
-          requestTime: '$context.requestTime',
-          routeKey: '$context.routeKey',
-          status: '$context.status',
-          responseLength: '$context.responseLength',
-          responseLatency: '$context.responseLatency',
-          integrationLatency: '$context.integrationLatency',
-          iamPrincipal: '$context.identity.userArn',
-        }),
-      ),
+    logFields: {
+      responseLength: '$context.responseLength',
+      integrationLatency: '$context.integrationLatency',
+      iamPrincipal: '$context.identity.userArn',
     },
   });
   const integrations = {} as Record<FunctionName, HttpLambdaIntegration>;
@@ -174,33 +194,17 @@ export function createConsoleDoor(
   if (!sso.issuer.startsWith('https://')) {
     throw new Error(`LlmGateway: sso.issuer must be an https:// URL to deploy (got ${sso.issuer}).`);
   }
-  const { logRetention, removalPolicy } = props;
-  const throttle = throttleOf('adminThrottle', props.adminThrottle, DEFAULT_ADMIN_THROTTLE);
   const api = new HttpApi(scope, 'ConsoleApi', {
     description: 'LLM gateway console: admin and usage routes for signed-in users (single sign-on)',
     createDefaultStage: false,
   });
-  const accessLogs = new LogGroup(scope, 'ConsoleApiAccessLogs', { retention: logRetention, removalPolicy });
-  new HttpStage(scope, 'ConsoleStage', {
-    httpApi: api,
-    stageName: '$default',
-    autoDeploy: true,
-    throttle,
-    accessLogSettings: {
-      destination: new LogGroupLogDestination(accessLogs),
-      format: AccessLogFormat.custom(
-        JSON.stringify({
-          requestId: '$context.requestId',
-          ip: '$context.identity.sourceIp',
-          requestTime: '$context.requestTime',
-          routeKey: '$context.routeKey',
-          status: '$context.status',
-          responseLatency: '$context.responseLatency',
-          // The token's subject: an id, never the token.
-          subject: '$context.authorizer.claims.sub',
-          authorizerError: '$context.authorizer.error',
-        }),
-      ),
+  httpApiStage(scope, api, 'ConsoleStage', 'ConsoleApiAccessLogs', {
+    props,
+    throttle: throttleOf('adminThrottle', props.adminThrottle, DEFAULT_ADMIN_THROTTLE),
+    logFields: {
+      // The token's subject: an id, never the token.
+      subject: '$context.authorizer.claims.sub',
+      authorizerError: '$context.authorizer.error',
     },
   });
   const authorizer = new HttpJwtAuthorizer('SsoAuthorizer', sso.issuer, { jwtAudience: [...sso.audience] });
