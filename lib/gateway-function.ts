@@ -1,8 +1,9 @@
+import * as path from 'node:path';
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { GatewayConfig } from '../lambdas/shared/catalog/schema';
@@ -24,7 +25,16 @@ export interface GatewayFunctionProps {
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
   environment?: Record<string, string>;
+  /**
+   * An ES module preloaded before the handler (`NODE_OPTIONS=--import`), bundled next to it: code
+   * that must run during Lambda's init phase with top-level await (the post-response extension's
+   * registration). Path of its `.mts` source.
+   */
+  preload?: string;
 }
+
+/** Where Lambda puts a function's code. */
+const TASK_ROOT = '/var/task';
 
 /**
  * The one place Lambda defaults are fixed: Node.js 22 on arm64 (cheaper per ms, fast cold
@@ -70,6 +80,7 @@ export class GatewayFunction extends NodejsFunction {
         // Prefer packages' ES module builds: esbuild tree-shakes them far better.
         mainFields: ['module', 'main'],
         define: { __GATEWAY_CONFIG__: JSON.stringify(props.config) },
+        ...(props.preload ? { commandHooks: preloadBundling(props.preload) } : {}),
       },
       // No NODE_OPTIONS=--enable-source-maps: Node would parse each bundle's source map at load,
       // about 40 ms of every cold start (measured by `npm run bench`). The maps ship with the
@@ -77,6 +88,7 @@ export class GatewayFunction extends NodejsFunction {
       environment: {
         [ENVIRONMENT_VARIABLES.powertoolsServiceName]: SERVICE_NAME,
         [ENVIRONMENT_VARIABLES.powertoolsLogLevel]: 'INFO',
+        ...(props.preload ? { NODE_OPTIONS: `--import=${TASK_ROOT}/${preloadFile(props.preload)}` } : {}),
         ...props.environment,
       },
       logGroup,
@@ -118,4 +130,32 @@ function ownLogGroupPolicy(logGroup: LogGroup): PolicyDocument {
       }),
     ],
   });
+}
+
+/** The bundled preload's file name: `after-response-extension.mts` → `after-response-extension.mjs`. */
+function preloadFile(source: string): string {
+  return path.basename(source).replace(/\.mts$/, '.mjs');
+}
+
+/**
+ * Bundles a preload module next to the handler: one ES module of its own (the handler bundle is
+ * CommonJS, and a preload needs top-level await), with the same esbuild the handler is built with.
+ */
+function preloadBundling(source: string): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) => [
+      [
+        path.join(inputDir, 'node_modules', '.bin', 'esbuild'),
+        path.join(inputDir, path.relative(path.join(__dirname, '..'), source)),
+        '--bundle',
+        '--platform=node',
+        '--format=esm',
+        '--target=node22',
+        '--minify',
+        `--outfile=${path.join(outputDir, preloadFile(source))}`,
+      ].join(' '),
+    ],
+  };
 }

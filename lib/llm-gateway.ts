@@ -251,6 +251,8 @@ export class LlmGateway extends Construct {
         entry: lambdaEntry('gateway'),
         description: 'LLM gateway: OpenAI-compatible chat completions, models, health',
         memorySize: 1024,
+        // Registers the post-response extension at init: usage is recorded after the answer.
+        preload: lambdaEntry('gateway', 'after-response-extension.mts'),
         // The HTTP API gives up after 30 s; the provider deadline (25 s) leaves time to record usage.
         timeout: Duration.seconds(29),
       }),

@@ -25,6 +25,7 @@ import {
 } from './server';
 import { createTables, tableNames } from './tables';
 import { pollQueue, startLocalQueues, type LocalQueues, type SqsLambdaHandler } from './local-queues';
+import { AfterResponse, installAfterResponse } from '../lambdas/shared/lifecycle/after-response';
 
 /** The principal the local runtime's own setup (demo team and key) is recorded under. */
 const LOCAL_ADMIN = 'local-runtime';
@@ -196,6 +197,10 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     }
     const { plaintext: demoKey } = await adminService.issueKey(demoTeamId, { name: 'demo key' }, LOCAL_ADMIN);
 
+    // The post-response extension's part: the buffered door's records are written after the
+    // answer (as in AWS, where the extension holds the invocation open until they land); on stop,
+    // what is still pending is awaited before DynamoDB Local goes.
+    const afterResponse = installAfterResponse(new AfterResponse());
     // Loaded only now: each Lambda's index.ts reads its environment when it is first loaded,
     // exactly as in AWS at cold start.
     const handlers: Record<FunctionName, HttpLambdaHandler> = {
@@ -247,6 +252,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
               }),
           ),
         );
+        await afterResponse.drain();
         db.destroy();
         await queues?.stop();
         await dynamodb?.stop();

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { HttpResponse, StreamingHttpResponse } from '../shared/http';
+import type { Defer } from '../shared/lifecycle/after-response';
 
 /** A streamed answer as the routes hand it to a door: its headers, its frames, and its record. */
 export interface SseReply {
@@ -30,21 +31,33 @@ const SSE_HEADERS = {
 };
 
 /**
- * The HTTP API door: it buffers responses, so a stream is sent as one complete, valid SSE body,
- * recorded first (a buffered Lambda cannot work after it has answered).
+ * The HTTP API door: it buffers responses, so a stream is sent as one complete, valid SSE body.
+ * Its record is written after the answer when the function can work past its answer (`defer`,
+ * given when the post-response extension holds the invocation open: `shared/lifecycle`), else
+ * before the answer leaves (a Lambda is frozen once its handler returns: an unawaited write could
+ * be lost).
+ *
+ * @example
+ * const door = bufferedDoor(defer); // defer: from withAfterResponse, or undefined
  */
-export const bufferedDoor: Door<HttpResponse> = {
-  afterAnswer: (recorded) => recorded,
-  async stream(reply) {
-    let sse = '';
-    try {
-      for await (const frame of reply.frames) sse += frame;
-    } finally {
-      await reply.recorded;
-    }
-    return { statusCode: 200, headers: { ...SSE_HEADERS, ...reply.headers }, body: sse };
-  },
-};
+export function bufferedDoor(defer?: Defer): Door<HttpResponse> {
+  const recordedAfter = async (recorded: Promise<void>) => {
+    if (defer) defer(recorded);
+    else await recorded;
+  };
+  return {
+    afterAnswer: recordedAfter,
+    async stream(reply) {
+      let sse = '';
+      try {
+        for await (const frame of reply.frames) sse += frame;
+      } finally {
+        await recordedAfter(reply.recorded);
+      }
+      return { statusCode: 200, headers: { ...SSE_HEADERS, ...reply.headers }, body: sse };
+    },
+  };
+}
 
 /**
  * The streaming door: SSE frames written as the provider produces them. The stream's record, and

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createGuardedRouter, httpErrors, type HttpResponse, type StreamingHttpResponse } from '../shared/http';
 import type { GatewayEvent } from '../shared/http/request';
+import type { Defer } from '../shared/lifecycle/after-response';
 import { bufferedDoor, streamingDoor } from './doors';
 import { gatewayRoutes } from './routes';
 import type { GatewayHandlerDeps } from './wiring';
@@ -16,13 +17,15 @@ export {
 
 /**
  * The gateway Lambda behind the HTTP API: health, the models a key may use, Chat Completions.
- * `stream: true` gets a complete SSE body (the HTTP API buffers responses).
+ * `stream: true` gets a complete SSE body (the HTTP API buffers responses). With `defer` (the
+ * post-response extension holds invocations open), usage records are written after the answer;
+ * without it, before.
  *
  * @example
- * export const handler = createGatewayHandler(deps);
+ * export const handler = withAfterResponse((defer) => createGatewayHandler(deps, defer), logFailure);
  */
-export function createGatewayHandler(deps: GatewayHandlerDeps) {
-  const route = createGuardedRouter('gateway', gatewayRoutes(deps, bufferedDoor), {
+export function createGatewayHandler(deps: GatewayHandlerDeps, defer?: Defer) {
+  const route = createGuardedRouter('gateway', gatewayRoutes(deps, bufferedDoor(defer)), {
     authenticator: deps.authenticator,
     sso: deps.sso,
   });

@@ -8,6 +8,7 @@ import type { TeamRecord } from '../../lambdas/shared/teams/schema';
 import { Catalog } from '../../lambdas/shared/catalog/catalog';
 import { parseGatewayConfig, type GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { createUsageHandler, usageDependencies } from '../../lambdas/usage/handler';
+import { withAfterResponse, type AfterResponse } from '../../lambdas/shared/lifecycle/after-response';
 import { formatAdminAllowList, parseAdminAllowList } from '../../lambdas/shared/config/admin-principals';
 import { lambdaContext, toHttpApiEvent, type HttpLambdaHandler } from '../../local/server';
 import { matchRoute } from '../../lambdas/shared/http/routes';
@@ -53,6 +54,11 @@ export interface TestGatewayOptions {
   observe?: GatewaySettings['observe'];
   /** The admin allow-list (ARNs, as the CDK writes them in the environment); default [TEST_ADMIN]. */
   admins?: readonly string[];
+  /**
+   * The post-response registry the buffered gateway handler defers its records to, as in AWS with
+   * the extension; none (the default): records are written before the answer.
+   */
+  afterResponse?: AfterResponse;
 }
 
 /** The IAM principal the tests' admin requests carry. */
@@ -85,21 +91,27 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
   const identityCacheTtlMs = options.identityCacheTtlMs ?? 0;
   const alerts = new InMemoryAlertPublisher();
   const handlers: Record<FunctionName, HttpLambdaHandler> = {
-    gateway: createGatewayHandler(
-      gatewayDependencies({
-        db,
-        tables: store.tables,
-        catalog,
-        identityCacheTtlMs,
-        providerTimeoutMs: options.providerTimeoutMs ?? 5_000,
-        secrets: options.secrets ?? staticSecrets({}),
-        alerts,
-        now,
-        ...(options.adapters ? { adapters: options.adapters } : {}),
-        ...(options.guardrails ? { guardrails: options.guardrails } : {}),
-        ...(options.approvalNotifier ? { approvalNotifier: options.approvalNotifier } : {}),
-        ...(options.observe ? { observe: options.observe } : {}),
-      }),
+    gateway: withAfterResponse(
+      (defer) =>
+        createGatewayHandler(
+          gatewayDependencies({
+            db,
+            tables: store.tables,
+            catalog,
+            identityCacheTtlMs,
+            providerTimeoutMs: options.providerTimeoutMs ?? 5_000,
+            secrets: options.secrets ?? staticSecrets({}),
+            alerts,
+            now,
+            ...(options.adapters ? { adapters: options.adapters } : {}),
+            ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+            ...(options.approvalNotifier ? { approvalNotifier: options.approvalNotifier } : {}),
+            ...(options.observe ? { observe: options.observe } : {}),
+          }),
+          defer,
+        ),
+      (error) => process.stderr.write(`post-response work failed: ${String(error)}\n`),
+      options.afterResponse,
     ) as unknown as HttpLambdaHandler,
     auth: createAuthHandler(authDeps) as unknown as HttpLambdaHandler,
     usage: createUsageHandler(

@@ -116,11 +116,15 @@ describe('GatewayStack', () => {
 
   it('has six Lambdas on Node.js 22, arm64, with a log retention, not parsing source maps at cold start', () => {
     template.resourceCountIs('AWS::Lambda::Function', 6);
-    template.allResourcesProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
-      Architectures: ['arm64'],
-      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) },
-    });
+    template.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    // No --enable-source-maps anywhere; only the HTTP API's gateway function preloads the post-response extension.
+    const nodeOptions = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => [
+      String(fn.Properties.Description).split(':')[1]!.trim().split(' ')[0],
+      fn.Properties.Environment.Variables.NODE_OPTIONS,
+    ]);
+    expect(nodeOptions.filter(([, options]) => options !== undefined)).toEqual([
+      ['OpenAI-compatible', '--import=/var/task/after-response-extension.mjs'],
+    ]);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -576,25 +580,66 @@ describe('GatewayStack bundling', () => {
             hasConfig: code.includes('eu.amazon.nova-lite-v1:0'),
             hasPlaceholder: code.includes('__GATEWAY_CONFIG__'),
             hasSourceMap: readdirSync(dir).includes('index.js.map'),
+            // The post-response extension: bundled as an ES module of its own, preloaded by NODE_OPTIONS.
+            preload:
+              readdirSync(dir).includes('after-response-extension.mjs') &&
+              /2020-01-01\/extension/.test(readFileSync(path.join(dir, 'after-response-extension.mjs'), 'utf8')) &&
+              r.Properties.Environment.Variables.NODE_OPTIONS === '--import=/var/task/after-response-extension.mjs',
           };
         })
         .sort((a, b) => a.name!.localeCompare(b.name!));
       expect(bundles).toEqual([
-        { name: 'admin', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        {
+          name: 'admin',
+          importsSdkAsEsm: false,
+          hasConfig: true,
+          hasPlaceholder: false,
+          hasSourceMap: true,
+          preload: false,
+        },
         // The replay function applies queued writes as they are: it needs no config.
-        { name: 'applies', importsSdkAsEsm: false, hasConfig: false, hasPlaceholder: false, hasSourceMap: true },
+        {
+          name: 'applies',
+          importsSdkAsEsm: false,
+          hasConfig: false,
+          hasPlaceholder: false,
+          hasSourceMap: true,
+          preload: false,
+        },
         {
           name: 'OpenAI-compatible',
           importsSdkAsEsm: false,
           hasConfig: true,
           hasPlaceholder: false,
           hasSourceMap: true,
+          preload: true,
         },
         // Maintenance checks the catalog's Bedrock models against their lifecycle once a day.
-        { name: 'releases', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
-        { name: 'streaming', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        {
+          name: 'releases',
+          importsSdkAsEsm: false,
+          hasConfig: true,
+          hasPlaceholder: false,
+          hasSourceMap: true,
+          preload: false,
+        },
+        {
+          name: 'streaming',
+          importsSdkAsEsm: false,
+          hasConfig: true,
+          hasPlaceholder: false,
+          hasSourceMap: true,
+          preload: false,
+        },
         // The usage Lambda reads the audit retention from the config.
-        { name: 'usage', importsSdkAsEsm: false, hasConfig: true, hasPlaceholder: false, hasSourceMap: true },
+        {
+          name: 'usage',
+          importsSdkAsEsm: false,
+          hasConfig: true,
+          hasPlaceholder: false,
+          hasSourceMap: true,
+          preload: false,
+        },
       ]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
