@@ -7,6 +7,7 @@ import { FakeOpenAi } from '../test/fakes/openai-server';
 import type { GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import type { BenchRow } from './dlp';
 import { inProcessGateway } from './in-process';
+import { installedAfterResponse } from '../lambdas/shared/lifecycle/after-response';
 
 /** A 2 KB prompt, the size the overhead target is stated for. */
 const PROMPT = 'Summarise the following notes for the weekly report. '.repeat(38).slice(0, 2048);
@@ -63,6 +64,14 @@ function roundTrips(before: typeof calls): number {
     busyUntil = Math.max(busyUntil, call.end);
   }
   return trips;
+}
+
+/**
+ * Settles once the local runtime's post-response work (usage written after the answer, as the
+ * extension does in Lambda) is done, so it is neither timed into nor counted for the next request.
+ */
+function afterResponseDrained(): Promise<void> {
+  return installedAfterResponse()?.drain() ?? Promise.resolve();
 }
 
 /** Wall time during which at least one DynamoDB request was in flight. */
@@ -177,9 +186,13 @@ export async function benchOverhead(options: { iterations: number; loadSeconds: 
       calls.length = 0;
       arrivals.length = 0;
       const g = await timed(through, gatewayBody(false), gateway.demoKey);
+      const answeredAt = performance.now();
+      // The usage write runs after the answer (the post-response extension's part): count it with
+      // its request, and let it finish before the next request is timed.
+      await afterResponseDrained();
       perRequestCalls.push(calls.length);
       perRequestTrips.push(roundTrips(calls.filter((call) => call.start < (arrivals[0] ?? Infinity))));
-      compute.push(g - d - busyTime(calls));
+      compute.push(g - d - busyTime(calls.filter((call) => call.start < answeredAt)));
       directMs.push(d);
       gatewayMs.push(g);
       added.push(g - d);
@@ -262,6 +275,7 @@ export async function benchOverhead(options: { iterations: number; loadSeconds: 
         messages: [{ role: 'user', content: `${PROMPT} (${i})` }],
       });
       await timed(through, payload, cacheKey);
+      await afterResponseDrained();
       if (i >= warmup) cachedTrips.push(roundTrips(calls.filter((call) => call.start < (arrivals[0] ?? Infinity))));
     }
     rows.push({

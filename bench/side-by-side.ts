@@ -124,12 +124,16 @@ async function load(url: string, headers: Record<string, string>, body: string, 
  * ours on the HTTP API door; ours on the streaming door with `stream: false`; Portkey), the order
  * rotated each round so none always follows another; each round's "added" is that round's
  * through-X minus its direct time, so machine noise that spans a round cancels. Ours runs as
- * `npm start` runs it: the local runtime with its own DynamoDB Local.
+ * `npm start` runs it: the local runtime with its own DynamoDB Local; after each of our requests
+ * an untimed pause lets its usage write, which runs after the answer, finish.
  *
  * Throughput: 16 connections against ours (the real handler behind the local HTTP server,
  * storage from memory) and Portkey, each in its own process, in slices A B B A of equal
  * length so drift on the shared machine hits both alike.
  */
+/** Pause after each of our requests, untimed: its usage write (3-6 ms on DynamoDB Local) finishes in it. */
+const SETTLE_MS = 25;
+
 export async function benchSideBySide(options: { rounds: number; loadSeconds: number }): Promise<BenchRow[]> {
   const upstream = new FakeOpenAi(() => ({
     kind: 'completion',
@@ -191,6 +195,11 @@ export async function benchSideBySide(options: { rounds: number; loadSeconds: nu
       for (let k = 0; k < targets.length; k++) {
         const target = targets[(index + k) % targets.length]!;
         times[target.name] = await timed(target);
+        // Ours records usage after its answer (in Lambda, within the answering instance's
+        // invocation): let that finish before the next request is timed, so it is not timed into
+        // whichever target comes next on these shared cores.
+        if (target.name === 'http' || target.name === 'stream')
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       }
       return times;
     };

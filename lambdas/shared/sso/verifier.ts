@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type * as JoseTypes from 'jose';
+import type * as Jose from './jose';
 import { ApiKeyRefusedError } from '../keys/errors';
 import { accessOfGroups, type Access } from './access';
 import type { SsoConfig } from './schema';
@@ -73,8 +74,16 @@ function refused(expired: boolean, detail: string): ApiKeyRefusedError {
   );
 }
 
+let jose: typeof Jose | undefined;
+
+/** jose, loaded on the first token: a deployment without single sign-on never evaluates it. */
+function loadJose(): typeof Jose {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- jose loads only when a first token is verified
+  return (jose ??= require('./jose') as typeof Jose);
+}
+
 /** What a jose failure tells the caller: which check failed, in a few words. */
-function refusalOf(error: unknown): ApiKeyRefusedError | undefined {
+function refusalOf(error: unknown, { errors: joseErrors }: typeof Jose): ApiKeyRefusedError | undefined {
   if (error instanceof joseErrors.JWTExpired) return refused(true, 'expired');
   if (error instanceof joseErrors.JWTClaimValidationFailed)
     return refused(false, `the ${error.claim} claim is not accepted`);
@@ -121,7 +130,7 @@ export function ssoVerifierOf(config: SsoConfig | undefined, now?: () => number)
  * const user = await new SsoVerifier(config.sso).verify(token); // { subject, name, access, keyId }
  */
 export class SsoVerifier {
-  private keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  private keys: Promise<ReturnType<typeof Jose.createRemoteJWKSet>> | undefined;
 
   constructor(
     private readonly config: SsoConfig,
@@ -129,12 +138,12 @@ export class SsoVerifier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private jwks(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+  private jwks(): Promise<ReturnType<typeof Jose.createRemoteJWKSet>> {
     this.keys ??= (
       this.config.jwksUri ? Promise.resolve(new URL(this.config.jwksUri)) : discoverJwksUri(this.config.issuer)
     )
       .then((url) =>
-        createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+        loadJose().createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
       )
       .catch((error: unknown) => {
         this.keys = undefined; // try discovery again on the next token
@@ -145,9 +154,10 @@ export class SsoVerifier {
 
   /** The user a token proves, or a 401 refusal saying which check failed. */
   async verify(token: string): Promise<SsoUser> {
-    let payload: JWTPayload;
+    const library = loadJose();
+    let payload: JoseTypes.JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, await this.jwks(), {
+      ({ payload } = await library.jwtVerify(token, await this.jwks(), {
         issuer: this.config.issuer,
         audience: this.config.audience,
         algorithms: this.config.algorithms,
@@ -156,7 +166,7 @@ export class SsoVerifier {
         requiredClaims: ['sub', 'exp'],
       }));
     } catch (error) {
-      throw refusalOf(error) ?? error;
+      throw refusalOf(error, library) ?? error;
     }
     const name = payload[this.config.userClaim];
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
