@@ -7,6 +7,7 @@ import { errorBody, type ErrorShape } from '../lambdas/shared/http/error-shapes'
 import { ERROR_CODES, GatewayError, forbidden, notFound, payloadTooLarge } from '../lambdas/shared/http/errors';
 import { MAX_BODY_BYTES, type GatewayEvent } from '../lambdas/shared/http/request';
 import { looksLikeJwt } from '../lambdas/shared/sso/verifier';
+import { installedAfterResponse } from '../lambdas/shared/lifecycle/after-response';
 import { HttpResponseStream } from './awslambda';
 import { matchRoute, routeKey, type FunctionName, type RouteDefinition } from '../lambdas/shared/http/routes';
 
@@ -341,6 +342,9 @@ export function createLocalServer(options: LocalServerOptions): Server {
           }
         }
         const event = await eventOf(request, matched, iamPrincipal);
+        // Usage, audit and admin reads see every answer already given: the gateway's usage writes
+        // run just after its answers (in AWS, milliseconds later, in the answering invocation).
+        if (matched.route.function !== 'gateway') await installedAfterResponse()?.drain();
         const handler = options.handlers[matched.route.function];
         const result = await handler(event, lambdaContext(`llm-gateway-${matched.route.function}`));
         sendResult(response, result);

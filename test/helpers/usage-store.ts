@@ -1,14 +1,20 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { installedAfterResponse } from '../../lambdas/shared/lifecycle/after-response';
 import { queryAll } from '../../lambdas/shared/store/query-all';
 import { itemKeys } from '../../lambdas/shared/store/schema';
 import { addTotals, emptyTotals, type UsageRecord, type UsageTotals } from '../../lambdas/shared/usage/record';
 
-/** Every item of the given partitions (shards of one team's day or month), each to its last page. */
+/**
+ * Every item of the given partitions (shards of one team's day or month), each to its last page.
+ * Reads after the local runtime's post-response work has landed: a local gateway in this process
+ * records a buffered answer just after sending it, as the Lambda does.
+ */
 async function partitionItems(
   db: DynamoDBDocumentClient,
   tableName: string,
   partitions: readonly string[],
 ): Promise<Record<string, unknown>[]> {
+  await installedAfterResponse()?.drain();
   const shards = await Promise.all(
     partitions.map((pk) =>
       queryAll(db, {

@@ -10,6 +10,7 @@ import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { ledgerEntries } from '../helpers/usage-store';
+import { installedAfterResponse } from '../../lambdas/shared/lifecycle/after-response';
 
 const CARD = '4111 1111 1111 1111';
 
@@ -89,6 +90,9 @@ describe('response cache', () => {
     const { data, response } = await client.chat.completions
       .create({ model: 'gpt', temperature: 0, messages: [{ role: 'user', content }], ...extra }, { headers })
       .withResponse();
+    // The answer is stored with its usage, just after it is sent (the post-response extension's
+    // part, played by the local runtime): let that land before the next request.
+    await installedAfterResponse()?.drain();
     return { text: data.choices[0]!.message.content, cache: response.headers.get('x-gateway-cache'), data };
   }
 
@@ -176,8 +180,8 @@ describe('response cache', () => {
   });
 
   it('replays a cached answer as a stream, on the OpenAI and the Anthropic face', async () => {
-    // The misses go through the buffered door, which stores the answer before it answers (the
-    // streaming door stores it just after the last byte, which a next request could overtake).
+    // The misses go through the buffered door; both doors store the answer just after it is sent,
+    // and the local runtime's post-response work is drained before the next request.
     const { openai, streaming, anthropic, anthropicBuffered } = await team({ cache_ttl_seconds: 300 });
     const first = await ask(openai, 'Stream it back');
     const before = upstream.requests.length;
@@ -209,6 +213,7 @@ describe('response cache', () => {
     };
     const miss = await anthropicBuffered.messages.create(params).withResponse();
     expect(miss.response.headers.get('x-gateway-cache')).toBe('miss');
+    await installedAfterResponse()?.drain();
     const streamed = anthropic.messages.stream(params);
     const message = await streamed.finalMessage();
     expect(message.content).toEqual(miss.data.content);
