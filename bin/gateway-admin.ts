@@ -104,7 +104,15 @@ async function exportToFile(
 /** The parts of the chargeback JSON the table shows. */
 interface ChargebackJson {
   month: string;
-  lines: { cost_center: string; team: string; model: string; requests: number; cost_usd: string }[];
+  /** Per model, or (`group_by=user`) per end user: `user` null for the team's requests naming none. */
+  lines: {
+    cost_center: string;
+    team: string;
+    model?: string;
+    user?: string | null;
+    requests: number;
+    cost_usd: string;
+  }[];
   teams: { cost_center: string; team: string; requests: number; cost_usd: string }[];
   cost_centers: { cost_center: string; requests: number; cost_usd: string }[];
   totals: { requests: number; cost_usd: string };
@@ -112,8 +120,12 @@ interface ChargebackJson {
 
 /** The chargeback as an aligned text table: lines, then team, cost-center and grand totals. */
 function chargebackTable(report: ChargebackJson): string {
-  const rows: string[][] = [['cost center', 'team', 'model', 'requests', 'cost (USD)']];
-  for (const l of report.lines) rows.push([l.cost_center, l.team, l.model, String(l.requests), l.cost_usd]);
+  const byUser = report.lines.some((l) => 'user' in l);
+  const rows: string[][] = [['cost center', 'team', byUser ? 'user' : 'model', 'requests', 'cost (USD)']];
+  for (const l of report.lines) {
+    const group = byUser ? (l.user ?? '(no user)') : (l.model ?? '');
+    rows.push([l.cost_center, l.team, group, String(l.requests), l.cost_usd]);
+  }
   for (const t of report.teams) rows.push([t.cost_center, t.team, '(team total)', String(t.requests), t.cost_usd]);
   for (const c of report.cost_centers)
     rows.push([c.cost_center, '', '(cost center total)', String(c.requests), c.cost_usd]);
@@ -331,21 +343,19 @@ export function buildProgram(io: CliIo): Command {
     );
   program
     .command('chargeback')
-    .description('the monthly chargeback: cost per team × model, totals per team and cost center')
+    .description('the monthly chargeback: cost per team × model (or × end user), totals per team and cost center')
     .option('--month <YYYY-MM>', 'month (default this one)', month)
+    .option('--by-user', 'a line per team × end user instead of per team × model')
     .option('--out <file>', 'also save it as CSV (the same file GET /v1/admin/chargeback?format=csv returns)')
     .option('--json', 'print the JSON report instead of the table')
-    .action(async (flags: { month?: string; out?: string; json?: boolean }) => {
-      const query = flags.month ? `?month=${flags.month}` : '';
-      const report = (await client().request('GET', `/v1/admin/chargeback${query}`)) as unknown as ChargebackJson;
+    .action(async (flags: { month?: string; byUser?: boolean; out?: string; json?: boolean }) => {
+      const query = (format: string) =>
+        `/v1/admin/chargeback?format=${format}${flags.month ? `&month=${flags.month}` : ''}${flags.byUser ? '&group_by=user' : ''}`;
+      const report = (await client().request('GET', query('json'))) as unknown as ChargebackJson;
       if (flags.json) print(report);
       else io.stdout(chargebackTable(report));
       if (flags.out) {
-        const csv = await client().requestText(
-          'GET',
-          `/v1/admin/chargeback?format=csv${flags.month ? `&month=${flags.month}` : ''}`,
-        );
-        writeFileSync(path.resolve(io.cwd, flags.out), csv);
+        writeFileSync(path.resolve(io.cwd, flags.out), await client().requestText('GET', query('csv')));
         io.stdout(`saved ${flags.out}\n`);
       }
     });

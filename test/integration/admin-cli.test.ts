@@ -183,6 +183,26 @@ describe('gateway-admin CLI', () => {
       );
       expect(saved).toBe(served);
       expect(saved).toContain(`${month},line,cc-42,billed,Billed,mock-large,1,0,`);
+
+      // By end user: the team's requests naming a user, then those naming none.
+      const asUser = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock-large', user: 'dana', messages: [{ role: 'user', content: 'bill dana' }] }),
+      });
+      expect(asUser.status).toBe(200);
+      io.out.length = 0;
+      expect(await cli('chargeback', '--month', month, '--by-user', '--out', 'users.csv')).toBe(0);
+      const byUser = io.out.join('');
+      expect(byUser).toMatch(/cc-42\s+billed\s+dana\s+1\s+\d+\.\d{6}/);
+      expect(byUser).toMatch(/cc-42\s+billed\s+\(no user\)\s+1\s+\d+\.\d{6}/);
+      const usersCsv = readFileSync(path.join(dir, 'users.csv'), 'utf8');
+      const servedByUser = await adminFetch(
+        gateway,
+        'GET',
+        `/v1/admin/chargeback?format=csv&month=${month}&group_by=user`,
+      ).then((r) => r.text());
+      expect(usersCsv).toBe(servedByUser);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
