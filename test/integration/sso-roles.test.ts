@@ -285,11 +285,15 @@ describe('single sign-on and roles', () => {
       expect((await as(token, 'GET', `/v1/admin/teams/${BRAVO}/keys`)).status).toBe(200);
       expect((await as(token, 'PATCH', `/v1/admin/teams/${BRAVO}`, { name: 'Bravo!' })).status).toBe(200);
       expect((await as(token, 'GET', '/v1/admin/changes')).status).toBe(200);
-      const chargeback = await as(token, 'GET', '/v1/admin/chargeback');
-      expect(JSON.stringify(chargeback.body)).toContain(BRAVO);
       // Calls models only for a team named: a platform admin belongs to no team by default.
       expectError(await chat(token), 403, 'role_not_allowed');
       expect((await chat(token, { 'x-gateway-team': BRAVO })).headers['x-gateway-team']).toBe(BRAVO);
+      // Any team, but only a team id: never an arbitrary string as a table key.
+      expectError(await chat(token, { 'x-gateway-team': 'x'.repeat(5_000) }), 400, 'invalid_request');
+      expectError(await chat(token, { 'x-gateway-team': 'sso-none' }), 404, 'not_found');
+      // Every team's line of the chargeback (bravo has just been billed).
+      const chargeback = await as(token, 'GET', '/v1/admin/chargeback');
+      expect(JSON.stringify(chargeback.body)).toContain(BRAVO);
     });
   });
 

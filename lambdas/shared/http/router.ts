@@ -3,6 +3,7 @@ import type { AdminAllowList } from '../config/admin-principals';
 import type { AuthenticatedCaller } from '../keys/authenticator';
 import { Access, type Permission } from '../sso/access';
 import { looksLikeJwt, type SsoUser, type SsoVerifier } from '../sso/verifier';
+import { teamIdSchema } from '../teams/schema';
 import { ERROR_CODES, forbidden, invalidRequest, notFound } from './errors';
 import { GATEWAY_REQUEST_HEADERS } from './headers';
 import { parsePathParameters, type PathParametersOf } from './path-parameters';
@@ -137,6 +138,12 @@ function teamActedFor(access: Access, route: Pick<RouteDefinition, 'permissions'
   const permissions = route.permissions ?? [];
   const named = request.headers[GATEWAY_REQUEST_HEADERS.team];
   if (named !== undefined) {
+    // Checked before it names a table key: a platform admin may name any team, not any string.
+    if (!teamIdSchema.safeParse(named).success) {
+      throw invalidRequest(`${GATEWAY_REQUEST_HEADERS.team} is not a team id.`, {
+        param: GATEWAY_REQUEST_HEADERS.team,
+      });
+    }
     checkRoles(access, permissions, named);
     return named;
   }
