@@ -25,6 +25,8 @@ export interface TokenOptions {
   rogueKey?: boolean;
   /** Leave out `exp`. */
   noExpiry?: boolean;
+  /** Leave out the header's `kid`. */
+  noKid?: boolean;
 }
 
 /** The stand-in, running. */
@@ -39,6 +41,8 @@ export interface OidcIssuer {
   unsignedToken(options?: TokenOptions): string;
   /** Replaces the published signing key (a key rotation); tokens signed with the old one stop verifying. */
   rotate(): Promise<void>;
+  /** Also publishes a second key (as issuers do while rotating), which signs nothing. */
+  publishSecondKey(): Promise<void>;
   /** How many times the JWKS was fetched. */
   jwksFetches(): number;
   close(): Promise<void>;
@@ -68,6 +72,7 @@ function base64url(value: unknown): string {
 export async function startOidcIssuer(): Promise<OidcIssuer> {
   let current = await signingKey();
   const rogue = await signingKey();
+  let second: JWK | undefined;
   let fetches = 0;
   let url = '';
   const server: Server = createServer((request, response) => {
@@ -86,7 +91,7 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     }
     if (request.url === '/jwks.json') {
       fetches += 1;
-      return send(200, { keys: [current.jwk] });
+      return send(200, { keys: second ? [current.jwk, second] : [current.jwk] });
     }
     send(404, { error: 'not_found' });
   });
@@ -112,7 +117,7 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     async token(options = {}) {
       const key = options.rogueKey ? rogue.privateKey : current.privateKey;
       return new SignJWT(payloadOf(options))
-        .setProtectedHeader({ alg: 'RS256', kid: current.jwk.kid!, typ: 'JWT' })
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(options.noKid ? {} : { kid: current.jwk.kid! }) })
         .sign(key);
     },
     unsignedToken(options = {}) {
@@ -120,6 +125,9 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     },
     async rotate() {
       current = await signingKey();
+    },
+    async publishSecondKey() {
+      second = (await signingKey()).jwk;
     },
     jwksFetches: () => fetches,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -348,6 +348,40 @@ describe("the identity provider's key rotation", () => {
   }, 60_000);
 });
 
+describe("the identity provider's keys", () => {
+  it('refuses a token without a key id when the issuer publishes several keys (401), and answers 503 when its keys are out of reach', async () => {
+    const idp = await startOidcIssuer();
+    const sso = (jwksUri?: string) => ({
+      issuer: idp.url,
+      audience: [idp.clientId],
+      ...(jwksUri ? { jwksUri } : {}),
+      grants: [{ group: 'devs', role: 'member' as const, team: ALPHA }],
+    });
+    const gw = await createTestGateway({ config: { ...testConfig, sso: sso() } });
+    // The same issuer, but its keys at an address where nothing listens.
+    const cutOff = await gw.instance({ config: { ...testConfig, sso: sso('http://127.0.0.1:9/jwks.json') } });
+    try {
+      await gw.createTeam({ id: ALPHA, name: 'Alpha' });
+      const chat = async (via: TestGateway, token: string) =>
+        via.call('POST', '/v1/chat/completions', {
+          headers: { authorization: `Bearer ${token}` },
+          body: { model: 'mock-small', messages: [{ role: 'user', content: 'hi' }] },
+        });
+      expect((await chat(gw, await idp.token({ claims: { groups: ['devs'] }, noKid: true }))).status).toBe(200);
+      await idp.publishSecondKey();
+      const fresh = await gw.instance({ config: { ...testConfig, sso: sso() } });
+      const refused = await chat(fresh, await idp.token({ claims: { groups: ['devs'] }, noKid: true }));
+      expect([refused.status, refused.body.error.code]).toEqual([401, 'invalid_token']);
+      expect((await chat(fresh, await idp.token({ claims: { groups: ['devs'] } }))).status).toBe(200);
+      const unavailable = await chat(cutOff, await idp.token({ claims: { groups: ['devs'] } }));
+      expect([unavailable.status, unavailable.body.error.code]).toEqual([503, 'upstream_unavailable']);
+    } finally {
+      gw.destroy();
+      await idp.close();
+    }
+  });
+});
+
 describe('without single sign-on configured', () => {
   it('takes a token for a malformed key: 401, never an admin', async () => {
     const idp = await startOidcIssuer();

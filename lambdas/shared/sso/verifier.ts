@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as JoseTypes from 'jose';
 import type * as Jose from './jose';
+import { ERROR_CODES, GatewayError } from '../http/errors';
 import { ApiKeyRefusedError } from '../keys/errors';
 import { accessOfGroups, type Access } from './access';
 import type { SsoConfig } from './schema';
@@ -82,20 +83,38 @@ function loadJose(): typeof Jose {
   return (jose ??= require('./jose') as typeof Jose);
 }
 
-/** What a jose failure tells the caller: which check failed, in a few words. */
-function refusalOf(error: unknown, { errors: joseErrors }: typeof Jose): ApiKeyRefusedError | undefined {
+/**
+ * What a jose failure tells the caller: which check failed, in a few words. Anything wrong with
+ * the token is the caller's 401; only the issuer's keys being out of reach (a timeout, a key set
+ * that does not parse, a network error) is the gateway's 503, never the caller's fault.
+ */
+function refusalOf(error: unknown, { errors: joseErrors }: typeof Jose): GatewayError {
   if (error instanceof joseErrors.JWTExpired) return refused(true, 'expired');
-  if (error instanceof joseErrors.JWTClaimValidationFailed)
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
     return refused(false, `the ${error.claim} claim is not accepted`);
+  }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed)
     return refused(false, 'the signature does not verify');
   if (error instanceof joseErrors.JWKSNoMatchingKey) return refused(false, 'no signing key of the issuer matches');
+  // No key id, and the issuer publishes several keys for the algorithm (as during a key rotation).
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return refused(false, 'it names no key id (`kid`)');
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return refused(false, 'its algorithm is not accepted');
-  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) {
-    return refused(false, 'it is not a signed JWT');
-  }
-  if (error instanceof joseErrors.JOSENotSupported) return refused(false, 'its algorithm is not supported');
-  return undefined; // the issuer's keys could not be fetched: not the caller's fault
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return keysUnavailable(error);
+  if (error instanceof joseErrors.JOSEError) return refused(false, 'it is not a signed JWT the gateway can verify');
+  return keysUnavailable(error);
+}
+
+/** 503: the issuer's signing keys could not be fetched (its outage, not the caller's token). */
+function keysUnavailable(cause: unknown): GatewayError {
+  return new GatewayError(
+    503,
+    'server_error',
+    "The identity provider's signing keys could not be fetched. Retry shortly.",
+    {
+      code: ERROR_CODES.upstreamUnavailable,
+      cause,
+    },
+  );
 }
 
 /** Reads the issuer's `jwks_uri` from its OpenID discovery document. */
@@ -166,7 +185,7 @@ export class SsoVerifier {
         requiredClaims: ['sub', 'exp'],
       }));
     } catch (error) {
-      throw refusalOf(error, library) ?? error;
+      throw refusalOf(error, library);
     }
     const name = payload[this.config.userClaim];
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
