@@ -33,18 +33,15 @@ export const PERMISSIONS = [
 /** One of {@link PERMISSIONS}. */
 export type Permission = (typeof PERMISSIONS)[number];
 
-/** What each role within a team may do there. A platform admin may do everything, everywhere. */
+/** What only a platform admin may do: change what the platform set, and read every team's change log. */
+export const PLATFORM_ONLY_PERMISSIONS: readonly Permission[] = ['teams.manage', 'changes.read'];
+
+/**
+ * What each role within a team may do there: a team admin everything but what only a platform
+ * admin may; a member call models and see their own usage; a viewer read usage and chargeback.
+ */
 export const TEAM_ROLE_PERMISSIONS: Record<TeamRole, readonly Permission[]> = {
-  team_admin: [
-    'teams.read',
-    'keys.manage',
-    'approvals.decide',
-    'usage.team',
-    'usage.own',
-    'audit.read',
-    'chargeback.read',
-    'models.call',
-  ],
+  team_admin: PERMISSIONS.filter((permission) => !PLATFORM_ONLY_PERMISSIONS.includes(permission)),
   member: ['models.call', 'usage.own'],
   viewer: ['usage.team', 'chargeback.read'],
 };
