@@ -68,6 +68,20 @@ export function generateKeyId(): string {
 }
 
 /**
+ * A key id derived from a seed: the same seed, the same id, in the key ids' alphabet and length
+ * (a signed-in user's id, from their issuer and subject, where a key's would be).
+ *
+ * @example
+ * derivedKeyId('https://idp.example.com\nuser-1') // 12 characters of a-z and 2-7
+ */
+export function derivedKeyId(seed: string): string {
+  const digest = createHash('sha256').update(seed).digest();
+  return Array.from(digest.subarray(0, KEY_ID_LENGTH), (byte) => KEY_ID_ALPHABET[byte % KEY_ID_ALPHABET.length]).join(
+    '',
+  );
+}
+
+/**
  * A new API key for a key id (a new key, or a rotation of an existing one).
  *
  * @example

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type * as JoseTypes from 'jose';
 import type * as Jose from './jose';
 import { ERROR_CODES, GatewayError } from '../http/errors';
 import { ApiKeyRefusedError } from '../keys/errors';
+import { derivedKeyId } from '../keys/format';
 import { accessOfGroups, type Access } from './access';
 import type { SsoConfig } from './schema';
 
@@ -47,8 +47,6 @@ export function looksLikeJwt(credential: string | undefined): credential is stri
 /** Longest token accepted: identity providers' tokens with many groups stay well under it. */
 const MAX_TOKEN_CHARS = 16_384;
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
 /**
  * The key-id-shaped id of a user (see {@link SsoUser.keyId}).
  *
@@ -56,8 +54,7 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
  * userKeyId('https://idp.example.com', '0a1b2c') // e.g. 'k3v7q2m4x5a6'
  */
 export function userKeyId(issuer: string, subject: string): string {
-  const digest = createHash('sha256').update(`${issuer}\n${subject}`).digest();
-  return Array.from(digest.subarray(0, 12), (byte) => BASE32[byte % 32]).join('');
+  return derivedKeyId(`${issuer}\n${subject}`);
 }
 
 /** The groups a claim lists: an array of strings, or one space-separated string; anything else is none. */
