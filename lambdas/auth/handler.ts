@@ -87,8 +87,7 @@ export function createAuthHandler(deps: AuthHandlerDeps) {
     jsonResponse(status, payload, { ...requestIdHeader(request.apiRequestId), ...headers });
 
   async function listTeams({ request, admin }: RouteContext<'GET /v1/admin/teams'>) {
-    const visible = admin.access.teamsWith('teams.read');
-    const teams = (await deps.admin.listTeams()).filter((team) => visible === 'all' || visible.includes(team.teamId));
+    const teams = (await deps.admin.listTeams()).filter((team) => admin.access.can('teams.read', team.teamId));
     return ok(request, { object: 'list', data: teams.map(teamView) });
   }
 

@@ -186,8 +186,7 @@ export function createUsageHandler(deps: UsageHandlerDeps) {
     const month = query.month ?? new Date(now()).toISOString().slice(0, 7);
     const { from, to } = monthDays(month);
     // A signed-in team admin or viewer sees their teams' lines only (and totals of those).
-    const visible = admin.access.teamsWith('chargeback.read');
-    const teams = (await deps.teams.list()).filter((team) => visible === 'all' || visible.includes(team.teamId));
+    const teams = (await deps.teams.list()).filter((team) => admin.access.can('chargeback.read', team.teamId));
     const usage = await deps.reader.teamsUsage(
       teams.map((team) => team.teamId),
       from,

@@ -3,7 +3,7 @@ import type { SsoConfig, TeamRole } from './schema';
 /**
  * What a caller may do, by role and team. The route table names the permission each admin and
  * usage route needs; the router checks it (and the team of a `{teamId}` route) before a handler
- * runs, and the handlers of routes that span teams narrow what they read with {@link Access.teamsWith}.
+ * runs, and the handlers of routes that span teams narrow what they read with {@link Access.can}.
  */
 
 /** Everything a route can require. */
