@@ -1,10 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic-server';
 import { anthropicReply, FakeBedrock } from '../fakes/bedrock-server';
 import { GENEROUS_TEAM_DEFAULTS } from './config';
-import { testEndpoint } from './dynamodb';
+import { startTestLocalGateway } from './local-gateway';
 
 /** The API key the gateway holds for the Anthropic connections (read from `<CONNECTION>_API_KEY` locally). */
 export const UPSTREAM_ANTHROPIC_KEY = 'sk-ant-upstream-test-key';
@@ -137,10 +137,7 @@ export async function startAnthropicFace(prefix: string): Promise<AnthropicFace>
   });
   let gateway: LocalGateway;
   try {
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `${prefix}-${Date.now()}`,
+    gateway = await startTestLocalGateway(prefix, {
       config: anthropicFaceConfig(anthropicUrl, bedrockUrl),
       mockWithoutCredentials: false,
     });

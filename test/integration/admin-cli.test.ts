@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
 import { forgetLocalGateway, recordLocalGateway } from '../../bin/local-state';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /** The admin CLI against the local runtime over HTTP, as an admin would run it. */
 describe('gateway-admin CLI', () => {
@@ -15,10 +15,7 @@ describe('gateway-admin CLI', () => {
   let io: CliIo & { out: string[]; err: string[] };
 
   beforeAll(async () => {
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `cli-${Date.now()}`,
+    gateway = await startTestLocalGateway('cli', {
       config: testConfig,
     });
   });

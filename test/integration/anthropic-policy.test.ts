@@ -1,10 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeAnthropic, type FakeAnthropicReply } from '../fakes/anthropic-server';
 import { echoResponder, FakeOpenAi } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * The Messages face under the same policy as the OpenAI face, and translated to an
@@ -53,10 +53,7 @@ describe('Anthropic face: policy, translation, audit', () => {
     };
     process.env.OPENAI_API_KEY = 'sk-test';
     process.env.ANTHROPIC_API_KEY = 'sk-ant-test';
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `anthropic-policy-${Date.now()}`,
+    gateway = await startTestLocalGateway('anthropic-policy', {
       config,
       mockWithoutCredentials: false,
     });

@@ -8,7 +8,7 @@ import { mockEmbedding, mockTokens } from '../../lambdas/shared/providers/mock';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import { addTotals, emptyTotals, totalsOf, type UsageRecord } from '../../lambdas/shared/usage/record';
 import { totalsView } from '../../lambdas/shared/usage/views';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeBedrockEmbeddings, fakeBedrockTokens, fakeBedrockVector } from '../fakes/bedrock-embeddings-server';
 import { FakeOpenAi } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
@@ -16,6 +16,7 @@ import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { exactCost } from '../helpers/money';
 import { aggregateRows, ledgerEntries } from '../helpers/usage-store';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * `POST /v1/embeddings` end to end with the official `openai` client (`client.embeddings.create`)
@@ -112,10 +113,7 @@ describe('embeddings through the local gateway', () => {
     };
     catalog = new Catalog(parseGatewayConfig(config));
     process.env.OPENAI_API_KEY = 'sk-test';
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `embed-${Date.now()}`,
+    gateway = await startTestLocalGateway('embed', {
       config,
     });
     await team('emb-main');

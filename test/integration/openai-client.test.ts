@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * The official `openai` npm client against the local runtime over real HTTP: the same handlers,
@@ -12,10 +12,7 @@ describe('official OpenAI client against the local gateway', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `openai-${Date.now()}`,
+    gateway = await startTestLocalGateway('openai', {
       config: testConfig,
     });
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.demoKey, maxRetries: 0 });

@@ -1,12 +1,12 @@
 import OpenAI from 'openai';
 import { logger } from '../../lambdas/shared/observability/logger';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeBedrock } from '../fakes/bedrock-server';
 import { echoResponder, FakeOpenAi, lastUserText, type FakeOpenAiRequest } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * The policy engine end to end: the official OpenAI client against the local gateway (both
@@ -101,10 +101,7 @@ describe('policy engine through the local gateway', () => {
       },
     };
     process.env.OPENAI_API_KEY = 'sk-test-upstream';
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `policy-${Date.now()}`,
+    gateway = await startTestLocalGateway('policy', {
       config,
     });
     buffered = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.demoKey, maxRetries: 0 });

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeAnthropic, type FakeAnthropicReply, type FakeAnthropicRequest } from '../fakes/anthropic-server';
 import { FakeBedrock, type FakeBedrockReply, type FakeBedrockRequest } from '../fakes/bedrock-server';
 import { FakeOpenAi, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fakes/openai-server';
@@ -10,6 +10,7 @@ import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { ledgerEntries as ledgerOfDay } from '../helpers/usage-store';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * The official OpenAI client against the local gateway (HTTP API stand-in and streaming Function
@@ -279,10 +280,7 @@ describe('OpenAI compatibility over every provider (official openai client, loca
       OPENAI_STREAM_API_KEY: 'sk-test-openai',
       OPENAI_FLAKY_API_KEY: 'sk-test-openai',
     });
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `e2e-${Date.now()}`,
+    gateway = await startTestLocalGateway('e2e', {
       config,
     });
     buffered = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.demoKey, maxRetries: 0 });

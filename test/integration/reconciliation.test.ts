@@ -10,15 +10,15 @@ import {
   type UsageRecord,
   type UsageTotals,
 } from '../../lambdas/shared/usage/record';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeAnthropic, type FakeAnthropicReply, type FakeAnthropicRequest } from '../fakes/anthropic-server';
 import { FakeOpenAi, lastUserText, type FakeOpenAiReply, type FakeOpenAiRequest } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { exactCost } from '../helpers/money';
 import { ledgerEntries } from '../helpers/usage-store';
 import { picosOf } from '../../lambdas/shared/cost/money';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * The money invariant, end to end: a few hundred mixed requests (four teams in two cost centers,
@@ -181,10 +181,7 @@ describe('reconciliation: ledger = aggregates = chargeback', () => {
     catalog = new Catalog(parseGatewayConfig(config));
     process.env.OPENAI_API_KEY = 'sk-test';
     process.env.ANTHROPIC_API_KEY = 'sk-ant-test';
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `recon-${Date.now()}`,
+    gateway = await startTestLocalGateway('recon', {
       config,
     });
 

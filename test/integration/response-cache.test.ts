@@ -4,13 +4,13 @@ import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeOpenAi, lastUserText, type FakeOpenAiRequest, type FakeOpenAiReply } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { ledgerEntries } from '../helpers/usage-store';
 import { installedAfterResponse } from '../../lambdas/shared/lifecycle/after-response';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 const CARD = '4111 1111 1111 1111';
 
@@ -47,10 +47,7 @@ describe('response cache', () => {
       },
     };
     process.env.OPENAI_API_KEY = 'sk-test';
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `rcache-${Date.now()}`,
+    gateway = await startTestLocalGateway('rcache', {
       config,
     });
   });

@@ -2,12 +2,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { logger } from '../../lambdas/shared/observability/logger';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { FakeAnthropic } from '../fakes/anthropic-server';
 import { echoResponder, FakeOpenAi } from '../fakes/openai-server';
 import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { teamWithKey } from '../helpers/local-admin';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * Reversible redaction end to end: the provider receives placeholders only, the caller gets the
@@ -63,10 +63,7 @@ describe('reversible redaction through the local gateway', () => {
     };
     process.env.OPENAI_API_KEY = 'sk-test';
     process.env.ANTHROPIC_API_KEY = 'sk-ant-test';
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `reversible-${Date.now()}`,
+    gateway = await startTestLocalGateway('reversible', {
       config,
       mockWithoutCredentials: false,
     });

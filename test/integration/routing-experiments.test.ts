@@ -3,10 +3,10 @@ import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { assignVariant, type Experiment } from '../../lambdas/shared/routing/experiments';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import { addTotals, emptyTotals, totalsOf, type UsageRecord } from '../../lambdas/shared/usage/record';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { ledgerEntries } from '../helpers/usage-store';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * Routing strategies and experiments through the local gateway over real HTTP, with the official
@@ -71,10 +71,7 @@ describe('routing strategies and experiments through the local gateway', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `routing-${Date.now()}`,
+    gateway = await startTestLocalGateway('routing', {
       config,
     });
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.demoKey, maxRetries: 0 });

@@ -1,10 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * The strategies the experiments suite does not drive, through the local gateway with the
@@ -66,10 +66,7 @@ describe('routing strategies through the local gateway', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `strategies-${Date.now()}`,
+    gateway = await startTestLocalGateway('strategies', {
       config,
     });
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.demoKey, maxRetries: 0 });

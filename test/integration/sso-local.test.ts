@@ -1,10 +1,10 @@
 import OpenAI from 'openai';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { testConfig } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch } from '../helpers/local-admin';
 import { startOidcIssuer, type OidcIssuer } from '../fakes/oidc-issuer';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * Single sign-on through the local runtime over HTTP, as users meet it: the official OpenAI client
@@ -18,11 +18,7 @@ describe('single sign-on through the local gateway', () => {
 
   beforeAll(async () => {
     idp = await startOidcIssuer();
-    gateway = await startLocalGateway({
-      port: 0,
-      streamPort: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `sso-local-${Date.now()}`,
+    gateway = await startTestLocalGateway('sso-local', {
       config: {
         ...testConfig,
         sso: {

@@ -3,11 +3,11 @@ import OpenAI from 'openai';
 import type { GatewayConfigInput } from '../../lambdas/shared/catalog/schema';
 import { runCli, type CliIo } from '../../bin/gateway-admin';
 import { InMemoryApprovalNotifier } from '../../lambdas/shared/approvals/notifier';
-import { startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import type { LocalGateway } from '../../local/local-gateway';
 import { createTestGateway } from '../helpers/test-gateway';
 import { testConfig } from '../helpers/config';
-import { testEndpoint } from '../helpers/dynamodb';
 import { adminFetch, teamWithKey } from '../helpers/local-admin';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * Human approval of risky tool calls, end to end with the official clients and the mock model
@@ -52,10 +52,7 @@ describe('tool-call approvals through the local gateway', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `approvals-${Date.now()}`,
+    gateway = await startTestLocalGateway('approvals', {
       config,
     });
     client = clientFor(gateway.demoKey);

@@ -14,7 +14,7 @@ import { exactCost } from '../helpers/money';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
 import { itemKeys } from '../../lambdas/shared/store/schema';
 import type { UsageRecord } from '../../lambdas/shared/usage/record';
-import { localApiKeyVariable, startLocalGateway, type LocalGateway } from '../../local/local-gateway';
+import { localApiKeyVariable, type LocalGateway } from '../../local/local-gateway';
 import {
   anthropicWire,
   bedrockWire,
@@ -29,6 +29,7 @@ import { GENEROUS_TEAM_DEFAULTS } from '../helpers/config';
 import { testEndpoint } from '../helpers/dynamodb';
 import { aggregateRows, ledgerEntries } from '../helpers/usage-store';
 import { adminFetch } from '../helpers/local-admin';
+import { startTestLocalGateway } from '../helpers/local-gateway';
 
 /**
  * Fault injection: the local gateway (HTTP API stand-in and streaming REST API stand-in) in
@@ -305,10 +306,7 @@ describe('upstream faults: misbehaving providers behind the gateway', () => {
     const config: GatewayConfigInput = { providers, models, teamDefaults: GENEROUS_TEAM_DEFAULTS };
     catalog = new Catalog(parseGatewayConfig(config));
     Object.assign(process.env, keys);
-    gateway = await startLocalGateway({
-      port: 0,
-      dynamodbEndpoint: testEndpoint(),
-      tablePrefix: `faults-${Date.now()}`,
+    gateway = await startTestLocalGateway('faults', {
       config,
       environment: { PROVIDER_TIMEOUT_MS: String(DEADLINE_MS) },
     });
