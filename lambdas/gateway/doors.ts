@@ -66,10 +66,10 @@ export function bufferedDoor(defer?: Defer): Door<HttpResponse> {
  * write could be lost).
  *
  * @example
- * const pending: Promise<void>[] = [];
- * const door = streamingDoor((work) => pending.push(work));
+ * const pending = new AfterResponse(); // drained before the invocation returns
+ * const door = streamingDoor((work) => pending.defer(work));
  */
-export function streamingDoor(afterResponse: (work: Promise<void>) => void): Door<StreamingHttpResponse> {
+export function streamingDoor(afterResponse: Defer): Door<StreamingHttpResponse> {
   return {
     async afterAnswer(recorded) {
       afterResponse(recorded);

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createGuardedRouter, httpErrors, type HttpResponse, type StreamingHttpResponse } from '../shared/http';
 import type { GatewayEvent } from '../shared/http/request';
-import type { Defer } from '../shared/lifecycle/after-response';
+import { AfterResponse, type Defer } from '../shared/lifecycle/after-response';
 import { bufferedDoor, streamingDoor } from './doors';
 import { gatewayRoutes } from './routes';
 import type { GatewayHandlerDeps } from './wiring';
@@ -51,14 +51,14 @@ declare const awslambda: { streamifyResponse<T>(handler: T): T };
  */
 export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
   return awslambda.streamifyResponse<StreamingHandler>(async (event, responseStream, context) => {
-    const afterResponse: Promise<void>[] = [];
+    const afterResponse = new AfterResponse();
     const respond = middy<GatewayEvent, HttpResponse | StreamingHttpResponse>({ streamifyResponse: true })
       .handler(
         createGuardedRouter(
           'gateway',
           gatewayRoutes(
             deps,
-            streamingDoor((work) => afterResponse.push(work)),
+            streamingDoor((work) => afterResponse.defer(work)),
           ),
           { authenticator: deps.authenticator, sso: deps.sso },
         ),
@@ -67,7 +67,7 @@ export function createGatewayStreamHandler(deps: GatewayHandlerDeps) {
     try {
       await respond(event, responseStream, context);
     } finally {
-      await Promise.all(afterResponse);
+      await afterResponse.drain();
     }
   });
 }

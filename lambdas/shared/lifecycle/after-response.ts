@@ -24,8 +24,11 @@ export class AfterResponse {
    * Holds the invocation open until `work` settles. Dependency-free (the extension's preload bundle
    * holds this class): the handler side catches and logs failures before handing work here.
    */
-  defer(work: Promise<void>): void {
-    const settled = work.catch(() => undefined);
+  defer(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
     this.pending.add(settled);
     void settled.finally(() => this.pending.delete(settled));
   }
