@@ -46,15 +46,11 @@ export function deployedCatalog(scope: Construct, parsed: GatewayConfig, enableM
  * scheduleHealthProbe(this, functions.maintenance);
  */
 export function scheduleHealthProbe(scope: Construct, maintenance: GatewayFunction): Rule {
-  return new Rule(scope, 'HealthProbeSchedule', {
+  return scheduleMaintenanceJob(scope, 'HealthProbeSchedule', maintenance, {
     description: 'LLM gateway maintenance: one-token health probe of the configured catalog models',
-    schedule: Schedule.rate(Duration.minutes(5)),
-    targets: [
-      new LambdaFunction(maintenance, {
-        event: RuleTargetInput.fromObject({ job: HEALTH_PROBE_JOB }),
-        retryAttempts: 0,
-      }),
-    ],
+    every: Duration.minutes(5),
+    job: HEALTH_PROBE_JOB,
+    retryAttempts: 0,
   });
 }
 
@@ -71,13 +67,28 @@ export function scheduleModelLifecycleCheck(scope: Construct, maintenance: Gatew
   maintenance.addToRolePolicy(
     new PolicyStatement({ effect: Effect.ALLOW, actions: ['bedrock:ListFoundationModels'], resources: ['*'] }),
   );
-  return new Rule(scope, 'ModelLifecycleSchedule', {
+  return scheduleMaintenanceJob(scope, 'ModelLifecycleSchedule', maintenance, {
     description: 'LLM gateway maintenance: daily check of the catalog models against Bedrock lifecycle states',
-    schedule: Schedule.rate(Duration.days(1)),
+    every: Duration.days(1),
+    job: MODEL_LIFECYCLE_JOB,
+    retryAttempts: 2,
+  });
+}
+
+/** A rule that invokes the maintenance function with `{ "job": <job> }` at a fixed rate. */
+function scheduleMaintenanceJob(
+  scope: Construct,
+  id: string,
+  maintenance: GatewayFunction,
+  options: { description: string; every: Duration; job: string; retryAttempts: number },
+): Rule {
+  return new Rule(scope, id, {
+    description: options.description,
+    schedule: Schedule.rate(options.every),
     targets: [
       new LambdaFunction(maintenance, {
-        event: RuleTargetInput.fromObject({ job: MODEL_LIFECYCLE_JOB }),
-        retryAttempts: 2,
+        event: RuleTargetInput.fromObject({ job: options.job }),
+        retryAttempts: options.retryAttempts,
       }),
     ],
   });
