@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { HttpResponse, StreamingHttpResponse } from '../shared/http';
-import type { Defer } from '../shared/lifecycle/after-response';
+import type { Defer, Work } from '../shared/lifecycle/after-response';
 
 /** A streamed answer as the routes hand it to a door: its headers, its frames, and its record. */
 export interface SseReply {
@@ -8,8 +8,8 @@ export interface SseReply {
   frames: AsyncGenerator<string>;
   /** Aborts the upstream call (the client went away). */
   abort: AbortController;
-  /** Settles once the stream's usage is recorded (never rejects). */
-  recorded: Promise<void>;
+  /** Writes the stream's usage record (unstarted; never rejects). */
+  record: Work;
 }
 
 /**
@@ -19,10 +19,10 @@ export interface SseReply {
 export interface Door<R> {
   stream(reply: SseReply): Promise<R>;
   /**
-   * Where a non-streamed answer's usage write finishes: before the answer leaves (buffered), or
-   * after the client has it, within the same invocation (streaming).
+   * When a non-streamed answer's usage write runs: before the answer leaves, or after the client
+   * has it, within the same invocation.
    */
-  afterAnswer(recorded: Promise<void>): Promise<void>;
+  afterAnswer(record: Work): Promise<void>;
 }
 
 const SSE_HEADERS = {
@@ -33,17 +33,17 @@ const SSE_HEADERS = {
 /**
  * The HTTP API door: it buffers responses, so a stream is sent as one complete, valid SSE body.
  * Its record is written after the answer when the function can work past its answer (`defer`,
- * given when the post-response extension holds the invocation open: `shared/lifecycle`), else
- * before the answer leaves (a Lambda is frozen once its handler returns: an unawaited write could
- * be lost).
+ * given when the post-response extension holds the invocation open: `shared/lifecycle`, which
+ * starts it once the answer is handed back), else before the answer leaves (a Lambda is frozen
+ * once its handler returns: an unawaited write could be lost).
  *
  * @example
  * const door = bufferedDoor(defer); // defer: from withAfterResponse, or undefined
  */
 export function bufferedDoor(defer?: Defer): Door<HttpResponse> {
-  const recordedAfter = async (recorded: Promise<void>) => {
-    if (defer) defer(recorded);
-    else await recorded;
+  const recordedAfter = async (record: Work) => {
+    if (defer) defer(record);
+    else await record();
   };
   return {
     afterAnswer: recordedAfter,
@@ -52,7 +52,7 @@ export function bufferedDoor(defer?: Defer): Door<HttpResponse> {
       try {
         for await (const frame of reply.frames) sse += frame;
       } finally {
-        await recordedAfter(reply.recorded);
+        await recordedAfter(reply.record);
       }
       return { statusCode: 200, headers: { ...SSE_HEADERS, ...reply.headers }, body: sse };
     },
@@ -61,9 +61,9 @@ export function bufferedDoor(defer?: Defer): Door<HttpResponse> {
 
 /**
  * The streaming door: SSE frames written as the provider produces them. The stream's record, and
- * a non-streamed answer's, is handed to `afterResponse`, which the invocation awaits once the
- * client has its last byte (Lambda freezes an instance whose handler has returned: an unawaited
- * write could be lost).
+ * a non-streamed answer's, is handed to `afterResponse`, which the invocation starts and awaits
+ * once the client has its last byte (Lambda freezes an instance whose handler has returned: an
+ * unawaited write could be lost).
  *
  * @example
  * const pending = new AfterResponse(); // drained before the invocation returns
@@ -71,11 +71,11 @@ export function bufferedDoor(defer?: Defer): Door<HttpResponse> {
  */
 export function streamingDoor(afterResponse: Defer): Door<StreamingHttpResponse> {
   return {
-    async afterAnswer(recorded) {
-      afterResponse(recorded);
+    async afterAnswer(record) {
+      afterResponse(record);
     },
     async stream(reply) {
-      afterResponse(reply.recorded);
+      afterResponse(reply.record);
       return {
         statusCode: 200,
         headers: { ...SSE_HEADERS, ...reply.headers },

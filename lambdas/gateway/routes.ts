@@ -89,7 +89,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     const created = Math.floor(request.receivedAt / 1000);
     if (!exchange.stream) {
       const served = await deps.exchanges.complete(caller, exchange, context);
-      await door.afterAnswer(served.recorded);
+      await door.afterAnswer(served.record);
       const payload = toChatCompletionResponse({
         id,
         created,
@@ -122,7 +122,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
       headers: routingHeaders(request.apiRequestId, caller, start),
       frames: frames(),
       abort,
-      recorded: start.recorded,
+      record: start.record,
     });
   }
 
@@ -143,7 +143,7 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     };
     if (!exchange.stream) {
       const served = await deps.exchanges.complete(caller, exchange, context);
-      await door.afterAnswer(served.recorded);
+      await door.afterAnswer(served.record);
       const headers = headersOf(served);
       headers[GATEWAY_HEADERS.costUsd] = formatPicos(served.cost.totalPicos);
       return answer(
@@ -156,14 +156,14 @@ export function gatewayRoutes<R>(deps: GatewayHandlerDeps, door: Door<R>): Guard
     async function* frames() {
       for await (const event of start.events) yield* encode(event);
     }
-    return door.stream({ headers: headersOf(start), frames: frames(), abort, recorded: start.recorded });
+    return door.stream({ headers: headersOf(start), frames: frames(), abort, record: start.record });
   }
 
   /** OpenAI's embeddings: the same core's embed path. */
   async function embeddings({ request, caller }: RouteContext<'POST /v1/embeddings'>): Promise<R> {
     const body = parseEmbeddingsRequest(parseJsonBody(request));
     const served = await deps.exchanges.embed(caller, toEmbeddingExchangeRequest(body), contextOf(request, false));
-    await door.afterAnswer(served.recorded);
+    await door.afterAnswer(served.record);
     const payload = toEmbeddingsResponse({
       model: served.model.id,
       vectors: served.vectors,

@@ -17,8 +17,12 @@ import { ledgerEntries } from '../helpers/usage-store';
  * and the record always lands, also when the next request arrives before it is written.
  */
 
-/** Delays every usage settlement (the transaction that writes a ledger entry) by `delayMs`, noting when each completed. */
-function slowSettlements(db: DynamoDBDocumentClient, delayMs: number): number[] {
+/**
+ * Delays every usage settlement (the transaction that writes a ledger entry) by `delayMs`, noting
+ * when each was sent and when it completed.
+ */
+function slowSettlements(db: DynamoDBDocumentClient, delayMs: number): { sentAt: number[]; completedAt: number[] } {
+  const sentAt: number[] = [];
   const completedAt: number[] = [];
   db.middlewareStack.add(
     (next, context) => async (args) => {
@@ -28,6 +32,7 @@ function slowSettlements(db: DynamoDBDocumentClient, delayMs: number): number[] 
           'LEDGER#',
         );
       if (!settles) return next(args);
+      sentAt.push(performance.now());
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       const result = await next(args);
       completedAt.push(performance.now());
@@ -35,7 +40,7 @@ function slowSettlements(db: DynamoDBDocumentClient, delayMs: number): number[] 
     },
     { step: 'initialize', name: 'slowTransactions' },
   );
-  return completedAt;
+  return { sentAt, completedAt };
 }
 
 describe('the post-response extension and the Extensions API', () => {
@@ -55,7 +60,7 @@ describe('the post-response extension and the Extensions API', () => {
     let release!: () => void;
     const handler = withAfterResponse(
       (defer) => async (work: Promise<void>) => {
-        defer!(work);
+        defer!(() => work);
         return 'answer';
       },
       () => undefined,
@@ -115,6 +120,7 @@ describe('the buffered door with post-response work', () => {
   let gw: TestGateway;
   let inline: TestGateway;
   let completedAt: number[];
+  let sentAt: number[];
   const registry = new AfterResponse();
   let teamId: string;
   let key: string;
@@ -122,7 +128,7 @@ describe('the buffered door with post-response work', () => {
   beforeAll(async () => {
     store = await createTestStore();
     const db = createDocumentClient({ region: 'us-east-1', endpoint: testEndpoint() });
-    completedAt = slowSettlements(db, 300);
+    ({ sentAt, completedAt } = slowSettlements(db, 300));
     gw = await createTestGateway({ store, db, afterResponse: registry });
     inline = await gw.instance({ db, afterResponse: undefined });
     teamId = (await gw.createTeam({ monthly_budget_usd: 1 })).teamId;
@@ -141,13 +147,16 @@ describe('the buffered door with post-response work', () => {
     for (const stream of [false, true]) {
       const before = (await ledger()).length;
       const writes = completedAt.length;
+      const sent = sentAt.length;
       const answer = await ask(gw, stream);
       const answeredAt = performance.now();
       expect(answer.status).toBe(200);
       expect(completedAt.length).toBe(writes); // no usage write finished before the answer
+      expect(sentAt.length).toBe(sent); // nor started: it starts once the answer is handed back
       expect((await ledger()).length).toBe(before);
       await registry.drain();
       expect(completedAt.length).toBe(writes + 1);
+      expect(sentAt.at(-1)!).toBeGreaterThanOrEqual(answeredAt);
       expect(completedAt.at(-1)!).toBeGreaterThan(answeredAt);
       expect((await ledger()).length).toBe(before + 1);
     }

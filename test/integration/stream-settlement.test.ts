@@ -21,12 +21,23 @@ import { ledgerEntries as ledgerOfDay } from '../helpers/usage-store';
  * returned), also when the client left mid-stream.
  */
 
-/** Delays every usage transaction by `delayMs` and notes when each one completed. */
-function slowTransactions(db: DynamoDBDocumentClient, delayMs: number): { completedAt: number[] } {
+/**
+ * Delays every usage transaction by `delayMs` and notes when each one completed, and when each
+ * one that writes a ledger entry (a request's record) was sent.
+ */
+function slowTransactions(
+  db: DynamoDBDocumentClient,
+  delayMs: number,
+): { completedAt: number[]; recordSentAt: number[] } {
   const completedAt: number[] = [];
+  const recordSentAt: number[] = [];
   db.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+      const input = JSON.stringify(args.input, (_, value: unknown) =>
+        typeof value === 'bigint' ? String(value) : value,
+      );
+      if (input.includes('LEDGER#')) recordSentAt.push(performance.now());
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       const result = await next(args);
       completedAt.push(performance.now());
@@ -34,7 +45,7 @@ function slowTransactions(db: DynamoDBDocumentClient, delayMs: number): { comple
     },
     { step: 'initialize', name: 'slowTransactions' },
   );
-  return { completedAt };
+  return { completedAt, recordSentAt };
 }
 
 /** A Lambda response stream standing in for the client: what arrived, and when it ended. */
@@ -58,7 +69,7 @@ class ClientStream extends Writable {
 describe('stream usage is settled after the client has its last byte', () => {
   let store: TestStore;
   let gw: TestGateway;
-  let writes: { completedAt: number[] };
+  let writes: { completedAt: number[]; recordSentAt: number[] };
   let handler: ReturnType<typeof createGatewayStreamHandler>;
   let trickling: ReturnType<typeof createGatewayStreamHandler>;
   let key: string;
@@ -145,12 +156,16 @@ describe('stream usage is settled after the client has its last byte', () => {
   it('ends the response before the usage transaction completes, and the invocation after it', async () => {
     const client = new ClientStream();
     const before = writes.completedAt.length;
+    const sent = writes.recordSentAt.length;
     const invocation = await invoke(client);
     expect(invocation.error).toBeUndefined();
     expect(client.body.trimEnd().endsWith('data: [DONE]')).toBe(true);
     const written = writes.completedAt[before]!;
     // The client's last byte did not wait for the 300 ms transaction; the invocation did.
     expect(client.endedAt).toBeLessThan(written - 200);
+    // Nor did the record start before it: no DynamoDB write between the provider's last byte and the client's.
+    expect(writes.recordSentAt).toHaveLength(sent + 1);
+    expect(writes.recordSentAt[sent]!).toBeGreaterThanOrEqual(client.endedAt);
     expect(invocation.endedAt).toBeGreaterThanOrEqual(written);
     // Recorded exactly once, with the usage the client was told about in the final chunk.
     const entries = await ledgerEntries(invocation.requestId);
@@ -168,6 +183,7 @@ describe('stream usage is settled after the client has its last byte', () => {
   it('answers a non-streamed request before its usage transaction completes, and ends the invocation after it', async () => {
     const client = new ClientStream();
     const before = writes.completedAt.length;
+    const sent = writes.recordSentAt.length;
     const invocation = await invoke(client, { stream: false });
     expect(invocation.error).toBeUndefined();
     const answer = JSON.parse(client.body.slice(client.body.indexOf('{'))) as {
@@ -176,6 +192,8 @@ describe('stream usage is settled after the client has its last byte', () => {
     const written = writes.completedAt[before]!;
     // No DynamoDB write between the provider's answer and the client's last byte; the invocation waited.
     expect(client.endedAt).toBeLessThan(written - 200);
+    expect(writes.recordSentAt).toHaveLength(sent + 1);
+    expect(writes.recordSentAt[sent]!).toBeGreaterThanOrEqual(client.endedAt);
     expect(invocation.endedAt).toBeGreaterThanOrEqual(written);
     const entries = await ledgerEntries(invocation.requestId);
     expect(entries).toHaveLength(1);

@@ -60,6 +60,7 @@ import { meteredEvents, type AnswerSink, type ServedStreamEvent, type StartedStr
 import type { Outcome, RouteTaken } from './outcome';
 import { applyLocalPolicy, mayUse, policyOf, resolveExchange } from './planning';
 import { ExchangeRecording, refusalOutcome } from './recording';
+import { startOnce, type Work } from '../lifecycle/after-response';
 import { checkInputGuardrail } from './request-policy';
 import { restoreCompletion, restoreEvents, restoresAnswer } from './restoration';
 
@@ -122,23 +123,24 @@ export interface CompletedExchange extends RoutingFacts {
   cost: CostBreakdown;
   latencyMs: number;
   /**
-   * Settles once the answer's usage is recorded (never rejects); the write has started. A door
-   * that can work after answering awaits it after the client has the answer, one that cannot
-   * (a buffered Lambda) before answering.
+   * Writes the answer's usage record (and stores the answer, with a response cache); settles
+   * once done, never rejects. Nothing of it runs until called: a door that can work after
+   * answering calls it once the client has the answer, one that cannot (a buffered Lambda)
+   * before answering.
    */
-  recorded: Promise<void>;
+  record: Work;
 }
 
 /** A stream whose first event has arrived: routing is decided, the rest is in `events`. */
 export interface StreamingExchange extends RoutingFacts {
   events: AsyncIterable<ServedStreamEvent>;
   /**
-   * Settles once the stream's usage is recorded (never rejects). The write starts when the
-   * provider's stream ends or the consumer stops reading, and runs while the last events are
-   * delivered: a consumer awaits this after its client has the last byte, or before answering
-   * if it cannot work after answering.
+   * Writes the stream's usage record once the stream has ended (the provider finished or the
+   * consumer stopped reading); settles once done, never rejects. Nothing of it runs until called:
+   * a consumer calls it after its client has the last byte, or before answering if it cannot work
+   * after answering.
    */
-  recorded: Promise<void>;
+  record: Work;
 }
 
 /** A served embeddings request: one vector per input, in order. */
@@ -148,8 +150,8 @@ export interface EmbeddedExchange extends RoutingFacts {
   usage: TokenUsage;
   cost: CostBreakdown;
   latencyMs: number;
-  /** As {@link CompletedExchange.recorded}. */
-  recorded: Promise<void>;
+  /** As {@link CompletedExchange.record}. */
+  record: Work;
 }
 
 /** An admitted exchange (its admission is set). */
@@ -159,10 +161,10 @@ type Admitted<E extends ExchangeBase = Exchange> = E & { admission: Admission };
  * The request path after a face has parsed and the caller is authenticated, for every API face:
  * resolve the request and apply the profile's local checks, admit it against the rate limits
  * and budget, apply the billed guardrail, route it to a provider (retries, fallbacks, deadline),
- * apply the profile to the answer, price the call and start recording it (ledger, aggregates,
- * quota and audit record in one write) as the answer is ready (a stream: as it ends); the caller
- * decides whether the answer waits for the write ({@link CompletedExchange.recorded},
- * {@link StreamingExchange.recorded}). A request refused before admission writes nothing but,
+ * apply the profile to the answer, price the call and hand back its record (ledger, aggregates,
+ * quota and audit record in one write) unstarted; the caller decides when it runs: before its
+ * answer, or once the client has it ({@link CompletedExchange.record},
+ * {@link StreamingExchange.record}). A request refused before admission writes nothing but,
  * when the policy refused it, its audit record; every admitted request leaves exactly one ledger
  * entry and one audit record, whether it was served, failed, or (streamed) broke off.
  */
@@ -235,11 +237,11 @@ export class ExchangeService {
   }
 
   /**
-   * Serves one non-streamed answer; its usage write is under way (`recorded`).
+   * Serves one non-streamed answer; its usage write starts when `record` is called.
    *
    * @example
    * const served = await exchanges.complete(caller, request, { requestId, receivedAt });
-   * await served.recorded; // before answering, on a door that cannot work after it
+   * await served.record(); // before answering, on a door that cannot work after it
    */
   async complete(
     caller: AuthenticatedCaller,
@@ -278,20 +280,22 @@ export class ExchangeService {
     } catch (error) {
       // The output guardrail failed: the provider has answered (and is paid), the answer is withheld.
       const failure = guardrailUnavailable(error);
-      await this.recording.settle(exchange, route, {
-        usage: answered.usage,
-        kind: 'error',
-        httpStatus: failure.status,
-        decision: exchange.decision,
-        upstreamMs,
-      }).recorded;
+      await this.recording
+        .settle(exchange, route, {
+          usage: answered.usage,
+          kind: 'error',
+          httpStatus: failure.status,
+          decision: exchange.decision,
+          upstreamMs,
+        })
+        .record();
       throw failure;
     }
     const completion = restoresAnswer(exchange.policy, exchange.redactor, caller.key.keyId)
       ? restoreCompletion(checked, exchange.redactor)
       : checked;
     const decision = combine(exchange.decision, answers.decision);
-    const { outcome, recorded } = this.recording.settle(exchange, route, {
+    const { outcome, record } = this.recording.settle(exchange, route, {
       usage: answered.usage,
       kind: 'ok',
       httpStatus: 200,
@@ -301,9 +305,7 @@ export class ExchangeService {
       cache: providerStatus(cache),
     });
     // Stored as the policy passed it, before restoration: a hit restores its own request's values.
-    const stored = storesAnswer(cache, answers.decision)
-      ? this.storeAnswer(exchange, cache, route.model.id, checked, outcome.cost!.totalPicos)
-      : undefined;
+    const stores = storesAnswer(cache, answers.decision);
     return {
       ...routingFacts(exchange, route),
       policy: decision,
@@ -311,7 +313,14 @@ export class ExchangeService {
       completion,
       cost: outcome.cost!,
       latencyMs: outcome.latencyMs,
-      recorded: stored ? Promise.all([recorded, stored]).then(() => undefined) : recorded,
+      record: stores
+        ? startOnce(() =>
+            Promise.all([
+              record(),
+              this.storeAnswer(exchange, cache!, route.model.id, checked, outcome.cost!.totalPicos),
+            ]),
+          )
+        : record,
     };
   }
 
@@ -330,7 +339,7 @@ export class ExchangeService {
     const completion = restoresAnswer(exchange.policy, exchange.redactor, exchange.caller.key.keyId)
       ? restoreCompletion(served, exchange.redactor)
       : served;
-    const { outcome, recorded } = this.recording.settle(exchange, route, {
+    const { outcome, record } = this.recording.settle(exchange, route, {
       usage: { ...ZERO_USAGE },
       kind: 'ok',
       httpStatus: 200,
@@ -344,7 +353,7 @@ export class ExchangeService {
       completion,
       cost: outcome.cost!,
       latencyMs: outcome.latencyMs,
-      recorded,
+      record,
     };
   }
 
@@ -355,20 +364,22 @@ export class ExchangeService {
     model: string,
     completion: ChatCompletion,
     costPicos: bigint,
-  ): Promise<void> | undefined {
-    return this.deps.responseCache?.store(
-      cache.slot,
-      { model, completion, costPicos },
-      { now: this.now(), ttlSeconds: cache.plan.ttlSeconds, keepStale: cache.plan.staleIfError },
-      exchange.context.requestId,
+  ): Promise<void> {
+    return (
+      this.deps.responseCache?.store(
+        cache.slot,
+        { model, completion, costPicos },
+        { now: this.now(), ttlSeconds: cache.plan.ttlSeconds, keepStale: cache.plan.staleIfError },
+        exchange.context.requestId,
+      ) ?? Promise.resolve()
     );
   }
 
   /**
    * Starts a streamed answer: routes until one provider produces its first event (so failures
    * before that are retried, fall back, or become a proper HTTP error), then hands back the
-   * rest of the stream, checked by the policy as it flows. The stream's usage is recorded as it
-   * ends (`recorded`), also when it breaks off or its consumer stops reading (`signal` aborts
+   * rest of the stream, checked by the policy as it flows. The stream is priced as it ends and
+   * `record` writes its usage, also when it breaks off or its consumer stops reading (`signal` aborts
    * the upstream call).
    *
    * @example
@@ -414,8 +425,9 @@ export class ExchangeService {
       return this.streamFromCache(exchange, stale, 'stale', cachedRoute(exchange, stale, error));
     }
     const { route, value, upstreamMs } = routed;
-    let onRecording!: (recorded: Promise<void>) => void;
-    const recorded = new Promise<void>((resolve) => (onRecording = resolve));
+    // The stream hands over its record as it ends; calling `record` before then waits for that.
+    let onRecording!: (record: Work) => void;
+    const ended = new Promise<Work>((resolve) => (onRecording = resolve));
     return {
       ...routingFacts(exchange, route),
       cache: providerStatus(cache),
@@ -435,7 +447,7 @@ export class ExchangeService {
         cache: providerStatus(cache),
         answered: cache?.plan.mode === 'bypass' ? undefined : this.answerSink(exchange, cache, route.model.id),
       }),
-      recorded,
+      record: startOnce(async () => (await ended)()),
     };
   }
 
@@ -448,14 +460,14 @@ export class ExchangeService {
       end: ({ finished, decision, costPicos }) => {
         const completion = finished ? answer.completion() : undefined;
         if (!completion || !storesAnswer(cache, decision)) return undefined;
-        return this.storeAnswer(exchange, cache, model, completion, costPicos);
+        return () => this.storeAnswer(exchange, cache, model, completion, costPicos);
       },
     };
   }
 
   /**
    * Replays a stored answer as a stream (`hit`, or `stale` after every deployment failed),
-   * recorded at once as {@link completeFromCache} records it: nothing is left to meter.
+   * priced at once as {@link completeFromCache} prices it: nothing is left to meter.
    */
   private streamFromCache(
     exchange: Admitted,
@@ -464,7 +476,7 @@ export class ExchangeService {
     route: RouteTaken,
   ): StreamingExchange {
     const usage = { ...ZERO_USAGE };
-    const { outcome, recorded } = this.recording.settle(exchange, route, {
+    const { outcome, record } = this.recording.settle(exchange, route, {
       usage,
       kind: 'ok',
       httpStatus: 200,
@@ -482,7 +494,7 @@ export class ExchangeService {
       yield* restoring ? restoreEvents(stored(), exchange.redactor) : stored();
       yield { type: 'settled', ...ending };
     }
-    return { ...routingFacts(exchange, route), cache: status, events: events(), recorded };
+    return { ...routingFacts(exchange, route), cache: status, events: events(), record };
   }
 
   /**
@@ -490,7 +502,7 @@ export class ExchangeService {
    * on each input before admission (a block writes only its audit record), admission with an
    * output of 0 tokens, the billed guardrail, routing with retries and fallbacks, then one
    * ledger entry priced on the input tokens the provider reported (the gateway's estimate when
-   * it reported none, as for a chat prompt); its usage write is under way (`recorded`).
+   * it reported none, as for a chat prompt); its usage write starts when `record` is called.
    *
    * @example
    * const served = await exchanges.embed(caller, { model: 'mock-embed', inputs: ['hello'] }, { requestId, receivedAt });
@@ -519,7 +531,7 @@ export class ExchangeService {
       ...ZERO_USAGE,
       inputTokens: value.inputTokens > 0 ? value.inputTokens : admitted.promptTokens,
     };
-    const { outcome, recorded } = this.recording.settle(admitted, route, {
+    const { outcome, record } = this.recording.settle(admitted, route, {
       usage,
       kind: 'ok',
       httpStatus: 200,
@@ -532,7 +544,7 @@ export class ExchangeService {
       usage,
       cost: outcome.cost!,
       latencyMs: outcome.latencyMs,
-      recorded,
+      record,
     };
   }
 
@@ -628,7 +640,7 @@ export class ExchangeService {
       completion: { text: '', toolCalls: [approval.call], finishReason: 'tool_calls', usage: { ...ZERO_USAGE } },
       cost: priceUsage({ ...ZERO_USAGE }, candidate.model.prices),
       latencyMs: now - context.receivedAt,
-      recorded: Promise.resolve(),
+      record: () => Promise.resolve(),
     };
   }
 
@@ -805,16 +817,18 @@ export class ExchangeService {
           ...(exchange.variant ? { [GATEWAY_HEADERS.variant]: exchange.variant.variant } : {}),
         });
       }
-      await this.recording.settle(
-        exchange,
-        { ...candidate, attempts: routeFailed?.attempts ?? 0, attemptLog: routeFailed?.log ?? [] },
-        {
-          usage: { ...ZERO_USAGE },
-          kind: 'error',
-          httpStatus: clientError?.status ?? 500,
-          decision: exchange.decision,
-        },
-      ).recorded;
+      await this.recording
+        .settle(
+          exchange,
+          { ...candidate, attempts: routeFailed?.attempts ?? 0, attemptLog: routeFailed?.log ?? [] },
+          {
+            usage: { ...ZERO_USAGE },
+            kind: 'error',
+            httpStatus: clientError?.status ?? 500,
+            decision: exchange.decision,
+          },
+        )
+        .record();
       throw clientError ?? error;
     }
   }

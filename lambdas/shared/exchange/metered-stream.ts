@@ -1,4 +1,5 @@
 import { StreamMeter } from '../chat/stream-meter';
+import { startOnce, type Work } from '../lifecycle/after-response';
 import type { ChatStreamEvent, TokenUsage } from '../chat/types';
 import { toClientError } from '../chat/upstream-errors';
 import type { CostBreakdown } from '../cost/pricing';
@@ -44,7 +45,8 @@ export interface StartedStream {
  */
 export interface AnswerSink {
   add(event: ChatStreamEvent): void;
-  end(ending: { finished: boolean; decision: PolicyDecision; costPicos: bigint }): Promise<void> | undefined;
+  /** The store of the answer, unstarted, when it is to be stored. */
+  end(ending: { finished: boolean; decision: PolicyDecision; costPicos: bigint }): Work | undefined;
 }
 
 /** Hands each event to `sink` on its way through. */
@@ -71,8 +73,8 @@ export interface MeteredStream {
   /** The request's tool rules and approvals. */
   gate?: ToolGate;
   now: () => number;
-  /** Receives the usage write's promise as soon as it starts. */
-  onRecording: (recorded: Promise<void>) => void;
+  /** Receives the stream's record (unstarted) as the stream ends. */
+  onRecording: (record: Work) => void;
   /** What the response cache did (teams with a cache), for the ledger and metrics. */
   cache?: CacheStatus;
   /** Where the answer goes as it flows (the response cache, when it may store it). */
@@ -106,9 +108,10 @@ function streamFailure(error: unknown, route: RouteTaken): GatewayError {
 }
 
 /**
- * The rest of a started stream, checked by the policy as it flows and metered; its usage write
- * starts as the provider finishes (or the consumer stops reading) and is handed to `onRecording`
- * before the last event, so the client's last bytes go out while it is written.
+ * The rest of a started stream, checked by the policy as it flows and metered; as the provider
+ * finishes (or the consumer stops reading) the stream is priced and its record handed to
+ * `onRecording`, unstarted, before the last event: the consumer starts it once the client has its
+ * last byte.
  *
  * @example
  * for await (const event of meteredEvents(stream)) send(event);
@@ -167,7 +170,7 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
     // that is a consequence, not the cause.
     const clientGone = stream.clientSignal?.aborted === true || (!completed && !failure);
     const decision = combine(exchange.decision, answers.decision);
-    const { outcome, recorded } = stream.recording.settle(exchange, route, {
+    const { outcome, record } = stream.recording.settle(exchange, route, {
       usage: meter.usage(exchange.promptTokens, upstreamDone),
       kind: completed ? 'ok' : 'error',
       httpStatus: completed ? 200 : clientGone ? 499 : failure!.status,
@@ -177,12 +180,12 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
       cache: stream.cache,
     });
     ended = { usage: outcome.usage!, cost: outcome.cost!, latencyMs: outcome.latencyMs, policy: decision };
-    const stored = stream.answered?.end({
+    const store = stream.answered?.end({
       finished: completed && upstreamDone,
       decision: answers.decision,
       costPicos: outcome.cost!.totalPicos,
     });
-    stream.onRecording(stored ? Promise.all([recorded, stored]).then(() => undefined) : recorded);
+    stream.onRecording(store ? startOnce(() => Promise.all([record(), store()])) : record);
   }
   if (failure) yield { type: 'failed', error: failure, ...ended };
   else yield { type: 'settled', ...ended };

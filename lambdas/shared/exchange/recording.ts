@@ -9,6 +9,7 @@ import type { CacheStatus } from '../response-cache/plan';
 import { singleItemWrite, type DurableUsageRecorder } from '../usage/durable-recorder';
 import type { QuotaSettlement } from '../usage/recorder';
 import type { ExchangeBase } from './exchange';
+import { startOnce, type Work } from '../lifecycle/after-response';
 import { auditRecordOf, observationOf, usageRecordOf, type Outcome, type RouteTaken } from './outcome';
 
 /** What recording needs; the exchange service hands it its own dependencies. */
@@ -90,14 +91,16 @@ export class ExchangeRecording {
   }
 
   /**
-   * Prices an admitted request at once and starts recording it: the outcome is returned now,
-   * `recorded` settles once the usage is recorded (in DynamoDB, or on the replay queue, which
-   * lands it later exactly once) and observed. It never rejects.
+   * Prices an admitted request at once: the outcome is returned now, and `record` writes it when
+   * called (a door calls it once its answer is out): its promise settles once the usage is
+   * recorded (in DynamoDB, or on the replay queue, which lands it later exactly once) and
+   * observed. It never rejects. Nothing of the write, not even building its items, runs before.
    *
    * @example
-   * const { outcome, recorded } = recording.settle(exchange, route, ending);
+   * const { outcome, record } = recording.settle(exchange, route, ending);
+   * await record();
    */
-  settle(exchange: ExchangeBase, route: RouteTaken, ending: Ending): { outcome: Outcome; recorded: Promise<void> } {
+  settle(exchange: ExchangeBase, route: RouteTaken, ending: Ending): { outcome: Outcome; record: Work } {
     const { caller, request, context, admission } = exchange;
     const cost = priceUsage(ending.usage, route.model.prices);
     const outcome: Outcome = {
@@ -125,22 +128,24 @@ export class ExchangeRecording {
       cache: ending.cache,
       savedPicos: ending.savedPicos,
     };
-    const tokens = totalTokens(ending.usage);
-    const quota = this.deps.quota;
-    const settlement: QuotaSettlement | undefined = admission && {
-      ...quota.settlement(admission, cost.totalPicos),
-      ifSwept: () => quota.lateSettlement(admission, cost.totalPicos),
-    };
-    const write = this.deps.usage.prepare(usageRecordOf({ ...outcome, route, usage: ending.usage, cost }), settlement, [
-      this.deps.audit.entryItem(auditRecordOf(outcome)),
-    ]);
-    const recorded = (async () => {
+    const record = startOnce(async () => {
+      const tokens = totalTokens(ending.usage);
+      const quota = this.deps.quota;
+      const settlement: QuotaSettlement | undefined = admission && {
+        ...quota.settlement(admission, cost.totalPicos),
+        ifSwept: () => quota.lateSettlement(admission, cost.totalPicos),
+      };
+      const write = this.deps.usage.prepare(
+        usageRecordOf({ ...outcome, route, usage: ending.usage, cost }),
+        settlement,
+        [this.deps.audit.entryItem(auditRecordOf(outcome))],
+      );
       const result = await this.deps.usage.record(write, context.invocationDeadline);
       this.observe(outcome);
       // The instance's leases take back what the request did not use (no I/O unless a lease is done).
       const landed = result === 'recorded' || result === 'already_recorded';
       if (admission) await quota.settled(admission, tokens, cost.totalPicos, landed);
-    })();
-    return { outcome, recorded };
+    });
+    return { outcome, record };
   }
 }

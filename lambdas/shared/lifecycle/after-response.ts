@@ -6,8 +6,30 @@
  * nothing is deferred: the handler awaits its work before answering, as before.
  */
 
+/**
+ * Work that has not started: a door starts it once its answer is out, so none of its CPU (building,
+ * signing and sending DynamoDB requests) or I/O runs between the provider's last byte and the
+ * client's. Calling it again returns the same promise.
+ */
+export type Work = () => Promise<void>;
+
+/**
+ * `start` as {@link Work}: run on the first call only, its result shared by every call.
+ *
+ * @example
+ * const record = startOnce(() => usage.record(write)); // nothing runs yet
+ * await record(); // starts it; a second call awaits the same write
+ */
+export function startOnce(start: () => Promise<unknown>): Work {
+  let started: Promise<void> | undefined;
+  return () => (started ??= start().then(() => undefined));
+}
+
 /** Where a handler hands work to run after its answer; the work's failure is logged, never thrown. */
-export type Defer = (work: Promise<unknown>) => void;
+export type Defer = (work: Work) => void;
+
+/** Settles after the current macrotask: once the answer handed back by now has been written out. */
+const afterThisTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The deferred work of a process's invocations, and how many of them have ended (answered and
@@ -16,30 +38,48 @@ export type Defer = (work: Promise<unknown>) => void;
  * count is of ended invocations, whatever their order.
  */
 export class AfterResponse {
+  /** Work handed over and not yet started: it starts at {@link drain} or {@link end}. */
+  private readonly queued: Work[] = [];
   private readonly pending = new Set<Promise<void>>();
   private ended = 0;
   private readonly waiters: { count: number; resolve: () => void }[] = [];
 
   /**
-   * Holds the invocation open until `work` settles. Dependency-free (the extension's preload bundle
-   * holds this class): the handler side catches and logs failures before handing work here.
+   * Holds the invocation open for `work`, which starts once the answer is out ({@link drain},
+   * {@link end}). Dependency-free (the extension's preload bundle holds this class): the handler
+   * side catches and logs failures before handing work here.
    */
-  defer(work: Promise<unknown>): void {
-    const settled = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.pending.add(settled);
-    void settled.finally(() => this.pending.delete(settled));
+  defer(work: Work): void {
+    this.queued.push(work);
   }
 
-  /** Settles once every piece of deferred work (including work deferred meanwhile) has settled. */
+  /**
+   * Starts the work handed over so far and settles once all of it (including work handed over
+   * meanwhile) has settled. A streaming invocation calls this after the client's last byte.
+   */
   async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    for (;;) {
+      for (const work of this.queued.splice(0)) {
+        const settled = Promise.resolve()
+          .then(work)
+          .then(
+            () => undefined,
+            () => undefined,
+          );
+        this.pending.add(settled);
+        void settled.finally(() => this.pending.delete(settled));
+      }
+      if (this.pending.size === 0) return;
+      await Promise.all([...this.pending]);
+    }
   }
 
-  /** Marks an invocation ended once its work has drained. */
+  /**
+   * Marks an invocation ended once its work has drained. Called as a buffered handler returns its
+   * answer, so the work starts a turn later, once the runtime has sent that answer on.
+   */
   async end(): Promise<void> {
+    await afterThisTurn();
     await this.drain();
     this.ended += 1;
     for (const waiter of this.waiters.splice(0)) {
@@ -90,7 +130,7 @@ export function withAfterResponse<E, C, R>(
   onFailure: (error: unknown) => void,
   registry: AfterResponse | undefined,
 ): (event: E, context: C) => Promise<R> {
-  const handler = handlerFor(registry ? (work) => registry.defer(work.then(() => undefined, onFailure)) : undefined);
+  const handler = handlerFor(registry ? (work) => registry.defer(() => work().then(undefined, onFailure)) : undefined);
   if (!registry) return handler;
   return async (event, context) => {
     try {
