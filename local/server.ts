@@ -113,10 +113,13 @@ export function toHttpApiEvent(
 /** The stage name the local REST API stand-in reports (the deployed stage has its own name). */
 export const LOCAL_REST_STAGE = 'local';
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 /** A REST API `requestTime`: `29/Nov/2026:17:06:48 +0000`. */
 function restRequestTime(epochMs: number): string {
   const date = new Date(epochMs);
-  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  // Not toLocaleString: it builds a date formatter per call, about 0.1 ms on every request.
+  const month = MONTHS[date.getUTCMonth()]!;
   const pad = (n: number) => String(n).padStart(2, '0');
   return (
     `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:` +
