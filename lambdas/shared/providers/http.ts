@@ -73,8 +73,19 @@ export async function postJson(
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
       signal,
+      // A provider's API does not redirect. Following one would send the credential headers
+      // (an `x-api-key`, an `api-key`) to wherever it points. `error` also spares fetch a copy of
+      // the request body per call, which it makes in case a redirect must resend it.
+      redirect: 'error',
     });
   } catch (error) {
+    if ((error as { cause?: { message?: unknown } }).cause?.message === 'unexpected redirect') {
+      throw new ProviderError(
+        'misconfigured',
+        `${provider}: answered with a redirect, which is not followed (check the connection's base URL)`,
+        { cause: error },
+      );
+    }
     throw fetchFailure(provider, error, signal);
   }
   if (response.ok) return response;
