@@ -22,6 +22,8 @@ export interface InProcessGateway {
   replay(): void;
   /** DynamoDB requests answered from memory so far. */
   replayed(): number;
+  /** The storage under the handler: recorded answers, and the last input of each command. */
+  store: ReplayStore;
 }
 
 /**
@@ -80,5 +82,6 @@ export function inProcessGateway(options: {
     settled: () => afterResponse.drain(),
     replay: () => store.replay(),
     replayed: () => store.replayed,
+    store,
   };
 }

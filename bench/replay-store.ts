@@ -20,6 +20,10 @@ interface Recorded {
  */
 export class ReplayStore {
   readonly db: DynamoDBDocumentClient;
+  /** The HTTP handler under {@link db}, for other clients built on the same recorded answers. */
+  readonly handler: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
+  /** The input of the last command sent through {@link db}, by command name. */
+  readonly lastInput = new Map<string, unknown>();
   private readonly exact = new Map<string, Recorded>();
   private readonly byOperation = new Map<string, Recorded>();
   private replaying = false;
@@ -28,7 +32,7 @@ export class ReplayStore {
 
   constructor(endpoint: string) {
     const network = new NodeHttpHandler();
-    const handler: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> = {
+    const handler: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> = (this.handler = {
       handle: async (request: HttpRequest) => {
         const [exactKey, operationKey] = keysOf(request);
         if (this.replaying) {
@@ -52,10 +56,17 @@ export class ReplayStore {
         }
         return { response: { ...recorded } as HttpResponse };
       },
-    };
+    });
     // The gateway's own client (its middleware, retry and marshalling settings), so what is
     // measured is what the Lambda runs; only the HTTP handler below it is the bench's.
     this.db = createDocumentClient({ region: 'us-east-1', endpoint, requestHandler: handler });
+    this.db.middlewareStack.add(
+      (next, context) => (args) => {
+        this.lastInput.set(context.commandName ?? '', args.input);
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchLastInput' },
+    );
   }
 
   /** From now on, answer from memory. */
