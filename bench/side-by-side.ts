@@ -140,6 +140,8 @@ export async function benchSideBySide(options: { rounds: number; loadSeconds: nu
     text: 'Fine, here is the summary.',
     usage: { prompt_tokens: 512, completion_tokens: 7 },
   }));
+  // Thousands of requests: the upstream keeps none (see keepsRequests).
+  upstream.keepsRequests = false;
   const upstreamUrl = await upstream.start();
   // The local runtime reads a connection's key from <CONNECTION>_API_KEY (local/local-gateway.ts).
   process.env.OPENAI_API_KEY = 'sk-bench';

@@ -471,7 +471,7 @@ export class FakeAnthropic extends FakeHttpServer<FakeAnthropicRequest, FakeAnth
       body,
       raw,
     };
-    this.requests.push(request);
+    this.received(request);
 
     let reply = rejection(request, bodyIsJson);
     if (!reply && request.path === '/v1/messages/count_tokens') {

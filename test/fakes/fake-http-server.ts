@@ -105,11 +105,22 @@ export class LocalListener {
  * can exit. Subclasses only decode requests and render replies in their provider's format.
  */
 export abstract class FakeHttpServer<Request, Reply> {
-  /** Every request received, in order. */
+  /** Every request received, in order (while {@link keepsRequests}). */
   readonly requests: Request[] = [];
+  /**
+   * Whether {@link requests} keeps what arrives. A bench that sends thousands of requests turns it
+   * off: kept requests would grow the heap of the process the gateway under test shares, and its
+   * garbage collector's pauses would be timed as the gateway's.
+   */
+  keepsRequests = true;
   private readonly listener = new LocalListener();
 
   constructor(protected respond: (request: Request) => Reply) {}
+
+  /** Notes a request that arrived. */
+  protected received(request: Request): void {
+    if (this.keepsRequests) this.requests.push(request);
+  }
 
   /** Replaces the reply logic (per test). */
   setResponder(respond: (request: Request) => Reply): void {

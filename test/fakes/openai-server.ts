@@ -375,7 +375,7 @@ export class FakeOpenAi extends FakeHttpServer<FakeOpenAiRequest, FakeOpenAiRepl
       headers: req.headers,
       body,
     };
-    this.requests.push(request);
+    this.received(request);
     if (request.method === 'POST' && request.path.endsWith('/embeddings')) {
       this.embeddings(request, bodyIsJson, res);
       return;
