@@ -7,6 +7,7 @@ import { FakeOpenAi } from '../test/fakes/openai-server';
 import type { GatewayConfigInput } from '../lambdas/shared/catalog/schema';
 import type { BenchRow } from './dlp';
 import { inProcessGateway } from './in-process';
+import { benchDynamoDbClient } from './sdk';
 import { installedAfterResponse } from '../lambdas/shared/lifecycle/after-response';
 
 /** A 2 KB prompt, the size the overhead target is stated for. */
@@ -129,6 +130,8 @@ export async function benchOverhead(options: { iterations: number; loadSeconds: 
       usage: { prompt_tokens: 512, completion_tokens: 7 },
     };
   });
+  // Thousands of requests, and the in-process gateway shares this heap: the upstream keeps none.
+  upstream.keepsRequests = false;
   const upstreamUrl = await upstream.start();
   const dynamodb = await startDynamoDbLocal();
   const proxy = await countingProxy(dynamodb.endpoint);
@@ -216,7 +219,6 @@ export async function benchOverhead(options: { iterations: number; loadSeconds: 
         metric: 'added minus DynamoDB time (gateway compute estimate) p99',
         value: percentile(compute, 0.99),
         unit: 'ms',
-        target: '< 1 ms',
       },
       {
         section,
@@ -331,6 +333,8 @@ export async function benchOverhead(options: { iterations: number; loadSeconds: 
         unit: 'per request',
       },
     );
+    // What the one DynamoDB request of these requests costs in the SDK, and what each tuning saves.
+    rows.push(...(await benchDynamoDbClient(inProcess.store)));
 
     // Time to first token on the streaming endpoint, against the upstream's own.
     const directTtft: number[] = [];
