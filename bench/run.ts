@@ -10,6 +10,7 @@ import { benchColdStart } from './cold-start';
 import { benchDlp, benchDlpCode, type BenchRow } from './dlp';
 import { benchPartitionHeat } from './partition-heat';
 import { benchOverhead } from './overhead';
+import { benchProviderClient } from './provider-client';
 import { benchSideBySide } from './side-by-side';
 
 function table(rows: readonly BenchRow[]): string {
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [
     ...benchColdStart(),
     ...benchDlp(),
+    ...(await benchProviderClient()),
     ...benchDlpCode({ megabytes: Number(process.env.BENCH_DLP_CODE_MB ?? 150) }),
     // 1,000 requests: about 31 on each of 32 usage shards (see benchPartitionHeat on sampling).
     ...(await quietly(() => benchPartitionHeat({ requests: Number(process.env.BENCH_HEAT_REQUESTS ?? 1_000) }))),

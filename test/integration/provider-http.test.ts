@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ProviderError } from '../../lambdas/shared/providers/errors';
-import { postJson } from '../../lambdas/shared/providers/http';
+import { postJson, serverSentEvents } from '../../lambdas/shared/providers/http';
 
 /**
- * A provider endpoint that answers with a redirect: the gateway does not follow it, so the
- * credential headers it sends a provider never reach the redirect's target, and the call fails
- * at once as misconfigured (final: no retry, no fallback to the same mistake).
+ * The client the OpenAI and Anthropic adapters call providers with (Node.js's http/https, a
+ * keep-alive pool), against local servers: a redirect is not followed, so the credential headers
+ * sent to a provider never reach its target, and the call fails at once as misconfigured (final:
+ * no retry, no fallback to the same mistake); bodies are bounded; a stream's events arrive as
+ * sent, also across a pause longer than the pool's idle timeout.
  */
 
 async function listen(handle: (request: IncomingMessage, body: string) => [number, Record<string, string>, string]) {
@@ -22,7 +24,7 @@ async function listen(handle: (request: IncomingMessage, body: string) => [numbe
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-describe('a provider that redirects', () => {
+describe('the provider HTTP client', () => {
   const servers: Server[] = [];
   afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
 
@@ -56,6 +58,59 @@ describe('a provider that redirects', () => {
       expect(reached).toEqual([]);
     },
   );
+
+  it('refuses a JSON answer over 64 MB instead of holding it all in memory', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const huge = createServer((request, response) => {
+      request.resume();
+      response.writeHead(200, { 'content-type': 'application/json' });
+      let sent = 0;
+      const more = () => {
+        while (sent < 80 && !response.destroyed) {
+          sent += 1;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    servers.push(huge);
+    const url = `http://127.0.0.1:${(huge.address() as AddressInfo).port}/v1/chat/completions`;
+    const response = await postJson('OpenAI', url, {}, {}, new AbortController().signal);
+    await expect(response.json()).rejects.toThrow(/over 67108864 bytes/);
+  });
+
+  it('hands on stream events as they arrive, across a pause longer than the idle timeout, and says when a stream breaks off', async () => {
+    for (const cut of [false, true]) {
+      const streaming = createServer((request, response) => {
+        request.resume();
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write('data: one\n\n');
+        setTimeout(() => {
+          response.write('event: x\ndata: tw');
+          if (cut) return void response.destroy();
+          response.end('o\n\ndata: [DONE]\n\n');
+        }, 4_500);
+      });
+      await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve));
+      servers.push(streaming);
+      const url = `http://127.0.0.1:${(streaming.address() as AddressInfo).port}/v1/chat/completions`;
+      const signal = new AbortController().signal;
+      const seen: string[] = [];
+      const read = (async () => {
+        for await (const event of serverSentEvents('OpenAI', await postJson('OpenAI', url, {}, {}, signal), signal))
+          seen.push(`${event.event ?? ''}:${event.data}`);
+      })();
+      if (cut) {
+        await expect(read).rejects.toMatchObject({ failure: 'upstream_error', message: /stream broke off/ });
+        expect(seen).toEqual([':one']);
+      } else {
+        await read;
+        expect(seen).toEqual([':one', 'x:two', ':[DONE]']);
+      }
+    }
+  }, 15_000);
 
   it('still posts the JSON body and headers to a provider that answers', async () => {
     let seen: { body: string; key?: string } | undefined;

@@ -278,6 +278,9 @@ describe('malformed answers', () => {
 describe('retry-after', () => {
   it('reads milliseconds, seconds and HTTP dates', () => {
     expect(retryAfterMs(new Headers({ 'retry-after-ms': '250', 'retry-after': '9' }))).toBe(250);
+    // As Node.js's client gives them: lower-case names, a repeated unknown header as a list.
+    expect(retryAfterMs({ 'retry-after-ms': ['40', '90'] })).toBe(40);
+    expect(retryAfterMs({ 'retry-after-ms': '', 'retry-after': '3' })).toBe(3000);
     expect(retryAfterMs(new Headers({ 'retry-after': '2' }))).toBe(2_000);
     expect(
       retryAfterMs(

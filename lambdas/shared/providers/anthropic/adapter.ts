@@ -55,7 +55,7 @@ async function* messagesStream(
 }
 
 /**
- * Anthropic's Messages API over HTTPS with `fetch`; streams as server-sent events. JSON response
+ * Anthropic's Messages API over HTTPS (`postJson`); streams as server-sent events. JSON response
  * formats are served through a forced tool.
  */
 export const anthropicAdapter: ProviderAdapter<'anthropic'> = {

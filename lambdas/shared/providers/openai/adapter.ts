@@ -24,7 +24,7 @@ export async function endpoint(target: ProviderTarget<'openai'>, options: Provid
 
 /**
  * OpenAI and any OpenAI-compatible server (Azure OpenAI, vLLM, Ollama, ...): Chat Completions
- * over HTTPS with `fetch`, streams as server-sent events with the usage chunk always requested.
+ * over HTTPS (`postJson`), streams as server-sent events with the usage chunk always requested.
  */
 export const openAiAdapter: ProviderAdapter<'openai'> = {
   id: 'openai',
