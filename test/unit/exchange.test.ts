@@ -121,6 +121,17 @@ describe('planning', () => {
     const blocked = resolveExchange(deps, callerWith(['*']), ask('status of Project Kestrel?'), context);
     expect(() => applyLocalPolicy(blocked)).toThrow(PolicyViolationError);
   });
+
+  it('scans the prompt for the audit excerpt only when the excerpt is first read, once, and after the upstream redaction gives the same placeholders', () => {
+    const planned = resolveExchange(deps, callerWith(['*']), ask('mail jane@example.com about it'), context);
+    const scans = jest.spyOn(planned.policy, 'redactAll');
+    applyLocalPolicy(planned);
+    expect(scans).not.toHaveBeenCalled();
+    expect(planned.promptExcerpt).toBe('mail [EMAIL_1] about it');
+    expect(planned.promptExcerpt).toBe('mail [EMAIL_1] about it');
+    expect(scans).toHaveBeenCalledTimes(1);
+    expect(JSON.stringify(planned.upstream)).toContain('[EMAIL_1]');
+  });
 });
 
 describe('one outcome, many views', () => {

@@ -6,7 +6,7 @@ import { ALLOW, combine, type PolicyDecision } from '../policy/engine';
 import { PolicyViolationError } from '../policy/errors';
 import type { GuardrailChecker } from '../policy/guardrail';
 import type { ExchangeBase, RequestContext } from './exchange';
-import { endUserOf, planRoute, resolveModel, sessionKeyOf, type PlanningDeps } from './planning';
+import { endUserOf, lazyExcerpt, planRoute, resolveModel, sessionKeyOf, type PlanningDeps } from './planning';
 import { guardrailRuleId } from './request-policy';
 
 /**
@@ -60,9 +60,7 @@ export function resolveEmbeddingExchange(
   }
   const upstream: EmbeddingRequest = { inputs: request.inputs, dimensions: asked?.value, user: request.user };
   const redactor = policy.newRedactor();
-  const excerptChars = policy.profile.audit.promptExcerptChars;
-  const promptExcerpt =
-    excerptChars > 0 ? policy.redactAll(request.inputs.join('\n'), redactor).slice(0, excerptChars) : undefined;
+  const promptExcerpt = lazyExcerpt(policy, redactor, request.inputs.join('\n'));
   return {
     caller,
     request: { ...request, stream: false },
@@ -73,7 +71,9 @@ export function resolveEmbeddingExchange(
     redactor,
     promptTokens: estimateEmbeddingTokens(request.inputs),
     promptTokenBound: embeddingTokenBound(request.inputs),
-    promptExcerpt,
+    get promptExcerpt() {
+      return promptExcerpt();
+    },
     // Embedding models declare no capabilities a request could lack: every allowed deployment can serve.
     ...planRoute(deps, caller, policy, requested, sessionKeyOf(context, endUserOf(caller, request.user)), () => true),
     upstream,

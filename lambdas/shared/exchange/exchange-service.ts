@@ -301,7 +301,7 @@ export class ExchangeService {
       httpStatus: 200,
       decision,
       upstreamMs,
-      responseExcerpt: answers.responseExcerpt(),
+      responseExcerpt: () => answers.responseExcerpt(),
       cache: providerStatus(cache),
     });
     // Stored as the policy passed it, before restoration: a hit restores its own request's values.

@@ -176,7 +176,7 @@ export async function* meteredEvents(stream: MeteredStream): AsyncGenerator<Serv
       httpStatus: completed ? 200 : clientGone ? 499 : failure!.status,
       decision,
       ...stream.timing,
-      responseExcerpt: answers.responseExcerpt(),
+      responseExcerpt: () => answers.responseExcerpt(),
       cache: stream.cache,
     });
     ended = { usage: outcome.usage!, cost: outcome.cost!, latencyMs: outcome.latencyMs, policy: decision };

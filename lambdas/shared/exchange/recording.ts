@@ -27,7 +27,8 @@ export interface Ending {
   kind: 'ok' | 'error';
   httpStatus: number;
   decision: PolicyDecision;
-  responseExcerpt?: string;
+  /** The answer's excerpt for the audit record; called when the record is written. */
+  responseExcerpt?: () => string | undefined;
   upstreamMs?: number;
   timeToFirstTokenMs?: number;
   /** What the response cache did; a `hit` or `stale` answer ends with zero usage and `savedPicos`. */
@@ -123,8 +124,6 @@ export class ExchangeRecording {
       cost,
       upstreamMs: ending.upstreamMs,
       timeToFirstTokenMs: ending.timeToFirstTokenMs,
-      promptExcerpt: exchange.promptExcerpt,
-      responseExcerpt: ending.responseExcerpt,
       cache: ending.cache,
       savedPicos: ending.savedPicos,
     };
@@ -135,10 +134,16 @@ export class ExchangeRecording {
         ...quota.settlement(admission, cost.totalPicos),
         ifSwept: () => quota.lateSettlement(admission, cost.totalPicos),
       };
+      // The excerpts are scanned for the audit record here, off the client's wait.
+      const audited = {
+        ...outcome,
+        promptExcerpt: exchange.promptExcerpt,
+        responseExcerpt: ending.responseExcerpt?.(),
+      };
       const write = this.deps.usage.prepare(
         usageRecordOf({ ...outcome, route, usage: ending.usage, cost }),
         settlement,
-        [this.deps.audit.entryItem(auditRecordOf(outcome))],
+        [this.deps.audit.entryItem(auditRecordOf(audited))],
       );
       const result = await this.deps.usage.record(write, context.invocationDeadline);
       this.observe(outcome);
