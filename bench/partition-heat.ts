@@ -1,5 +1,6 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { createGatewayHandler, gatewayDependencies } from '../lambdas/gateway/handler';
 import { createAdminService } from '../lambdas/shared/admin/admin-service';
@@ -36,7 +37,16 @@ function itemBytes(item: Record<string, unknown>): number {
   return Buffer.byteLength(JSON.stringify(marshall(item, { removeUndefinedValues: true })), 'utf8');
 }
 
-/** Records every item each DynamoDB call touches, below the document client's marshalling. */
+/**
+ * An item or key as the document client has it: transactions reach the stack already marshalled
+ * (`transactWrite` sends them through a low-level client), other requests in document form.
+ */
+function documentForm(map: Record<string, unknown>): Record<string, unknown> {
+  const pk = map['pk'];
+  return typeof pk === 'object' && pk !== null && 'S' in pk ? unmarshall(map as Record<string, AttributeValue>) : map;
+}
+
+/** Records every item each DynamoDB call touches, in document form. */
 function recordTouches(db: DynamoDBDocumentClient, touches: Touch[]): void {
   db.middlewareStack.add(
     (next) => async (args) => {
@@ -44,7 +54,12 @@ function recordTouches(db: DynamoDBDocumentClient, touches: Touch[]): void {
       const keyOf = (key: Record<string, unknown>) => String(key['pk']);
       const items = (input['TransactItems'] as Record<string, Record<string, unknown>>[] | undefined) ?? [];
       for (const item of items) {
-        const [kind, body] = Object.entries(item)[0]!;
+        const [kind, marshalled] = Object.entries(item)[0]!;
+        const body: Record<string, unknown> = {
+          ...marshalled,
+          ...(marshalled['Key'] ? { Key: documentForm(marshalled['Key'] as Record<string, unknown>) } : {}),
+          ...(marshalled['Item'] ? { Item: documentForm(marshalled['Item'] as Record<string, unknown>) } : {}),
+        };
         const key = (body['Key'] ?? pick(body['Item'] as Record<string, unknown>)) as Record<string, unknown>;
         touches.push({
           table: String(body['TableName']),

@@ -56,4 +56,44 @@ describe('transactWrite against DynamoDB Local', () => {
     );
     expect(Item?.['committed']).toBe(1);
   });
+
+  it('sends concurrent transactions on one client each with its own items (the resolved middleware chain is shared)', async () => {
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: store.endpoint });
+    const run = `CONCURRENT#${Date.now()}`;
+    const counter = { pk: `${run}#counter` };
+    try {
+      await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          transactWrite(db, [
+            {
+              Put: {
+                TableName: store.tables.counters,
+                Item: { pk: `${run}#${i}`, value: i, label: `item ${i}`, big: 10n ** 20n + BigInt(i) },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: store.tables.counters,
+                Key: counter,
+                UpdateExpression: 'ADD #n :one, #sum :i',
+                ExpressionAttributeNames: { '#n': 'n', '#sum': 'sum' },
+                ExpressionAttributeValues: { ':one': 1, ':i': i },
+              },
+            },
+          ]),
+        ),
+      );
+    } finally {
+      db.destroy();
+    }
+    const read = (key: Record<string, string>) =>
+      store.db.send(new GetCommand({ TableName: store.tables.counters, Key: key, ConsistentRead: true }));
+    for (let i = 0; i < 25; i++) {
+      const { Item } = await read({ pk: `${run}#${i}` });
+      expect(Item).toEqual({ pk: `${run}#${i}`, value: i, label: `item ${i}`, big: 10n ** 20n + BigInt(i) });
+    }
+    const { Item } = await read(counter);
+    expect(Item).toMatchObject({ n: 25, sum: (24 * 25) / 2 });
+  });
 });

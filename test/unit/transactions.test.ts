@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransactionCancelledError, transactWrite } from '../../lambdas/shared/store/transactions';
+import { createDocumentClient, transactionClientOf } from '../../lambdas/shared/store/client';
+import { marshalledItems, TransactionCancelledError, transactWrite } from '../../lambdas/shared/store/transactions';
 
 function cancelled(...codes: string[]) {
   return new TransactionCanceledException({
@@ -54,5 +55,68 @@ describe('transactWrite', () => {
     const boom = new Error('network');
     const { client } = flakyClient([boom]);
     await expect(transactWrite(client, [])).rejects.toBe(boom);
+  });
+});
+
+describe('the transaction path', () => {
+  it("marshals items once as lib-dynamodb would (bigints as numbers, undefined left out) and sends them through the document client's low-level transaction client", async () => {
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
+    const lowLevel = transactionClientOf(db)!;
+    expect(lowLevel).toBeDefined();
+    const sent: unknown[] = [];
+    jest.spyOn(lowLevel, 'send').mockImplementation(async (command: unknown) => {
+      sent.push((command as { input: unknown }).input);
+      return {};
+    });
+    const docSend = jest.spyOn(db, 'send');
+    const items = [
+      { Put: { TableName: 't', Item: { pk: 'a', n: 12_345_678_901_234_567_890n, gone: undefined, tags: ['x'] } } },
+      {
+        Update: {
+          TableName: 't',
+          Key: { pk: 'b' },
+          UpdateExpression: 'ADD #n :n',
+          ExpressionAttributeNames: { '#n': 'n' },
+          ExpressionAttributeValues: { ':n': 1 },
+        },
+      },
+      { ConditionCheck: { TableName: 't', Key: { pk: 'c' }, ConditionExpression: 'attribute_exists(pk)' } },
+      { Delete: { TableName: 't', Key: { pk: 'd' } } },
+    ];
+    await transactWrite(db, items);
+    expect(docSend).not.toHaveBeenCalled();
+    expect(sent).toEqual([
+      {
+        TransactItems: [
+          {
+            Put: {
+              TableName: 't',
+              Item: { pk: { S: 'a' }, n: { N: '12345678901234567890' }, tags: { L: [{ S: 'x' }] } },
+              ExpressionAttributeValues: undefined,
+            },
+          },
+          {
+            Update: {
+              TableName: 't',
+              Key: { pk: { S: 'b' } },
+              UpdateExpression: 'ADD #n :n',
+              ExpressionAttributeNames: { '#n': 'n' },
+              ExpressionAttributeValues: { ':n': { N: '1' } },
+            },
+          },
+          {
+            ConditionCheck: {
+              TableName: 't',
+              Key: { pk: { S: 'c' } },
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: undefined,
+            },
+          },
+          { Delete: { TableName: 't', Key: { pk: { S: 'd' } }, ExpressionAttributeValues: undefined } },
+        ],
+      },
+    ]);
+    expect(marshalledItems([])).toEqual([]);
+    expect(() => marshalledItems([{} as never])).toThrow(/Put, Update, Delete or ConditionCheck/);
   });
 });

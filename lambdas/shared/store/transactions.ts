@@ -1,12 +1,18 @@
-import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
+import {
+  TransactionCanceledException,
+  TransactionConflictException,
+  TransactWriteItemsCommand,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
 import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs } from '../time/backoff';
+import { transactionClientOf } from './client';
 
 /** Longest wait between two tries of a write that met a concurrent transaction. */
 const CONFLICT_BACKOFF_CAP_MS = 1_000;
@@ -62,9 +68,13 @@ export async function transactWrite(
 ): Promise<void> {
   const maxAttempts = options.maxAttempts ?? 8;
   const baseDelayMs = options.baseDelayMs ?? 10;
+  const lowLevel = transactionClientOf(db);
+  // Marshalled once, however many attempts.
+  const marshalled = lowLevel && marshalledItems(items);
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.send(new TransactWriteCommand({ TransactItems: items }));
+      if (lowLevel) await lowLevel.send(new TransactWriteItemsCommand({ TransactItems: marshalled }));
+      else await db.send(new TransactWriteCommand({ TransactItems: items }));
       return;
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
@@ -80,6 +90,57 @@ export async function transactWrite(
       await sleep(backoffDelayMs(attempt - 1, baseDelayMs, CONFLICT_BACKOFF_CAP_MS));
     }
   }
+}
+
+/** What lib-dynamodb's marshalling makes of a document client's `undefined` values: nothing. */
+const MARSHALL_OPTIONS = { removeUndefinedValues: true };
+
+const marshalledMap = (map: Record<string, unknown> | undefined) =>
+  map === undefined ? undefined : marshall(map, MARSHALL_OPTIONS);
+
+/**
+ * Transaction items in DynamoDB's low-level form: items, keys and expression values marshalled as
+ * lib-dynamodb's TransactWriteCommand marshals them, the rest (expressions, names, table) as is.
+ *
+ * @example
+ * marshalledItems([{ Put: { TableName: 't', Item: { pk: 'a', n: 1n } } }]) // [{ Put: { TableName: 't', Item: { pk: { S: 'a' }, n: { N: '1' } } } }]
+ */
+export function marshalledItems(items: TransactItem[]): TransactWriteItem[] {
+  return items.map(({ Put, Update, Delete, ConditionCheck }) => {
+    if (Put)
+      return {
+        Put: {
+          ...Put,
+          Item: marshall(Put.Item, MARSHALL_OPTIONS),
+          ExpressionAttributeValues: marshalledMap(Put.ExpressionAttributeValues),
+        },
+      };
+    if (Update)
+      return {
+        Update: {
+          ...Update,
+          Key: marshall(Update.Key, MARSHALL_OPTIONS),
+          ExpressionAttributeValues: marshalledMap(Update.ExpressionAttributeValues),
+        },
+      };
+    if (Delete)
+      return {
+        Delete: {
+          ...Delete,
+          Key: marshall(Delete.Key, MARSHALL_OPTIONS),
+          ExpressionAttributeValues: marshalledMap(Delete.ExpressionAttributeValues),
+        },
+      };
+    if (ConditionCheck)
+      return {
+        ConditionCheck: {
+          ...ConditionCheck,
+          Key: marshall(ConditionCheck.Key, MARSHALL_OPTIONS),
+          ExpressionAttributeValues: marshalledMap(ConditionCheck.ExpressionAttributeValues),
+        },
+      };
+    throw new Error('a transaction item must be a Put, Update, Delete or ConditionCheck');
+  });
 }
 
 /**
