@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The shard (0..count-1) a request's items go to: a hash of its request id, the same for every
@@ -11,7 +11,16 @@ import { createHash } from 'node:crypto';
  * requestShard('JqF0XhYnIAMEVZg=', 16) // 0..15, always the same for this id
  */
 export function requestShard(requestId: string, count: number): number {
-  return createHash('sha256').update(requestId).digest().readUInt32BE(0) % count;
+  return shardWord(requestId) % count;
+}
+
+/** The last request id hashed and its word: a request's ledger, aggregate and audit keys all ask for it in turn. */
+let last: { requestId: string; word: number } | undefined;
+
+/** The first 32 bits of the SHA-256 of a request id. */
+function shardWord(requestId: string): number {
+  if (last?.requestId !== requestId) last = { requestId, word: hash('sha256', requestId, 'buffer').readUInt32BE(0) };
+  return last.word;
 }
 
 /**
