@@ -106,42 +106,30 @@ const marshalledMap = (map: Record<string, unknown> | undefined) =>
  * marshalledItems([{ Put: { TableName: 't', Item: { pk: 'a', n: 1n } } }]) // [{ Put: { TableName: 't', Item: { pk: { S: 'a' }, n: { N: '1' } } } }]
  */
 export function marshalledItems(items: TransactItem[]): TransactWriteItem[] {
-  return items.map(({ Put, Update, Delete, ConditionCheck }) => {
-    if (Put)
-      return {
-        Put: {
-          ...Put,
-          Item: marshall(Put.Item, MARSHALL_OPTIONS),
-          ExpressionAttributeValues: marshalledMap(Put.ExpressionAttributeValues),
-        },
-      };
-    if (Update)
-      return {
-        Update: {
-          ...Update,
-          Key: marshall(Update.Key, MARSHALL_OPTIONS),
-          ExpressionAttributeValues: marshalledMap(Update.ExpressionAttributeValues),
-        },
-      };
-    if (Delete)
-      return {
-        Delete: {
-          ...Delete,
-          Key: marshall(Delete.Key, MARSHALL_OPTIONS),
-          ExpressionAttributeValues: marshalledMap(Delete.ExpressionAttributeValues),
-        },
-      };
-    if (ConditionCheck)
-      return {
-        ConditionCheck: {
-          ...ConditionCheck,
-          Key: marshall(ConditionCheck.Key, MARSHALL_OPTIONS),
-          ExpressionAttributeValues: marshalledMap(ConditionCheck.ExpressionAttributeValues),
-        },
-      };
-    throw new Error('a transaction item must be a Put, Update, Delete or ConditionCheck');
+  return items.map((item) => {
+    const kind = TRANSACT_KINDS.find((name) => item[name] !== undefined);
+    if (!kind) throw new Error('a transaction item must be a Put, Update, Delete or ConditionCheck');
+    const body = item[kind] as TransactBody;
+    return {
+      [kind]: {
+        ...body,
+        ...(body.Item ? { Item: marshall(body.Item, MARSHALL_OPTIONS) } : {}),
+        ...(body.Key ? { Key: marshall(body.Key, MARSHALL_OPTIONS) } : {}),
+        ExpressionAttributeValues: marshalledMap(body.ExpressionAttributeValues),
+      },
+    } as TransactWriteItem;
   });
 }
+
+/** The kinds of item a write transaction holds: a Put carries an `Item`, the others a `Key`. */
+const TRANSACT_KINDS = ['Put', 'Update', 'Delete', 'ConditionCheck'] as const;
+
+/** What marshalling touches in any kind of transaction item. */
+type TransactBody = {
+  Item?: Record<string, unknown>;
+  Key?: Record<string, unknown>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+};
 
 /**
  * Runs a single-item write, retrying when DynamoDB refuses it because a transaction is writing
