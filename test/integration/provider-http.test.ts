@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { ProviderError } from '../../lambdas/shared/providers/errors';
 import { postJson, serverSentEvents } from '../../lambdas/shared/providers/http';
 
@@ -111,6 +111,70 @@ describe('the provider HTTP client', () => {
       }
     }
   }, 15_000);
+
+  it('does not reuse a pooled connection that sat idle past the idle timeout while timers could not run (a frozen Lambda)', async () => {
+    // The provider answers one request per connection and resets the connection when another
+    // arrives on it: what a provider that closed an idle keep-alive connection looks like.
+    let connections = 0;
+    const sockets: Socket[] = [];
+    const server = createNetServer((socket) => {
+      connections += 1;
+      sockets.push(socket);
+      let served = 0;
+      let buffered = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        if (!buffered.includes('{"n"')) return;
+        buffered = '';
+        served += 1;
+        if (served > 1) return void socket.resetAndDestroy();
+        const body = '{"ok":true}';
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+    const call = async (n: number) =>
+      (await postJson('OpenAI', url, { n }, {}, new AbortController().signal)).json().then(
+        (body) => body,
+        (error: unknown) => error,
+      );
+    // Only the wall clock moves, as across a freeze: no timer fires meanwhile.
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+    try {
+      expect(await call(1)).toEqual({ ok: true });
+      // Within the idle timeout the pooled connection is reused: this provider resets it.
+      await expect(postJson('OpenAI', url, { n: 2 }, {}, new AbortController().signal)).rejects.toMatchObject({
+        failure: 'unavailable',
+      });
+      expect(connections).toBe(1);
+      expect(await call(3)).toEqual({ ok: true });
+      expect(connections).toBe(2);
+      // Six seconds later by the wall clock, none of the pool's timers having run: a new connection.
+      jest.setSystemTime(Date.now() + 6_000);
+      expect(await call(4)).toEqual({ ok: true });
+      expect(connections).toBe(3);
+    } finally {
+      jest.useRealTimers();
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   it('still posts the JSON body and headers to a provider that answers', async () => {
     let seen: { body: string; key?: string } | undefined;

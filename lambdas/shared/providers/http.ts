@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { failureOfStatus, ProviderError } from './errors';
 
@@ -71,15 +72,36 @@ export function callFailure(provider: string, error: unknown, signal: AbortSigna
   });
 }
 
+/** How long a pooled connection may sit idle (as fetch's pool): less than providers' own idle timeouts. */
+const IDLE_MS = 4_000;
+
 /**
  * Connections to providers stay open between calls, one pool per instance. An idle connection
- * is closed after 4 s (as fetch's pool does), before a provider's own idle timeout can close it
- * under a request.
+ * is closed after {@link IDLE_MS}, before a provider's own idle timeout can close it under a
+ * request.
  */
 const AGENTS = {
-  'http:': new HttpAgent({ keepAlive: true, timeout: 4_000 }),
-  'https:': new HttpsAgent({ keepAlive: true, timeout: 4_000 }),
+  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_MS }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }),
 };
+
+/** When each pooled connection was last handed back, by the wall clock. */
+const idleSince = new WeakMap<Socket, number>();
+for (const agent of Object.values(AGENTS)) agent.on('free', (socket: Socket) => idleSince.set(socket, Date.now()));
+
+/**
+ * Closes pooled connections idle for longer than {@link IDLE_MS} by the wall clock. Their own idle
+ * timers close them, unless the Lambda environment was frozen meanwhile: timers do not run while
+ * it is frozen and fire only after the next request has taken a connection, which the provider has
+ * most likely closed. A request on it would fail, and be retried as a failed attempt.
+ */
+function closeStaleConnections(agent: HttpAgent, now: number): void {
+  for (const sockets of Object.values(agent.freeSockets)) {
+    for (const socket of sockets ?? []) {
+      if (now - (idleSince.get(socket) ?? now) > IDLE_MS) socket.destroy();
+    }
+  }
+}
 
 /** A successful provider answer: its status and headers, and its body read once, as JSON or as a stream. */
 export interface ProviderResponse {
@@ -131,11 +153,13 @@ export async function postJson(
   let response: IncomingMessage;
   try {
     signal.throwIfAborted();
+    const agent = AGENTS[target.protocol as keyof typeof AGENTS];
+    closeStaleConnections(agent, Date.now());
     response = await new Promise<IncomingMessage>((resolve, reject) => {
       const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
       const request = send(target, {
         method: 'POST',
-        agent: AGENTS[target.protocol as keyof typeof AGENTS],
+        agent,
         headers: { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(payload) },
         // Aborting destroys the request, and the response with it if it has begun.
         signal,
