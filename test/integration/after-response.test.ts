@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { AfterResponse, withAfterResponse } from '../../lambdas/shared/lifecycle/after-response';
 import { registerAfterResponseExtension } from '../../lambdas/shared/lifecycle/extension';
 import { createDocumentClient } from '../../lambdas/shared/store/client';
@@ -8,6 +8,7 @@ import { itemKeys } from '../../lambdas/shared/store/schema';
 import { startExtensionsApi, type ExtensionsApi } from '../fakes/lambda-extensions-api';
 import { createTestStore, testEndpoint, type TestStore } from '../helpers/dynamodb';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+import { slowTransactions } from '../helpers/slow-transactions';
 import { ledgerEntries } from '../helpers/usage-store';
 
 /**
@@ -16,32 +17,6 @@ import { ledgerEntries } from '../helpers/usage-store';
  * gateway hands it the usage record, so the client has its answer before the record is written,
  * and the record always lands, also when the next request arrives before it is written.
  */
-
-/**
- * Delays every usage settlement (the transaction that writes a ledger entry) by `delayMs`, noting
- * when each was sent and when it completed.
- */
-function slowSettlements(db: DynamoDBDocumentClient, delayMs: number): { sentAt: number[]; completedAt: number[] } {
-  const sentAt: number[] = [];
-  const completedAt: number[] = [];
-  db.middlewareStack.add(
-    (next, context) => async (args) => {
-      const settles =
-        context.commandName === 'TransactWriteItemsCommand' &&
-        JSON.stringify(args.input, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value)).includes(
-          'LEDGER#',
-        );
-      if (!settles) return next(args);
-      sentAt.push(performance.now());
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      const result = await next(args);
-      completedAt.push(performance.now());
-      return result;
-    },
-    { step: 'initialize', name: 'slowTransactions' },
-  );
-  return { sentAt, completedAt };
-}
 
 describe('the post-response extension and the Extensions API', () => {
   let api: ExtensionsApi | undefined;
@@ -128,7 +103,7 @@ describe('the buffered door with post-response work', () => {
   beforeAll(async () => {
     store = await createTestStore();
     const db = createDocumentClient({ region: 'us-east-1', endpoint: testEndpoint() });
-    ({ sentAt, completedAt } = slowSettlements(db, 300));
+    ({ recordSentAt: sentAt, completedAt } = slowTransactions(db, 300, { onlyRecords: true }));
     gw = await createTestGateway({ store, db, afterResponse: registry });
     inline = await gw.instance({ db, afterResponse: undefined });
     teamId = (await gw.createTeam({ monthly_budget_usd: 1 })).teamId;

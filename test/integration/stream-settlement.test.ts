@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createGatewayStreamHandler, gatewayDependencies, type GatewaySettings } from '../../lambdas/gateway/handler';
 import { adapterFor } from '../../lambdas/shared/providers/registry';
 import { staticSecrets } from '../../lambdas/shared/providers/secrets';
@@ -12,6 +11,7 @@ import { installAwsLambdaGlobal } from '../../local/awslambda';
 import { lambdaContext, toHttpApiEvent } from '../../local/server';
 import { createTestStore, testEndpoint, type TestStore } from '../helpers/dynamodb';
 import { createTestGateway, type TestGateway } from '../helpers/test-gateway';
+import { slowTransactions, type SlowTransactions } from '../helpers/slow-transactions';
 import { ledgerEntries as ledgerOfDay } from '../helpers/usage-store';
 
 /**
@@ -20,33 +20,6 @@ import { ledgerEntries as ledgerOfDay } from '../helpers/usage-store';
  * the invocation ends only once it is written (Lambda freezes an instance whose handler has
  * returned), also when the client left mid-stream.
  */
-
-/**
- * Delays every usage transaction by `delayMs` and notes when each one completed, and when each
- * one that writes a ledger entry (a request's record) was sent.
- */
-function slowTransactions(
-  db: DynamoDBDocumentClient,
-  delayMs: number,
-): { completedAt: number[]; recordSentAt: number[] } {
-  const completedAt: number[] = [];
-  const recordSentAt: number[] = [];
-  db.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
-      const input = JSON.stringify(args.input, (_, value: unknown) =>
-        typeof value === 'bigint' ? String(value) : value,
-      );
-      if (input.includes('LEDGER#')) recordSentAt.push(performance.now());
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      const result = await next(args);
-      completedAt.push(performance.now());
-      return result;
-    },
-    { step: 'initialize', name: 'slowTransactions' },
-  );
-  return { completedAt, recordSentAt };
-}
 
 /** A Lambda response stream standing in for the client: what arrived, and when it ended. */
 class ClientStream extends Writable {
@@ -69,7 +42,7 @@ class ClientStream extends Writable {
 describe('stream usage is settled after the client has its last byte', () => {
   let store: TestStore;
   let gw: TestGateway;
-  let writes: { completedAt: number[]; recordSentAt: number[] };
+  let writes: SlowTransactions;
   let handler: ReturnType<typeof createGatewayStreamHandler>;
   let trickling: ReturnType<typeof createGatewayStreamHandler>;
   let key: string;
