@@ -61,11 +61,12 @@ export function resolveEmbeddingExchange(
   const upstream: EmbeddingRequest = { inputs: request.inputs, dimensions: asked?.value, user: request.user };
   const redactor = policy.newRedactor();
   const promptExcerpt = lazyExcerpt(policy, redactor, request.inputs.join('\n'));
+  const endUser = endUserOf(caller, request.user);
   return {
     caller,
     request: { ...request, stream: false },
     context,
-    endUser: endUserOf(caller, request.user),
+    endUser,
     requested,
     policy,
     redactor,
@@ -75,7 +76,7 @@ export function resolveEmbeddingExchange(
       return promptExcerpt();
     },
     // Embedding models declare no capabilities a request could lack: every allowed deployment can serve.
-    ...planRoute(deps, caller, policy, requested, sessionKeyOf(context, endUserOf(caller, request.user)), () => true),
+    ...planRoute(deps, caller, policy, requested, sessionKeyOf(context, endUser), () => true),
     upstream,
     decision: ALLOW,
   };

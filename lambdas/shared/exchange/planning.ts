@@ -196,6 +196,7 @@ export function resolveExchange(
   const upstream = { ...request.chat, maxOutputTokens: outputTokenLimit(request, outputCap) };
   const redactor = policy.newRedactor();
   const promptExcerpt = lazyExcerpt(policy, redactor, lastUserText(upstream));
+  const endUser = endUserOf(caller, request.chat.user);
   // What the model's own provider cannot serve is the caller's 400; other deployments that cannot are skipped.
   const missing = missingCapabilities(upstream, deploymentOf(deps, requested));
   if (missing.length > 0) {
@@ -209,14 +210,14 @@ export function resolveExchange(
     caller,
     policy,
     requested,
-    sessionKeyOf(context, endUserOf(caller, request.chat.user)),
+    sessionKeyOf(context, endUser),
     (candidate) => missingCapabilities(upstream, candidate).length === 0,
   );
   return {
     caller,
     request,
     context,
-    endUser: endUserOf(caller, request.chat.user),
+    endUser,
     requested,
     policy,
     redactor,
